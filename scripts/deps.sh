@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs every Debian package that the build, the tests, the demo and the
+# benchmarks need. Idempotent, and quick when everything is already there.
+set -euo pipefail
+
+PKGS=(
+  # toolchain
+  build-essential clang lld llvm libclang-rt-14-dev pkg-config
+  # libraries
+  libsodium-dev libb2-dev libssl-dev libmnl-dev libnftables-dev libnftnl-dev
+  libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libsqlite3-dev libcmocka-dev
+  # peers and tools for the end-to-end tests, the demo and the benchmarks
+  wireguard-go wireguard-tools iperf3 coturn dnsmasq-base nftables iproute2
+  iputils-ping curl openssl procps kmod
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "deps.sh: missing packages: ${missing[*]}; run as root to install them" >&2
+  exit 1
+fi
+
+echo "deps.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
