@@ -1,0 +1,356 @@
+/* nexctl device list [--org NAME] | device get ID | device delete ID
+ *        device update ID [--exit-node-client on|off] [--hostname NAME]
+ * Device replies are validated (apiclient/device.h) before they are shown. */
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "apiclient/apiclient.h"
+#include "nexctl/nexctl.h"
+
+static int device_list(struct nexctl *ctx, int argc, char *argv[]);
+static int device_get(struct nexctl *ctx, int argc, char *argv[]);
+static int device_delete(struct nexctl *ctx, int argc, char *argv[]);
+static int device_update(struct nexctl *ctx, int argc, char *argv[]);
+
+static const struct nexctl_subcommand device_commands[] = {
+	{ "list", device_list, "device list [--org NAME]", "list an organization's devices" },
+	{ "get", device_get, "device get ID", "show one device" },
+	{ "delete", device_delete, "device delete ID", "delete a device, releasing its address" },
+	{ "update", device_update, "device update ID [--exit-node-client on|off] [--hostname NAME]",
+	  "change a device's exit-node subscription or name" },
+	{ NULL, NULL, NULL, NULL },
+};
+
+static const char device_list_help[] =
+	"Lists the devices of an organization, by tunnel address.\n"
+	"Columns: ID HOSTNAME TUNNEL-IP PUBLIC-KEY ONLINE EXIT-NODE EXIT-CLIENT LAST-SEEN\n"
+	"(EXIT-NODE: the device advertises 0.0.0.0/0; EXIT-CLIENT: its subscription).\n"
+	"With -o json: the server's {\"revision\", \"devices\"}.\n"
+	"  --org NAME   the organization (admin token: default \"default\";\n"
+	"               organization token: its own)\n";
+
+static const char device_get_help[] =
+	"Shows the device ID (from device list), one field a line.\n";
+
+static const char device_delete_help[] =
+	"Deletes the device ID: its tunnel address is released and its device\n"
+	"tokens are revoked. Needs an admin or organization token.\n";
+
+static const char device_update_help[] =
+	"Changes the device ID. Needs an admin or organization token. At least one of:\n"
+	"  --exit-node-client on|off   whether the device should send its traffic\n"
+	"                              through an exit node of the organization\n"
+	"  --hostname NAME             its name (1-253 of [A-Za-z0-9._-])\n"
+	"Shows the device as changed.\n";
+
+static void tunnel_ip_text(const struct api_device *d, char out[INET6_ADDRSTRLEN])
+{
+	if (!inet_ntop(d->tunnel_family, d->tunnel_ip, out, INET6_ADDRSTRLEN))
+		snprintf(out, INET6_ADDRSTRLEN, "?");
+}
+
+static void last_seen_text(const struct api_device *d, char out[API_TIME_STRLEN])
+{
+	if (d->last_seen < 0)
+		snprintf(out, API_TIME_STRLEN, "never");
+	else
+		api_time_format(d->last_seen, out);
+}
+
+static int print_device_table(const struct api_device_list *l)
+{
+	static const char *const headers[] = { "ID", "HOSTNAME", "TUNNEL-IP", "PUBLIC-KEY", "ONLINE",
+					       "EXIT-NODE", "EXIT-CLIENT", "LAST-SEEN" };
+	struct out_table *t = out_table_new(8, headers);
+	int r = NEXCTL_OK;
+
+	if (!t)
+		return NEXCTL_ERROR;
+	for (size_t i = 0; i < l->n_devices; i++) {
+		const struct api_device *d = &l->devices[i];
+		char ip[INET6_ADDRSTRLEN], key[KEY_B64_LEN + 1], seen[API_TIME_STRLEN];
+		const char *row[8];
+
+		tunnel_ip_text(d, ip);
+		key_to_base64(key, d->public_key);
+		last_seen_text(d, seen);
+		row[0] = d->id;
+		row[1] = d->hostname;
+		row[2] = ip;
+		row[3] = key;
+		row[4] = d->online ? "yes" : "no";
+		row[5] = api_device_is_exit_node(d) ? "yes" : "no";
+		row[6] = d->exit_node_client ? "on" : "off";
+		row[7] = seen;
+		if (out_table_add(t, row) < 0) {
+			out_error("out of memory");
+			r = NEXCTL_ERROR;
+			break;
+		}
+	}
+	if (r == NEXCTL_OK)
+		out_table_print(t, stdout);
+	out_table_free(t);
+	return r;
+}
+
+/* A list of endpoints or CIDRs on one line, ", " apart. */
+static void join_endpoints(const struct api_device *d, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < d->n_endpoints && o < cap; i++) {
+		char a[ADDR_ENDPOINT_STRLEN];
+		int n;
+
+		addr_endpoint_format(&d->endpoints[i].addr, a);
+		n = snprintf(out + o, cap - o, "%s%s (%s)", i ? ", " : "", a,
+			     api_endpoint_source_name(d->endpoints[i].source));
+		if (n < 0)
+			break;
+		o += (size_t)n;
+	}
+}
+
+static void join_cidrs(const struct api_device *d, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < d->n_advertise_cidrs && o < cap; i++) {
+		char c[ADDR_CIDR_STRLEN];
+		int n;
+
+		cidr_format(&d->advertise_cidrs[i], c);
+		n = snprintf(out + o, cap - o, "%s%s", i ? ", " : "", c);
+		if (n < 0)
+			break;
+		o += (size_t)n;
+	}
+}
+
+static int print_device(const struct api_device *d)
+{
+	static const char *const headers[] = { "FIELD", "VALUE" };
+	char ip[INET6_ADDRSTRLEN], key[KEY_B64_LEN + 1], seen[API_TIME_STRLEN];
+	char created[API_TIME_STRLEN], revision[24];
+	char endpoints[API_MAX_ENDPOINTS * (ADDR_ENDPOINT_STRLEN + 12)];
+	char cidrs[API_MAX_ADVERTISE_CIDRS * (ADDR_CIDR_STRLEN + 2)];
+	struct out_table *t = out_table_new(2, headers);
+	int r = NEXCTL_OK;
+
+	if (!t)
+		return NEXCTL_ERROR;
+	tunnel_ip_text(d, ip);
+	key_to_base64(key, d->public_key);
+	last_seen_text(d, seen);
+	api_time_format(d->created_at, created);
+	snprintf(revision, sizeof(revision), "%llu", (unsigned long long)d->revision);
+	join_endpoints(d, endpoints, sizeof(endpoints));
+	join_cidrs(d, cidrs, sizeof(cidrs));
+	{
+		const char *rows[][2] = {
+			{ "id", d->id },
+			{ "organization", d->organization },
+			{ "hostname", d->hostname },
+			{ "tunnel_ip", ip },
+			{ "public_key", key },
+			{ "endpoints", endpoints },
+			{ "advertise_cidrs", cidrs },
+			{ "exit_node", api_device_is_exit_node(d) ? "yes" : "no" },
+			{ "exit_node_client", d->exit_node_client ? "on" : "off" },
+			{ "exit_node_status", d->exit_node_status },
+			{ "os", d->os },
+			{ "version", d->version },
+			{ "online", d->online ? "yes" : "no" },
+			{ "last_seen", seen },
+			{ "revision", revision },
+			{ "created_at", created },
+		};
+		for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+			if (out_table_add(t, rows[i]) < 0) {
+				out_error("out of memory");
+				r = NEXCTL_ERROR;
+				break;
+			}
+		}
+	}
+	if (r == NEXCTL_OK)
+		out_table_print(t, stdout);
+	out_table_free(t);
+	return r;
+}
+
+static int device_list(struct nexctl *ctx, int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "org", required_argument, NULL, 'O' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct nexctl_subcommand *sub = &device_commands[0];
+	struct api_device_list list;
+	const char *org = NULL;
+	json_t *reply = NULL;
+	int opt, r;
+
+	while ((opt = nexctl_getopt(ctx, argc, argv, "", opts)) != -1) {
+		switch (opt) {
+		case 'O':
+			org = optarg;
+			break;
+		case 'h':
+			nexctl_usage(stdout, sub, device_list_help);
+			return NEXCTL_OK;
+		default:
+			return nexctl_bad_flags(sub);
+		}
+	}
+	if (optind != argc)
+		return nexctl_usage_error(sub, "device list takes no arguments");
+	if (!nexctl_api(ctx))
+		return NEXCTL_ERROR;
+	if (api_device_list(ctx->api, org, &reply, &list) < 0)
+		return nexctl_api_failed(ctx, "device list");
+	if (ctx->format == OUT_TABLE)
+		r = print_device_table(&list);
+	else
+		r = out_json(reply, ctx->format, stdout) < 0 ? NEXCTL_ERROR : NEXCTL_OK;
+	api_device_list_free(&list);
+	json_decref(reply);
+	return r;
+}
+
+/* Shows a device reply in the format asked for. */
+static int show_device(struct nexctl *ctx, json_t *reply, const struct api_device *d)
+{
+	if (ctx->format == OUT_TABLE)
+		return print_device(d);
+	return out_json(reply, ctx->format, stdout) < 0 ? NEXCTL_ERROR : NEXCTL_OK;
+}
+
+/* The flags of a command taking only ID. */
+static int id_only(struct nexctl *ctx, const struct nexctl_subcommand *sub, const char *help,
+		   int argc, char *argv[], int *status)
+{
+	int opt;
+
+	while ((opt = nexctl_getopt(ctx, argc, argv, "", NULL)) != -1) {
+		if (opt == 'h') {
+			nexctl_usage(stdout, sub, help);
+			*status = NEXCTL_OK;
+			return -1;
+		}
+		*status = nexctl_bad_flags(sub);
+		return -1;
+	}
+	if (optind + 1 != argc) {
+		*status = nexctl_usage_error(sub, "%s takes one ID", sub->usage);
+		return -1;
+	}
+	return 0;
+}
+
+static int device_get(struct nexctl *ctx, int argc, char *argv[])
+{
+	struct api_device d;
+	json_t *reply = NULL;
+	int r;
+
+	if (id_only(ctx, &device_commands[1], device_get_help, argc, argv, &r) < 0)
+		return r;
+	if (!nexctl_api(ctx))
+		return NEXCTL_ERROR;
+	if (api_device_get(ctx->api, argv[optind], &reply, &d) < 0)
+		return nexctl_api_failed(ctx, "device get");
+	r = show_device(ctx, reply, &d);
+	api_device_free(&d);
+	json_decref(reply);
+	return r;
+}
+
+static int device_delete(struct nexctl *ctx, int argc, char *argv[])
+{
+	int r;
+
+	if (id_only(ctx, &device_commands[2], device_delete_help, argc, argv, &r) < 0)
+		return r;
+	if (!nexctl_api(ctx))
+		return NEXCTL_ERROR;
+	if (api_device_delete(ctx->api, argv[optind]) < 0)
+		return nexctl_api_failed(ctx, "device delete");
+	if (ctx->format == OUT_TABLE)
+		printf("device %s deleted\n", argv[optind]);
+	return NEXCTL_OK;
+}
+
+static int device_update(struct nexctl *ctx, int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "exit-node-client", required_argument, NULL, 'X' },
+		{ "hostname", required_argument, NULL, 'H' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct nexctl_subcommand *sub = &device_commands[3];
+	json_t *patch, *reply = NULL;
+	struct api_device d;
+	int opt, r = NEXCTL_ERROR;
+
+	patch = json_object();
+	if (!patch) {
+		out_error("out of memory");
+		return NEXCTL_ERROR;
+	}
+	while ((opt = nexctl_getopt(ctx, argc, argv, "", opts)) != -1) {
+		switch (opt) {
+		case 'X':
+			if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
+				r = nexctl_usage_error(sub, "--exit-node-client: \"%s\" is not on or off",
+						       optarg);
+				goto out;
+			}
+			json_object_set_new(patch, "exit_node_client", json_boolean(!strcmp(optarg, "on")));
+			break;
+		case 'H':
+			if (json_object_set_new(patch, "hostname", json_string(optarg))) {
+				r = nexctl_usage_error(sub, "--hostname: not UTF-8");
+				goto out;
+			}
+			break;
+		case 'h':
+			nexctl_usage(stdout, sub, device_update_help);
+			r = NEXCTL_OK;
+			goto out;
+		default:
+			r = nexctl_bad_flags(sub);
+			goto out;
+		}
+	}
+	if (optind + 1 != argc) {
+		r = nexctl_usage_error(sub, "device update takes one ID");
+		goto out;
+	}
+	if (json_object_size(patch) == 0) {
+		r = nexctl_usage_error(sub, "nothing to change: give --exit-node-client or --hostname");
+		goto out;
+	}
+	if (!nexctl_api(ctx))
+		goto out;
+	if (api_device_patch(ctx->api, argv[optind], patch, &reply, &d) < 0) {
+		r = nexctl_api_failed(ctx, "device update");
+		goto out;
+	}
+	r = show_device(ctx, reply, &d);
+	api_device_free(&d);
+	json_decref(reply);
+out:
+	json_decref(patch);
+	return r;
+}
+
+int cmd_device(struct nexctl *ctx, int argc, char *argv[])
+{
+	return nexctl_dispatch(ctx, "device", device_commands, argc, argv);
+}

@@ -1,0 +1,212 @@
+/* nexctl reg-key create [--org NAME] [--single-use] [--expires DURATION]
+ *        reg-key list [--org NAME]
+ *        reg-key delete ID */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+
+#include "apiclient/apiclient.h"
+#include "common/timeutil.h"
+#include "nexctl/nexctl.h"
+
+/* The server's limit for expires_in: one year. */
+#define REGKEY_EXPIRES_MAX (365ull * 86400)
+
+static int regkey_create(struct nexctl *ctx, int argc, char *argv[]);
+static int regkey_list(struct nexctl *ctx, int argc, char *argv[]);
+static int regkey_delete(struct nexctl *ctx, int argc, char *argv[]);
+
+static const struct nexctl_subcommand regkey_commands[] = {
+	{ "create", regkey_create, "reg-key create [--org NAME] [--single-use] [--expires DURATION]",
+	  "create a registration key" },
+	{ "list", regkey_list, "reg-key list [--org NAME]", "list registration keys (without the keys)" },
+	{ "delete", regkey_delete, "reg-key delete ID", "revoke a registration key" },
+	{ NULL, NULL, NULL, NULL },
+};
+
+static const char regkey_create_help[] =
+	"Creates a registration key, with which a device (nexd) registers into the\n"
+	"organization. Prints the key alone on a line (with -o json: the server's\n"
+	"answer). The key is shown only once.\n"
+	"  --org NAME           the organization (admin token: default \"default\";\n"
+	"                       organization token: its own)\n"
+	"  --single-use         the key registers one device only\n"
+	"  --expires DURATION   the key expires after DURATION: 90s, 15m, 24h, 7d or\n"
+	"                       plain seconds (at most 365d); default: never\n";
+
+static const char regkey_list_help[] =
+	"Lists registration keys, newest first, without their secret part.\n"
+	"Columns: ID ORGANIZATION SINGLE-USE USED REVOKED EXPIRES CREATED.\n"
+	"  --org NAME   only this organization's keys (admin token: default all)\n";
+
+static const char regkey_delete_help[] =
+	"Revokes the registration key ID (from reg-key list). Devices already\n"
+	"registered with it stay.\n";
+
+static int regkey_create(struct nexctl *ctx, int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "org", required_argument, NULL, 'O' },
+		{ "single-use", no_argument, NULL, 'S' },
+		{ "expires", required_argument, NULL, 'E' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct nexctl_subcommand *sub = &regkey_commands[0];
+	const char *org = NULL;
+	bool single_use = false;
+	uint64_t expires = 0;
+	json_t *reply = NULL;
+	int opt, r;
+
+	while ((opt = nexctl_getopt(ctx, argc, argv, "", opts)) != -1) {
+		switch (opt) {
+		case 'O':
+			org = optarg;
+			break;
+		case 'S':
+			single_use = true;
+			break;
+		case 'E':
+			r = time_parse_duration(optarg, REGKEY_EXPIRES_MAX, &expires);
+			if (r == -ERANGE)
+				return nexctl_usage_error(sub, "--expires \"%s\": longer than 365d", optarg);
+			if (r < 0 || expires == 0)
+				return nexctl_usage_error(sub, "--expires \"%s\": not a duration "
+							  "(e.g. 90s, 15m, 24h, 7d)", optarg);
+			break;
+		case 'h':
+			nexctl_usage(stdout, sub, regkey_create_help);
+			return NEXCTL_OK;
+		default:
+			return nexctl_bad_flags(sub);
+		}
+	}
+	if (optind != argc)
+		return nexctl_usage_error(sub, "reg-key create takes no arguments");
+	if (!nexctl_api(ctx))
+		return NEXCTL_ERROR;
+	if (api_regkey_create(ctx->api, org, single_use, expires, &reply) < 0)
+		return nexctl_api_failed(ctx, "reg-key create");
+	r = nexctl_print_secret(ctx, reply, "key");
+	json_decref(reply);
+	return r;
+}
+
+static const char *yes_no(const json_t *obj, const char *key)
+{
+	const json_t *v = json_object_get(obj, key);
+
+	return json_is_boolean(v) ? (json_is_true(v) ? "yes" : "no") : "?";
+}
+
+static const char *text_or(const json_t *obj, const char *key, const char *if_null)
+{
+	const json_t *v = json_object_get(obj, key);
+
+	if (json_is_null(v))
+		return if_null;
+	return json_is_string(v) ? json_string_value(v) : "?";
+}
+
+static int print_regkeys(const json_t *arr)
+{
+	static const char *const headers[] = { "ID", "ORGANIZATION", "SINGLE-USE", "USED",
+					       "REVOKED", "EXPIRES", "CREATED" };
+	struct out_table *t = out_table_new(7, headers);
+	json_t *k;
+	size_t i;
+	int r = NEXCTL_OK;
+
+	if (!t)
+		return NEXCTL_ERROR;
+	json_array_foreach(arr, i, k) {
+		const char *row[7];
+
+		if (!json_is_object(k)) {
+			out_error("the server's registration key list holds a non-object");
+			r = NEXCTL_ERROR;
+			goto out;
+		}
+		row[0] = text_or(k, "id", "?");
+		row[1] = text_or(k, "organization", "?");
+		row[2] = yes_no(k, "single_use");
+		row[3] = yes_no(k, "used");
+		row[4] = yes_no(k, "revoked");
+		row[5] = text_or(k, "expires_at", "never");
+		row[6] = text_or(k, "created_at", "?");
+		if (out_table_add(t, row) < 0) {
+			out_error("out of memory");
+			r = NEXCTL_ERROR;
+			goto out;
+		}
+	}
+	out_table_print(t, stdout);
+out:
+	out_table_free(t);
+	return r;
+}
+
+static int regkey_list(struct nexctl *ctx, int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "org", required_argument, NULL, 'O' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct nexctl_subcommand *sub = &regkey_commands[1];
+	const char *org = NULL;
+	json_t *reply = NULL;
+	int opt, r;
+
+	while ((opt = nexctl_getopt(ctx, argc, argv, "", opts)) != -1) {
+		switch (opt) {
+		case 'O':
+			org = optarg;
+			break;
+		case 'h':
+			nexctl_usage(stdout, sub, regkey_list_help);
+			return NEXCTL_OK;
+		default:
+			return nexctl_bad_flags(sub);
+		}
+	}
+	if (optind != argc)
+		return nexctl_usage_error(sub, "reg-key list takes no arguments");
+	if (!nexctl_api(ctx))
+		return NEXCTL_ERROR;
+	if (api_regkey_list(ctx->api, org, &reply) < 0)
+		return nexctl_api_failed(ctx, "reg-key list");
+	if (ctx->format == OUT_TABLE)
+		r = print_regkeys(reply);
+	else
+		r = out_json(reply, ctx->format, stdout) < 0 ? NEXCTL_ERROR : NEXCTL_OK;
+	json_decref(reply);
+	return r;
+}
+
+static int regkey_delete(struct nexctl *ctx, int argc, char *argv[])
+{
+	const struct nexctl_subcommand *sub = &regkey_commands[2];
+	int opt;
+
+	while ((opt = nexctl_getopt(ctx, argc, argv, "", NULL)) != -1) {
+		if (opt == 'h') {
+			nexctl_usage(stdout, sub, regkey_delete_help);
+			return NEXCTL_OK;
+		}
+		return nexctl_bad_flags(sub);
+	}
+	if (optind + 1 != argc)
+		return nexctl_usage_error(sub, "reg-key delete takes one ID");
+	if (!nexctl_api(ctx))
+		return NEXCTL_ERROR;
+	if (api_regkey_delete(ctx->api, argv[optind]) < 0)
+		return nexctl_api_failed(ctx, "reg-key delete");
+	if (ctx->format == OUT_TABLE)
+		printf("registration key %s revoked\n", argv[optind]);
+	return NEXCTL_OK;
+}
+
+int cmd_regkey(struct nexctl *ctx, int argc, char *argv[])
+{
+	return nexctl_dispatch(ctx, "reg-key", regkey_commands, argc, argv);
+}

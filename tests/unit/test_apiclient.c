@@ -1,0 +1,835 @@
+/* apiclient: the device JSON parser (valid records, every field missing or of
+ * the wrong type or value, arrays over their limits), device lists and watch
+ * answers, RFC 3339 times; the HTTP client against a canned server (errors,
+ * garbled and oversized replies, the bearer header); nexctl's table output. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "apiclient/apiclient.h"
+#include "apiclient/device.h"
+#include "nexctl/output.h"
+
+#define KEY_A "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="
+
+static const char valid_device[] =
+	"{\"id\": \"0f8e2a64-7d1c-4b6e-9a0b-1c2d3e4f5a6b\", \"organization\": \"acme-1\","
+	" \"hostname\": \"laptop.example_1\", \"public_key\": \"" KEY_A "\","
+	" \"tunnel_ip\": \"100.100.0.7\","
+	" \"endpoints\": [{\"source\": \"local\", \"address\": \"192.0.2.10:51820\"},"
+	"                {\"source\": \"stun\", \"address\": \"[2001:db8::1]:40001\"}],"
+	" \"advertise_cidrs\": [\"0.0.0.0/0\", \"198.51.100.7/24\"],"
+	" \"exit_node_client\": true, \"exit_node_status\": \"off\", \"os\": \"linux\","
+	" \"version\": \"0.1.0\", \"last_seen\": \"2026-11-25T08:46:00Z\", \"online\": true,"
+	" \"revision\": 42, \"created_at\": \"2026-11-25T08:45:40.123+01:00\", \"future\": [1]}";
+
+static json_t *load(const char *text)
+{
+	json_error_t e;
+	json_t *j = json_loads(text, JSON_REJECT_DUPLICATES, &e);
+
+	if (!j)
+		fail_msg("bad test JSON: %s", e.text);
+	return j;
+}
+
+static void test_device_valid(void **state)
+{
+	json_t *j = load(valid_device);
+	struct api_device d;
+	char err[API_PARSE_ERROR_MAX];
+	char text[ADDR_ENDPOINT_STRLEN];
+
+	(void)state;
+	assert_int_equal(api_device_from_json(j, &d, err, sizeof(err)), 0);
+	assert_string_equal(d.id, "0f8e2a64-7d1c-4b6e-9a0b-1c2d3e4f5a6b");
+	assert_string_equal(d.organization, "acme-1");
+	assert_string_equal(d.hostname, "laptop.example_1");
+	assert_int_equal(d.tunnel_family, AF_INET);
+	assert_memory_equal(d.tunnel_ip, ((uint8_t[]){ 100, 100, 0, 7 }), 4);
+	assert_int_equal(d.n_endpoints, 2);
+	assert_int_equal(d.endpoints[0].source, API_ENDPOINT_LOCAL);
+	assert_int_equal(d.endpoints[1].source, API_ENDPOINT_STUN);
+	addr_endpoint_format(&d.endpoints[1].addr, text);
+	assert_string_equal(text, "[2001:db8::1]:40001");
+	assert_int_equal(d.n_advertise_cidrs, 2);
+	/* stored normalized */
+	assert_int_equal(d.advertise_cidrs[1].prefix, 24);
+	assert_memory_equal(d.advertise_cidrs[1].addr, ((uint8_t[]){ 198, 51, 100, 0 }), 4);
+	assert_true(api_device_is_exit_node(&d));
+	assert_true(d.exit_node_client);
+	assert_string_equal(d.exit_node_status, "off");
+	assert_string_equal(d.os, "linux");
+	assert_string_equal(d.version, "0.1.0");
+	assert_true(d.online);
+	assert_int_equal(d.revision, 42);
+	assert_int_equal(d.last_seen, 1795596360);            /* 2026-11-25T08:46:00Z */
+	assert_int_equal(d.created_at, 1795596340 - 3600);    /* 08:45:40+01:00 */
+	api_device_free(&d);
+	api_device_free(&d); /* twice is harmless */
+	json_decref(j);
+}
+
+static void test_device_nulls_and_empties(void **state)
+{
+	json_t *j = load(valid_device);
+	struct api_device d;
+
+	(void)state;
+	json_object_set_new(j, "last_seen", json_null());
+	json_object_set_new(j, "os", json_null());
+	json_object_set_new(j, "version", json_string(""));
+	json_object_set_new(j, "endpoints", json_array());
+	json_object_set_new(j, "advertise_cidrs", json_array());
+	json_object_set_new(j, "tunnel_ip", json_string("2001:db8::5"));
+	assert_int_equal(api_device_from_json(j, &d, NULL, 0), 0);
+	assert_int_equal(d.last_seen, -1);
+	assert_string_equal(d.os, "");
+	assert_int_equal(d.n_endpoints, 0);
+	assert_null(d.endpoints);
+	assert_false(api_device_is_exit_node(&d));
+	assert_int_equal(d.tunnel_family, AF_INET6);
+	api_device_free(&d);
+	json_decref(j);
+}
+
+static const char *const fields[] = {
+	"id", "organization", "hostname", "public_key", "tunnel_ip", "endpoints", "advertise_cidrs",
+	"exit_node_client", "exit_node_status", "os", "version", "last_seen", "online", "revision",
+	"created_at",
+};
+#define N_FIELDS (sizeof(fields) / sizeof(fields[0]))
+
+/* Sets one field to a value and expects -EBADMSG naming that field. */
+static void expect_bad(const char *field, json_t *value)
+{
+	json_t *j = load(valid_device);
+	struct api_device d;
+	char err[API_PARSE_ERROR_MAX];
+
+	if (value)
+		json_object_set_new(j, field, value);
+	else
+		json_object_del(j, field);
+	if (api_device_from_json(j, &d, err, sizeof(err)) != -EBADMSG)
+		fail_msg("field %s: accepted", field);
+	if (strncmp(err, field, strlen(field)))
+		fail_msg("field %s: error \"%s\" does not name it", field, err);
+	assert_null(d.endpoints);
+	assert_null(d.advertise_cidrs);
+	api_device_free(&d);
+	json_decref(j);
+}
+
+static void test_device_missing_fields(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < N_FIELDS; i++)
+		expect_bad(fields[i], NULL);
+}
+
+static void test_device_wrong_types(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < N_FIELDS; i++) {
+		bool is_bool = !strcmp(fields[i], "exit_node_client") || !strcmp(fields[i], "online");
+		bool is_int = !strcmp(fields[i], "revision");
+
+		expect_bad(fields[i], json_integer(is_int ? -1 : 7));
+		expect_bad(fields[i], json_object());
+		expect_bad(fields[i], json_real(1.0));
+		if (is_bool || is_int)
+			expect_bad(fields[i], json_string("true"));
+		else
+			expect_bad(fields[i], json_true());
+		if (strcmp(fields[i], "os") && strcmp(fields[i], "version") &&
+		    strcmp(fields[i], "last_seen"))
+			expect_bad(fields[i], json_null());
+		if (strcmp(fields[i], "endpoints") && strcmp(fields[i], "advertise_cidrs"))
+			expect_bad(fields[i], json_array());
+	}
+}
+
+static void test_device_bad_values(void **state)
+{
+	char long_host[API_HOSTNAME_MAX + 2];
+
+	(void)state;
+	expect_bad("id", json_string("0f8e2a64-7d1c-4b6e-9a0b-1c2d3e4f5a6"));
+	expect_bad("id", json_string("0f8e2a64-7d1c-4b6e-9a0b-1c2d3e4f5a6bb"));
+	expect_bad("id", json_string("0f8e2a64x7d1c-4b6e-9a0b-1c2d3e4f5a6b"));
+	expect_bad("id", json_string("0f8e2a64-7d1c-4b6e-9a0b-1c2d3e4f5a6g"));
+	expect_bad("id", json_string(""));
+	expect_bad("organization", json_string("Acme"));
+	expect_bad("organization", json_string("-acme"));
+	expect_bad("organization", json_string("a/b"));
+	expect_bad("hostname", json_string("lap top"));
+	expect_bad("hostname", json_string(""));
+	expect_bad("hostname", json_string("a\x1b[31m"));
+	memset(long_host, 'a', sizeof(long_host) - 1);
+	long_host[sizeof(long_host) - 1] = '\0';
+	expect_bad("hostname", json_string(long_host));
+	expect_bad("hostname", json_stringn("ab\0cd", 5));
+	expect_bad("public_key", json_string("AAAA"));
+	expect_bad("public_key", json_string("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="));
+	expect_bad("public_key", json_string(KEY_A "x"));
+	expect_bad("tunnel_ip", json_string("100.100.0.256"));
+	expect_bad("tunnel_ip", json_string("100.100.0.1/32"));
+	expect_bad("tunnel_ip", json_string("100.100.0.1:5"));
+	expect_bad("endpoints", json_pack("[{s:s, s:s}]", "source", "relay", "address", "192.0.2.1:1"));
+	expect_bad("endpoints", json_pack("[{s:s, s:s}]", "source", "local", "address", "192.0.2.1"));
+	expect_bad("endpoints", json_pack("[{s:s, s:s}]", "source", "local", "address", "192.0.2.1:70000"));
+	expect_bad("endpoints", json_pack("[{s:s}]", "source", "local"));
+	expect_bad("endpoints", json_pack("[{s:i, s:s}]", "source", 1, "address", "192.0.2.1:1"));
+	expect_bad("endpoints", json_pack("[s]", "192.0.2.1:1"));
+	expect_bad("advertise_cidrs", json_pack("[s]", "10.0.0.0/33"));
+	expect_bad("advertise_cidrs", json_pack("[s]", "example.com/8"));
+	expect_bad("advertise_cidrs", json_pack("[i]", 10));
+	expect_bad("exit_node_status", json_string("on\nfire"));
+	expect_bad("os", json_string("linux\x7f"));
+	expect_bad("last_seen", json_string("2026-11-25 08:46:00Z"));
+	expect_bad("last_seen", json_string("2026-02-29T08:46:00Z"));
+	expect_bad("last_seen", json_string("2026-11-25T24:00:00Z"));
+	expect_bad("last_seen", json_string("2026-11-25T08:46:00"));
+	expect_bad("created_at", json_string("2026-11-25T08:46:00Zjunk"));
+	expect_bad("created_at", json_null());
+	expect_bad("revision", json_integer(-5));
+}
+
+static void test_device_array_limits(void **state)
+{
+	json_t *eps = json_array(), *cidrs = json_array(), *j;
+	struct api_device d;
+
+	(void)state;
+	for (int i = 0; i < API_MAX_ENDPOINTS; i++)
+		json_array_append_new(eps, json_pack("{s:s, s:s}", "source", "local", "address", "192.0.2.1:1"));
+	for (int i = 0; i < API_MAX_ADVERTISE_CIDRS; i++)
+		json_array_append_new(cidrs, json_string("203.0.113.0/24"));
+	j = load(valid_device);
+	json_object_set(j, "endpoints", eps);
+	json_object_set(j, "advertise_cidrs", cidrs);
+	assert_int_equal(api_device_from_json(j, &d, NULL, 0), 0);
+	assert_int_equal(d.n_endpoints, API_MAX_ENDPOINTS);
+	assert_int_equal(d.n_advertise_cidrs, API_MAX_ADVERTISE_CIDRS);
+	api_device_free(&d);
+	json_decref(j);
+
+	/* one over each limit */
+	json_array_append_new(eps, json_pack("{s:s, s:s}", "source", "local", "address", "192.0.2.1:1"));
+	json_array_append_new(cidrs, json_string("203.0.113.0/24"));
+	expect_bad("endpoints", json_incref(eps));
+	expect_bad("advertise_cidrs", json_incref(cidrs));
+	/* a huge array is refused by its size, before any element is looked at */
+	for (int i = 0; i < 100000; i++)
+		json_array_append_new(cidrs, json_null());
+	expect_bad("advertise_cidrs", json_incref(cidrs));
+	json_decref(eps);
+	json_decref(cidrs);
+}
+
+static void test_device_not_object(void **state)
+{
+	struct api_device d;
+	json_t *j = json_array();
+
+	(void)state;
+	assert_int_equal(api_device_from_json(j, &d, NULL, 0), -EBADMSG);
+	assert_int_equal(api_device_from_json(NULL, &d, NULL, 0), -EBADMSG);
+	json_decref(j);
+}
+
+static void test_device_list(void **state)
+{
+	json_t *dev = load(valid_device), *j, *arr, *bad;
+	struct api_device_list l;
+	char err[API_PARSE_ERROR_MAX];
+
+	(void)state;
+	arr = json_array();
+	for (int i = 0; i < 3; i++)
+		json_array_append_new(arr, json_deep_copy(dev));
+	j = json_pack("{s:i, s:o}", "revision", 9, "devices", arr);
+	assert_int_equal(api_device_list_from_json(j, &l, err, sizeof(err)), 0);
+	assert_int_equal(l.revision, 9);
+	assert_int_equal(l.n_devices, 3);
+	assert_string_equal(l.devices[2].hostname, "laptop.example_1");
+	api_device_list_free(&l);
+
+	/* one bad device spoils the list, and the message says which */
+	bad = json_array_get(arr, 1);
+	json_object_set_new(bad, "online", json_string("yes"));
+	assert_int_equal(api_device_list_from_json(j, &l, err, sizeof(err)), -EBADMSG);
+	assert_string_equal(err, "devices[1].online: not a boolean");
+	assert_null(l.devices);
+	json_decref(j);
+
+	j = json_pack("{s:i}", "revision", 1);
+	assert_int_equal(api_device_list_from_json(j, &l, err, sizeof(err)), -EBADMSG);
+	json_decref(j);
+	j = json_pack("{s:s, s:[]}", "revision", "1", "devices");
+	assert_int_equal(api_device_list_from_json(j, &l, err, sizeof(err)), -EBADMSG);
+	json_decref(j);
+
+	/* over the count limit */
+	arr = json_array();
+	for (int i = 0; i <= API_MAX_DEVICES; i++)
+		json_array_append_new(arr, json_null());
+	j = json_pack("{s:i, s:o}", "revision", 1, "devices", arr);
+	assert_int_equal(api_device_list_from_json(j, &l, err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "more than"));
+	json_decref(j);
+	json_decref(dev);
+}
+
+static void test_watch(void **state)
+{
+	json_t *dev = load(valid_device), *j;
+	struct api_watch w;
+	char err[API_PARSE_ERROR_MAX];
+
+	(void)state;
+	j = json_pack("{s:i, s:[{s:i, s:s, s:O}, {s:i, s:s, s:O}]}", "revision", 12, "events",
+		      "revision", 11, "type", "upsert", "device", dev,
+		      "revision", 12, "type", "delete", "device", dev);
+	assert_int_equal(api_watch_from_json(j, &w, err, sizeof(err)), 0);
+	assert_int_equal(w.revision, 12);
+	assert_int_equal(w.n_events, 2);
+	assert_int_equal(w.events[0].type, API_WATCH_UPSERT);
+	assert_int_equal(w.events[1].type, API_WATCH_DELETE);
+	assert_int_equal(w.events[1].revision, 12);
+	api_watch_free(&w);
+	json_decref(j);
+
+	j = json_pack("{s:i, s:[]}", "revision", 3, "events");
+	assert_int_equal(api_watch_from_json(j, &w, err, sizeof(err)), 0);
+	assert_int_equal(w.n_events, 0);
+	api_watch_free(&w);
+	json_decref(j);
+
+	j = json_pack("{s:i, s:[{s:i, s:s, s:O}]}", "revision", 12, "events", "revision", 11,
+		      "type", "replace", "device", dev);
+	assert_int_equal(api_watch_from_json(j, &w, err, sizeof(err)), -EBADMSG);
+	assert_string_equal(err, "events[0].type: not \"upsert\" or \"delete\"");
+	json_decref(j);
+
+	/* an event after the answer's own revision is a lie */
+	j = json_pack("{s:i, s:[{s:i, s:s, s:O}]}", "revision", 10, "events", "revision", 11,
+		      "type", "upsert", "device", dev);
+	assert_int_equal(api_watch_from_json(j, &w, err, sizeof(err)), -EBADMSG);
+	json_decref(j);
+
+	j = json_pack("{s:i, s:[{s:i, s:s}]}", "revision", 12, "events", "revision", 11, "type", "upsert");
+	assert_int_equal(api_watch_from_json(j, &w, err, sizeof(err)), -EBADMSG);
+	assert_string_equal(err, "events[0].device: missing");
+	json_decref(j);
+	json_decref(dev);
+}
+
+static void test_time(void **state)
+{
+	int64_t t;
+	char out[API_TIME_STRLEN];
+
+	(void)state;
+	assert_int_equal(api_time_parse("1970-01-01T00:00:00Z", &t), 0);
+	assert_int_equal(t, 0);
+	assert_int_equal(api_time_parse("2000-02-29T12:00:00z", &t), 0);
+	assert_int_equal(t, 951825600);
+	assert_int_equal(api_time_parse("2026-11-25T08:45:33.123456789Z", &t), 0);
+	api_time_format(t, out);
+	assert_string_equal(out, "2026-11-25T08:45:33Z");
+	assert_int_equal(api_time_parse("2026-11-25T10:45:33+02:00", &t), 0);
+	api_time_format(t, out);
+	assert_string_equal(out, "2026-11-25T08:45:33Z");
+	assert_int_equal(api_time_parse("1969-12-31T23:59:59Z", &t), 0);
+	assert_int_equal(t, -1);
+	assert_int_equal(api_time_parse("2026-11-25T08:45:33.Z", &t), -EINVAL);
+	assert_int_equal(api_time_parse("2026-13-25T08:45:33Z", &t), -EINVAL);
+	assert_int_equal(api_time_parse("2026-11-25T08:45:33+2:00", &t), -EINVAL);
+	assert_int_equal(api_time_parse("2026-11-25T08:45", &t), -EINVAL);
+	assert_int_equal(api_time_parse("", &t), -EINVAL);
+	assert_int_equal(api_time_parse(NULL, &t), -EINVAL);
+	assert_int_equal(api_time_parse("2100-02-29T00:00:00Z", &t), -EINVAL);
+}
+
+/* ---- the HTTP client against a canned server ---- */
+
+struct canned {
+	int listen_fd;
+	int port;
+	const char *reply;       /* whole response, or NULL: big_body */
+	size_t big_body;         /* bytes of a 200 reply body of '[' */
+	int repeat;              /* requests answered on the one connection (0: 1) */
+	int served;
+	char request[8192];      /* what the client sent */
+	pthread_t thread;
+};
+
+/* Reads one request, headers and Content-Length bytes of body, into buf. */
+static int read_request(int fd, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (;;) {
+		const char *end = strstr(buf, "\r\n\r\n");
+		ssize_t r;
+
+		if (end) {
+			const char *cl = strcasestr(buf, "\r\nContent-Length:");
+			size_t body = cl && cl < end ? strtoul(cl + 17, NULL, 10) : 0;
+
+			if (n >= (size_t)(end + 4 - buf) + body)
+				return 0;
+		}
+		if (n >= cap - 1)
+			return -1;
+		r = read(fd, buf + n, cap - 1 - n);
+		if (r <= 0)
+			return -1;
+		n += (size_t)r;
+		buf[n] = '\0';
+	}
+}
+
+/* Accepts one connection and answers `repeat` requests on it (keep-alive). */
+static void *canned_serve(void *arg)
+{
+	struct canned *c = arg;
+	int fd = accept(c->listen_fd, NULL, NULL);
+
+	if (fd < 0)
+		return NULL;
+	for (int i = 0; i < (c->repeat ? c->repeat : 1); i++) {
+		if (read_request(fd, c->request, sizeof(c->request)) < 0)
+			goto out;
+		c->served++;
+		if (c->reply) {
+			if (write(fd, c->reply, strlen(c->reply)) < 0)
+				goto out;
+		} else {
+			char head[128], chunk[65536];
+			size_t left = c->big_body;
+
+			snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+						     "Connection: close\r\n\r\n");
+			if (write(fd, head, strlen(head)) < 0)
+				goto out;
+			memset(chunk, '[', sizeof(chunk));
+			while (left) {
+				size_t k = left < sizeof(chunk) ? left : sizeof(chunk);
+				ssize_t w = write(fd, chunk, k);
+				if (w <= 0)
+					break;
+				left -= (size_t)w;
+			}
+		}
+	}
+out:
+	close(fd);
+	return NULL;
+}
+
+static void canned_start(struct canned *c)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+
+	c->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(c->listen_fd >= 0);
+	assert_int_equal(bind(c->listen_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(c->listen_fd, 4), 0);
+	assert_int_equal(getsockname(c->listen_fd, (struct sockaddr *)&sa, &len), 0);
+	c->port = ntohs(sa.sin_port);
+	assert_int_equal(pthread_create(&c->thread, NULL, canned_serve, c), 0);
+}
+
+static void canned_stop(struct canned *c)
+{
+	pthread_join(c->thread, NULL);
+	close(c->listen_fd);
+}
+
+static struct api_client *client_for(struct canned *c, const char *token)
+{
+	char url[64];
+	struct api_client_config cfg = { .base_url = url, .token = token, .timeout_ms = 10000 };
+	struct api_client *api;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", c->port);
+	assert_int_equal(api_client_new(&cfg, &api), 0);
+	return api;
+}
+
+static int canned_request(const char *reply, size_t big, int (*fn)(struct api_client *),
+			  struct canned *c, struct api_client **api_out)
+{
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	c->reply = reply;
+	c->big_body = big;
+	canned_start(c);
+	*api_out = client_for(c, "nxo_0123456789abcdef_secret");
+	r = fn(*api_out);
+	canned_stop(c);
+	return r;
+}
+
+static int do_org_list(struct api_client *api)
+{
+	json_t *j = NULL;
+	int r = api_org_list(api, &j);
+
+	json_decref(j);
+	return r;
+}
+
+static int do_device_get(struct api_client *api)
+{
+	struct api_device d;
+	json_t *j = NULL;
+	int r = api_device_get(api, "../../organizations", &j, &d);
+
+	if (r == 0)
+		api_device_free(&d);
+	json_decref(j);
+	return r;
+}
+
+static void test_client_ok_and_header(void **state)
+{
+	struct canned c;
+	struct api_client *api;
+
+	(void)state;
+	assert_int_equal(canned_request("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n[]",
+					0, do_org_list, &c, &api), 0);
+	assert_non_null(strstr(c.request, "GET /api/v1/organizations HTTP/1.1\r\n"));
+	assert_non_null(strstr(c.request, "\r\nAuthorization: Bearer nxo_0123456789abcdef_secret\r\n"));
+	assert_string_equal(api_client_error(api), "");
+	assert_int_equal(api_client_status(api), 200);
+	api_client_free(api);
+}
+
+static void test_client_http_error(void **state)
+{
+	static const char body[] = "{\"error\": \"not_found\", \"message\": \"no such device\\u001b[2J\"}";
+	char reply[512];
+	struct canned c;
+	struct api_client *api;
+
+	(void)state;
+	snprintf(reply, sizeof(reply), "HTTP/1.1 404 Not Found\r\nContent-Length: %zu\r\n"
+				       "Connection: close\r\n\r\n%s", strlen(body), body);
+	assert_int_equal(canned_request(reply, 0, do_device_get, &c, &api), -ENOENT);
+	/* the id is escaped into one path segment */
+	assert_non_null(strstr(c.request, "GET /api/v1/devices/..%2F..%2Forganizations HTTP/1.1"));
+	assert_int_equal(api_client_status(api), 404);
+	assert_string_equal(api_client_error_code(api), "not_found");
+	/* the server's message, with its escape character made harmless */
+	assert_string_equal(api_client_error(api), "no such device?[2J (HTTP 404, not_found)");
+	api_client_free(api);
+
+	assert_int_equal(canned_request("HTTP/1.1 502 Bad Gateway\r\nContent-Length: 5\r\n"
+					"Connection: close\r\n\r\n<html", 0, do_org_list, &c, &api),
+			 -EREMOTEIO);
+	assert_string_equal(api_client_error(api), "the server answered HTTP 502");
+	api_client_free(api);
+
+	assert_int_equal(canned_request("HTTP/1.1 410 Gone\r\nContent-Length: 0\r\n"
+					"Connection: close\r\n\r\n", 0, do_org_list, &c, &api), -ESTALE);
+	api_client_free(api);
+}
+
+static void test_client_garbled(void **state)
+{
+	int r;
+	struct canned c;
+	struct api_client *api;
+
+	(void)state;
+	/* not JSON */
+	assert_int_equal(canned_request("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\n[1, 2",
+					0, do_org_list, &c, &api), -EBADMSG);
+	assert_non_null(strstr(api_client_error(api), "not JSON"));
+	api_client_free(api);
+	/* JSON of the wrong shape */
+	assert_int_equal(canned_request("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+					0, do_org_list, &c, &api), -EBADMSG);
+	api_client_free(api);
+	/* a device that is not one */
+	assert_int_equal(canned_request("HTTP/1.1 200 OK\r\nContent-Length: 11\r\nConnection: close\r\n\r\n{\"id\": 5.5}",
+					0, do_device_get, &c, &api), -EBADMSG);
+	assert_non_null(strstr(api_client_error(api), "id: not a string"));
+	api_client_free(api);
+	/* duplicate keys */
+	assert_int_equal(canned_request("HTTP/1.1 200 OK\r\nContent-Length: 16\r\nConnection: close\r\n\r\n{\"a\": 1, \"a\": 2}",
+					0, do_device_get, &c, &api), -EBADMSG);
+	api_client_free(api);
+	/* a body cut short of its Content-Length */
+	assert_int_equal(canned_request("HTTP/1.1 200 OK\r\nContent-Length: 10\r\nConnection: close\r\n\r\n[1",
+					0, do_org_list, &c, &api), -EPROTO);
+	api_client_free(api);
+	/* the connection closed with no answer */
+	r = canned_request("", 0, do_org_list, &c, &api);
+	if (r != -EPROTO)
+		fail_msg("%d: %s", r, api_client_error(api));
+	assert_int_equal(api_client_status(api), 0);
+	api_client_free(api);
+}
+
+static void test_client_reply_limit(void **state)
+{
+	struct canned c;
+	struct api_client *api;
+
+	(void)state;
+	/* no Content-Length: refused by the write callback */
+	assert_int_equal(canned_request(NULL, API_REPLY_MAX + 1, do_org_list, &c, &api), -EFBIG);
+	assert_non_null(strstr(api_client_error(api), "larger than"));
+	api_client_free(api);
+	/* announced too big: refused at once */
+	assert_int_equal(canned_request("HTTP/1.1 200 OK\r\nContent-Length: 99999999\r\n"
+					"Connection: close\r\n\r\n[", 0, do_org_list, &c, &api), -EFBIG);
+	api_client_free(api);
+}
+
+static void test_client_keepalive(void **state)
+{
+	struct canned c;
+	struct api_client *api;
+	char url[64];
+	struct api_client_config cfg = { .base_url = url, .token = "nxa_x", .timeout_ms = 3000 };
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	c.reply = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: application/json\r\n\r\n[]";
+	c.repeat = 3;
+	canned_start(&c);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", c.port);
+	assert_int_equal(api_client_new(&cfg, &api), 0);
+	/* the server accepts one connection only: a second one would time out */
+	assert_int_equal(do_org_list(api), 0);
+	assert_int_equal(do_org_list(api), 0);
+	assert_int_equal(api_client_set_token(api, "nxd_other"), 0);
+	assert_int_equal(do_org_list(api), 0);
+	assert_non_null(strstr(c.request, "\r\nAuthorization: Bearer nxd_other\r\n"));
+	canned_stop(&c);
+	assert_int_equal(c.served, 3);
+	api_client_free(api);
+}
+
+static int do_watch(struct api_client *api)
+{
+	struct api_watch w;
+	int r = api_device_watch(api, 5, 1, "a b", &w);
+
+	if (r == 0) {
+		assert_int_equal(w.revision, 7);
+		assert_int_equal(w.n_events, 0);
+		api_watch_free(&w);
+	}
+	return r;
+}
+
+static void test_client_watch(void **state)
+{
+	struct canned c;
+	struct api_client *api;
+	struct api_watch w;
+
+	(void)state;
+	assert_int_equal(canned_request("HTTP/1.1 200 OK\r\nContent-Length: 29\r\nConnection: close\r\n\r\n"
+					"{\"revision\": 7, \"events\": []}", 0, do_watch, &c, &api), 0);
+	assert_non_null(strstr(c.request, "GET /api/v1/devices/watch?revision=5&timeout=1&organization=a%20b HTTP/1.1"));
+	assert_int_equal(api_device_watch(api, 5, API_WATCH_TIMEOUT_MAX + 1, NULL, &w), -EINVAL);
+	api_client_free(api);
+	assert_int_equal(canned_request("HTTP/1.1 410 Gone\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+					0, do_watch, &c, &api), -ESTALE);
+	api_client_free(api);
+}
+
+static char *registered_token;
+
+static int do_register(struct api_client *api)
+{
+	struct api_endpoint ep = { .source = API_ENDPOINT_STUN };
+	struct cidr cidr;
+	struct api_registration reg = {
+		.public_key = KEY_A, .hostname = "laptop", .os = "linux", .version = "0.1.0",
+		.endpoints = &ep, .n_endpoints = 1, .advertise_cidrs = &cidr, .n_advertise_cidrs = 1,
+	};
+	struct api_device d;
+	int r;
+
+	assert_int_equal(addr_endpoint_parse("198.51.100.7:40001", &ep.addr), 0);
+	assert_int_equal(cidr_parse("0.0.0.0/0", &cidr), 0);
+	r = api_device_register(api, &reg, &d, &registered_token);
+	if (r == 0) {
+		assert_string_equal(d.hostname, "laptop.example_1");
+		api_device_free(&d);
+	}
+	return r;
+}
+
+static void test_client_register(void **state)
+{
+	static const char head[] = "HTTP/1.1 201 Created\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s";
+	char body[2048], reply[2400];
+	struct canned c;
+	struct api_client *api;
+	const char *json_body;
+	json_t *sent;
+
+	(void)state;
+	snprintf(body, sizeof(body), "{\"device\": %s, \"device_token\": \"nxd_0123_abc\"}", valid_device);
+	snprintf(reply, sizeof(reply), head, strlen(body), body);
+	assert_int_equal(canned_request(reply, 0, do_register, &c, &api), 0);
+	assert_string_equal(registered_token, "nxd_0123_abc");
+	free(registered_token);
+	registered_token = NULL;
+	assert_non_null(strstr(c.request, "POST /api/v1/devices HTTP/1.1\r\n"));
+	assert_non_null(strstr(c.request, "\r\nContent-Type: application/json\r\n"));
+	json_body = strstr(c.request, "\r\n\r\n") + 4;
+	sent = load(json_body);
+	assert_string_equal(json_string_value(json_object_get(sent, "public_key")), KEY_A);
+	assert_string_equal(json_string_value(json_object_get(sent, "version")), "0.1.0");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(sent, "endpoints"), 0), "source")), "stun");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(sent, "endpoints"), 0), "address")), "198.51.100.7:40001");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(sent, "advertise_cidrs"), 0)), "0.0.0.0/0");
+	json_decref(sent);
+	api_client_free(api);
+
+	/* an answer without a usable device token is refused */
+	snprintf(body, sizeof(body), "{\"device\": %s, \"device_token\": \"a b\"}", valid_device);
+	snprintf(reply, sizeof(reply), head, strlen(body), body);
+	assert_int_equal(canned_request(reply, 0, do_register, &c, &api), -EBADMSG);
+	assert_null(registered_token);
+	api_client_free(api);
+	/* and one whose device is bad */
+	snprintf(body, sizeof(body), "{\"device\": {}, \"device_token\": \"nxd_1\"}");
+	snprintf(reply, sizeof(reply), head, strlen(body), body);
+	assert_int_equal(canned_request(reply, 0, do_register, &c, &api), -EBADMSG);
+	assert_non_null(strstr(api_client_error(api), "registration answer is malformed: id: missing"));
+	assert_null(registered_token);
+	api_client_free(api);
+}
+
+static void test_client_config(void **state)
+{
+	struct api_client_config cfg = { .base_url = "ftp://example" };
+	struct api_client *api;
+
+	(void)state;
+	assert_int_equal(api_client_new(&cfg, &api), -EINVAL);
+	cfg.base_url = "http://exa mple";
+	assert_int_equal(api_client_new(&cfg, &api), -EINVAL);
+	cfg.base_url = "http://127.0.0.1:1";
+	cfg.token = "abc\r\nX-Evil: 1";
+	assert_int_equal(api_client_new(&cfg, &api), -EINVAL);
+	cfg.token = "";
+	assert_int_equal(api_client_new(&cfg, &api), -EINVAL);
+	cfg.token = "nxa_good";
+	assert_int_equal(api_client_new(&cfg, &api), 0);
+	assert_int_equal(api_client_set_token(api, "bad token"), -EINVAL);
+	assert_int_equal(api_client_set_token(api, NULL), 0);
+	/* nothing listens on port 1 */
+	assert_int_equal(api_health(api), -ECONNREFUSED);
+	assert_non_null(strstr(api_client_error(api), "cannot connect"));
+	assert_int_equal(api_device_get(api, "", NULL, NULL), -EINVAL);
+	api_client_free(api);
+}
+
+/* ---- nexctl's tables ---- */
+
+static void test_table_alignment(void **state)
+{
+	static const char *const headers[] = { "ID", "NAME", "LAST" };
+	static const char *const r1[] = { "1", "a-long-name", "x" };
+	static const char *const r2[] = { "12345", "", "yes" };
+	static const char *const r3[] = { "\x1b[31mred", "h\xc3\xa9llo", "\xff" };
+	struct out_table *t = out_table_new(3, headers);
+	char *buf;
+	size_t len;
+
+	(void)state;
+	assert_non_null(t);
+	assert_int_equal(out_table_add(t, r1), 0);
+	assert_int_equal(out_table_add(t, r2), 0);
+	assert_int_equal(out_table_add(t, r3), 0);
+	assert_int_equal(out_table_format(t, &buf, &len), 0);
+	assert_string_equal(buf,
+			    "ID        NAME         LAST\n"
+			    "1         a-long-name  x\n"
+			    "12345     -            yes\n"
+			    "?[31mred  h\xc3\xa9llo        ?\n");
+	assert_int_equal(len, strlen(buf));
+	free(buf);
+	out_table_free(t);
+
+	/* only the header */
+	t = out_table_new(3, headers);
+	assert_int_equal(out_table_format(t, &buf, &len), 0);
+	assert_string_equal(buf, "ID  NAME  LAST\n");
+	free(buf);
+	out_table_free(t);
+
+	assert_null(out_table_new(0, headers));
+	assert_null(out_table_new(OUT_TABLE_MAX_COLS + 1, headers));
+}
+
+static void test_output_format_parse(void **state)
+{
+	enum out_format f;
+
+	(void)state;
+	assert_int_equal(out_format_parse("json", &f), 0);
+	assert_int_equal(f, OUT_JSON);
+	assert_int_equal(out_format_parse("table", &f), 0);
+	assert_int_equal(f, OUT_TABLE);
+	assert_int_equal(out_format_parse("json-compact", &f), 0);
+	assert_int_equal(f, OUT_JSON_COMPACT);
+	assert_int_equal(out_format_parse("yaml", &f), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_device_valid),
+		cmocka_unit_test(test_device_nulls_and_empties),
+		cmocka_unit_test(test_device_missing_fields),
+		cmocka_unit_test(test_device_wrong_types),
+		cmocka_unit_test(test_device_bad_values),
+		cmocka_unit_test(test_device_array_limits),
+		cmocka_unit_test(test_device_not_object),
+		cmocka_unit_test(test_device_list),
+		cmocka_unit_test(test_watch),
+		cmocka_unit_test(test_time),
+		cmocka_unit_test(test_client_ok_and_header),
+		cmocka_unit_test(test_client_http_error),
+		cmocka_unit_test(test_client_garbled),
+		cmocka_unit_test(test_client_reply_limit),
+		cmocka_unit_test(test_client_keepalive),
+		cmocka_unit_test(test_client_watch),
+		cmocka_unit_test(test_client_register),
+		cmocka_unit_test(test_client_config),
+		cmocka_unit_test(test_table_alignment),
+		cmocka_unit_test(test_output_format_parse),
+	};
+
+	signal(SIGPIPE, SIG_IGN); /* the canned server writes to a client that gave up */
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
