@@ -17,7 +17,7 @@ ifeq ($(origin CC),default)
 CC      := gcc
 endif
 
-PKGS    := libsodium libcrypto libb2 libmnl libnftables jansson libcurl libmicrohttpd sqlite3
+PKGS    := libsodium libcrypto libb2 libmnl libnftables jansson libcurl libmicrohttpd sqlite3 zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -91,7 +91,7 @@ $(foreach l,$(LIBDIRS),$(eval $(BUILD)/lib$(l).a: $(call objs_of,$(l))))
 # lib<program>.a: every object of the program but main.o.
 define prog_rules
 $(BUILD)/lib$(1).a: $(filter-out %/main.o,$(call objs_of,$(1)))
-$(BUILD)/$(1): $(BUILD)/obj/$(1)/main.o $(LINK_ARCHIVES)
+$(BUILD)/$(1): $(BUILD)/obj/$(1)/main.o $(BUILD)/lib$(1).a $(LIB_ARCHIVES)
 	@$$(if $$(Q),echo "  LD      $$@")
 	$$(Q)$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$< $(BUILD)/lib$(1).a $(LIB_ARCHIVES) $$(LDLIBS)
 endef

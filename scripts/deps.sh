@@ -8,11 +8,22 @@ PKGS=(
   build-essential clang lld llvm libclang-rt-14-dev pkg-config
   # libraries
   libsodium-dev libb2-dev libssl-dev libmnl-dev libnftables-dev libnftnl-dev
-  libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libsqlite3-dev libcmocka-dev
+  libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libsqlite3-dev libcmocka-dev zlib1g-dev
   # peers and tools for the end-to-end tests, the demo and the benchmarks
   wireguard-go wireguard-tools iperf3 coturn dnsmasq-base nftables iproute2
-  iputils-ping curl openssl procps kmod
+  iputils-ping curl openssl procps kmod jq
+  # the web UI's browser test (tests/web, tests/e2e/test_web_ui.sh)
+  chromium
 )
+
+# Node.js and npm for the browser test: only when `node` is missing. A
+# machine may have node from another source that bundles npm and conflicts
+# with Debian's npm package (installing that would replace its nodejs).
+if ! command -v node >/dev/null 2>&1; then
+  PKGS+=(nodejs npm)
+elif ! command -v npm >/dev/null 2>&1; then
+  PKGS+=(npm)
+fi
 
 missing=()
 for p in "${PKGS[@]}"; do

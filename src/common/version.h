@@ -1,0 +1,4 @@
+#ifndef COMMON_VERSION_H
+#define COMMON_VERSION_H
+#define NEXODUS_VERSION "0.1.0"
+#endif

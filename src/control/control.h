@@ -1,0 +1,42 @@
+/* The control protocol between nexctl and nexd's local socket
+ * (/var/run/nexd.sock): one bounded JSON request per connection, one
+ * versioned JSON reply:
+ *
+ *   -> {"version":1,"command":"peers"}\n
+ *   <- {"version":1,"ok":true,"result":...}\n   or   {"version":1,"ok":false,"error":"..."}\n
+ *
+ * The request parser (nexd's side) is a pure function, fuzzed; the client
+ * (nexctl's side) sends one command and returns the result. */
+#ifndef CONTROL_CONTROL_H
+#define CONTROL_CONTROL_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#define CONTROL_PROTOCOL_VERSION 1
+#define CONTROL_MAX_REQUEST 4096
+#define CONTROL_MAX_REPLY (1u << 20)
+#define CONTROL_MAX_COMMAND 32
+#define CONTROL_IO_TIMEOUT_MS 2000
+
+struct control_request {
+	char command[CONTROL_MAX_COMMAND];
+	json_t *args;  /* an object (possibly empty); owned by the request */
+};
+
+/* Parses one request. 0, or -EINVAL with a reason in err. On success the
+ * caller frees with control_request_release. Known commands only. */
+int control_request_parse(const char *buf, size_t len, struct control_request *out, char *err, size_t errlen);
+void control_request_release(struct control_request *r);
+/* True for the commands the protocol knows. */
+int control_command_known(const char *command);
+
+/* The reply text (with its newline) for a result or an error; NULL on
+ * allocation failure. The caller frees it. */
+char *control_reply_format(const json_t *result, const char *error);
+
+/* Client side: sends one command, returns the reply's result (a new
+ * reference) or NULL with the error text in err. */
+json_t *control_call(const char *path, const char *command, json_t *args, char *err, size_t errlen);
+
+#endif

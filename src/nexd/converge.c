@@ -1,0 +1,179 @@
+#include "nexd/converge.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/key.h"
+
+static bool same_ip(const union sockaddr_any *a, const union sockaddr_any *b)
+{
+	union sockaddr_any x = *a, y = *b;
+
+	addr_unmap(&x);
+	addr_unmap(&y);
+	if (x.sa.sa_family != y.sa.sa_family)
+		return false;
+	if (x.sa.sa_family == AF_INET)
+		return x.in4.sin_addr.s_addr == y.in4.sin_addr.s_addr;
+	if (x.sa.sa_family == AF_INET6)
+		return !memcmp(&x.in6.sin6_addr, &y.in6.sin6_addr, 16);
+	return false;
+}
+
+bool converge_pick_endpoint(const struct mesh_self *self, const struct mesh_peer *p, union sockaddr_any *out)
+{
+	if (p->has_local && (!p->has_reflexive ||
+			     (self->has_reflexive && same_ip(&self->reflexive_ep, &p->reflexive_ep)))) {
+		*out = p->local_ep;
+		return true;
+	}
+	if (p->has_reflexive) {
+		*out = p->reflexive_ep;
+		return true;
+	}
+	return false;
+}
+
+void converge_memory_release(struct converge_memory *m)
+{
+	free(m->entries);
+	m->entries = NULL;
+	m->n = 0;
+}
+
+static const union sockaddr_any *memory_get(const struct converge_memory *m, const uint8_t key[WG_KEY_SIZE])
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (!memcmp(m->entries[i].public_key, key, WG_KEY_SIZE))
+			return &m->entries[i].endpoint;
+	return NULL;
+}
+
+static const struct wg_peer_info *running_get(const struct wg_device_info *r, const uint8_t key[WG_KEY_SIZE])
+{
+	for (size_t i = 0; r && i < r->n_peers; i++)
+		if (!memcmp(r->peers[i].public_key, key, WG_KEY_SIZE))
+			return &r->peers[i];
+	return NULL;
+}
+
+static bool desired_has(const struct mesh_peer *d, size_t n, const uint8_t key[WG_KEY_SIZE])
+{
+	for (size_t i = 0; i < n; i++)
+		if (!memcmp(d[i].public_key, key, WG_KEY_SIZE))
+			return true;
+	return false;
+}
+
+/* The allowed IPs of a desired peer, in a fixed order. */
+static size_t desired_ips(const struct mesh_peer *p, struct cidr *out)
+{
+	size_t n = 0;
+
+	out[n++] = p->tunnel_ip;
+	for (size_t i = 0; i < p->n_extra && i < MESH_MAX_EXTRA_IPS; i++)
+		out[n++] = p->extra[i];
+	for (size_t i = 0; i < n; i++)
+		cidr_normalize(&out[i]);
+	return n;
+}
+
+static bool ips_equal(const struct cidr *want, size_t nw, const struct cidr *have, size_t nh)
+{
+	if (nw != nh)
+		return false;
+	for (size_t i = 0; i < nw; i++) {
+		bool found = false;
+		for (size_t j = 0; j < nh && !found; j++)
+			found = cidr_equal(&want[i], &have[j]);
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+int converge_plan(const struct mesh_self *self, const struct mesh_peer *desired, size_t n,
+		  const struct wg_device_info *running, struct converge_memory *mem,
+		  struct wg_config *out, bool *changed)
+{
+	size_t nrun = running ? running->n_peers : 0, np = 0, nmem = 0;
+	struct wg_peer_config *peers;
+	typeof(mem->entries) entries = NULL;
+
+	memset(out, 0, sizeof(*out));
+	*changed = false;
+	peers = calloc(n + nrun + 1, sizeof(*peers));
+	if (n)
+		entries = calloc(n, sizeof(*entries));
+	if (!peers || (n && !entries)) {
+		free(peers);
+		free(entries);
+		return -ENOMEM;
+	}
+	/* Peers that run but are no longer wanted. */
+	for (size_t i = 0; i < nrun; i++) {
+		if (desired_has(desired, n, running->peers[i].public_key))
+			continue;
+		memcpy(peers[np].public_key, running->peers[i].public_key, WG_KEY_SIZE);
+		peers[np++].remove = true;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct mesh_peer *d = &desired[i];
+		const struct wg_peer_info *r = running_get(running, d->public_key);
+		const union sockaddr_any *last = memory_get(mem, d->public_key);
+		struct cidr want[1 + MESH_MAX_EXTRA_IPS];
+		size_t nw = desired_ips(d, want);
+		union sockaddr_any ep;
+		bool has_ep = converge_pick_endpoint(self, d, &ep);
+		struct wg_peer_config *pc = &peers[np];
+		bool need = false;
+
+		memcpy(pc->public_key, d->public_key, WG_KEY_SIZE);
+		memcpy(entries[nmem].public_key, d->public_key, WG_KEY_SIZE);
+		if (has_ep)
+			entries[nmem].endpoint = ep;
+		else if (last)
+			entries[nmem].endpoint = *last;
+		nmem++;
+		if (!r || !ips_equal(want, nw, r->allowed_ips, r->n_allowed_ips)) {
+			pc->replace_allowed_ips = true;
+			pc->allowed_ips = calloc(nw, sizeof(struct cidr));
+			if (!pc->allowed_ips)
+				goto err_nomem;
+			memcpy(pc->allowed_ips, want, nw * sizeof(struct cidr));
+			pc->n_allowed_ips = nw;
+			need = true;
+		}
+		/* Set the endpoint when the peer is new, has none, or the API
+		 * server's choice changed since we last set it. */
+		if (has_ep && (!r || r->endpoint.sa.sa_family == 0 || !last || !addr_endpoint_equal(last, &ep))) {
+			pc->has_endpoint = true;
+			pc->endpoint = ep;
+			need = true;
+		}
+		if (!r || r->persistent_keepalive_interval != MESH_PERSISTENT_KEEPALIVE) {
+			pc->has_persistent_keepalive = true;
+			pc->persistent_keepalive_interval = MESH_PERSISTENT_KEEPALIVE;
+			need = true;
+		}
+		if (need)
+			np++;
+		else
+			memset(pc, 0, sizeof(*pc));
+	}
+	converge_memory_release(mem);
+	mem->entries = entries;
+	mem->n = nmem;
+	out->peers = peers;
+	out->n_peers = np;
+	*changed = np > 0;
+	return 0;
+
+err_nomem:
+	out->peers = peers;
+	out->n_peers = np + 1;
+	wg_config_release(out);
+	free(entries);
+	return -ENOMEM;
+}

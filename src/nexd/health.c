@@ -1,0 +1,251 @@
+#include "nexd/health.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/ip_icmp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/timeutil.h"
+
+struct probe {
+	struct health_target target;
+	struct health_result result;
+	uint16_t seq;           /* of the outstanding echo */
+	uint64_t sent_ns;       /* 0: none outstanding */
+};
+
+struct health {
+	pthread_mutex_t lock;
+	struct probe *probes;
+	size_t n;
+	int fd;
+	int stop_fd;
+	uint16_t id;
+	uint16_t next_seq;
+	pthread_t thread;
+	char ifname[16];
+};
+
+bool health_parse_reply(const uint8_t *buf, size_t len, uint16_t id, uint8_t src[4], uint16_t *seq)
+{
+	size_t ihl;
+	const uint8_t *icmp;
+
+	if (len < 20 || (buf[0] >> 4) != 4)
+		return false;
+	ihl = (size_t)(buf[0] & 0x0f) * 4;
+	if (ihl < 20 || len < ihl + 8 || buf[9] != IPPROTO_ICMP)
+		return false;
+	icmp = buf + ihl;
+	if (icmp[0] != ICMP_ECHOREPLY || icmp[1] != 0)
+		return false;
+	if ((uint16_t)(icmp[4] << 8 | icmp[5]) != id)
+		return false;
+	memcpy(src, buf + 12, 4);
+	*seq = (uint16_t)(icmp[6] << 8 | icmp[7]);
+	return true;
+}
+
+static uint16_t checksum(const uint8_t *p, size_t len)
+{
+	uint32_t sum = 0;
+
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (len & 1)
+		sum += (uint32_t)(p[len - 1] << 8);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+static void send_round(struct health *h)
+{
+	uint64_t now = time_now_ns();
+
+	pthread_mutex_lock(&h->lock);
+	for (size_t i = 0; i < h->n; i++) {
+		struct probe *p = &h->probes[i];
+		uint8_t pkt[16] = { ICMP_ECHO, 0, 0, 0 };
+		struct sockaddr_in to = { .sin_family = AF_INET };
+		uint16_t c;
+
+		if (now - p->result.last_reply_ns > HEALTH_REACHABLE_WINDOW_MS * NSEC_PER_MSEC)
+			p->result.reachable = false;
+		p->seq = h->next_seq++;
+		pkt[4] = (uint8_t)(h->id >> 8);
+		pkt[5] = (uint8_t)h->id;
+		pkt[6] = (uint8_t)(p->seq >> 8);
+		pkt[7] = (uint8_t)p->seq;
+		memcpy(pkt + 8, "nexodus!", 8);
+		c = checksum(pkt, sizeof(pkt));
+		pkt[2] = (uint8_t)(c >> 8);
+		pkt[3] = (uint8_t)c;
+		memcpy(&to.sin_addr, p->target.ip, 4);
+		if (sendto(h->fd, pkt, sizeof(pkt), MSG_DONTWAIT, (struct sockaddr *)&to, sizeof(to)) == sizeof(pkt))
+			p->sent_ns = now;
+	}
+	pthread_mutex_unlock(&h->lock);
+}
+
+static void receive_replies(struct health *h)
+{
+	uint8_t buf[1500];
+
+	for (;;) {
+		uint8_t src[4];
+		uint16_t seq;
+		ssize_t n = recv(h->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		uint64_t now;
+
+		if (n < 0)
+			return;
+		if (!health_parse_reply(buf, (size_t)n, h->id, src, &seq))
+			continue;
+		now = time_now_ns();
+		pthread_mutex_lock(&h->lock);
+		for (size_t i = 0; i < h->n; i++) {
+			struct probe *p = &h->probes[i];
+			if (memcmp(p->target.ip, src, 4) || p->seq != seq || !p->sent_ns)
+				continue;
+			p->result.latency_us = (uint32_t)((now - p->sent_ns) / 1000);
+			p->result.has_latency = true;
+			p->result.reachable = true;
+			p->result.last_reply_ns = now;
+			p->sent_ns = 0;
+		}
+		pthread_mutex_unlock(&h->lock);
+	}
+}
+
+static void *health_thread(void *arg)
+{
+	struct health *h = arg;
+	uint64_t next = time_now_ns();
+
+	for (;;) {
+		struct pollfd p[2] = { { .fd = h->fd, .events = POLLIN }, { .fd = h->stop_fd, .events = POLLIN } };
+		uint64_t now = time_now_ns();
+		int timeout;
+
+		if (now >= next) {
+			send_round(h);
+			next = now + HEALTH_INTERVAL_MS * NSEC_PER_MSEC;
+		}
+		timeout = (int)((next - now) / NSEC_PER_MSEC) + 1;
+		if (poll(p, 2, timeout) < 0 && errno != EINTR)
+			break;
+		if (p[1].revents)
+			break;
+		if (p[0].revents & POLLIN)
+			receive_replies(h);
+	}
+	return NULL;
+}
+
+int health_start(struct health **out, const char *ifname)
+{
+	struct health *h = calloc(1, sizeof(*h));
+	int r;
+
+	if (!h)
+		return -ENOMEM;
+	pthread_mutex_init(&h->lock, NULL);
+	snprintf(h->ifname, sizeof(h->ifname), "%s", ifname);
+	h->fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_ICMP);
+	if (h->fd < 0) {
+		r = -errno;
+		goto err_free;
+	}
+	if (setsockopt(h->fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname)) < 0) {
+		r = -errno;
+		goto err_close;
+	}
+	h->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (h->stop_fd < 0) {
+		r = -errno;
+		goto err_close;
+	}
+	h->id = (uint16_t)(getpid() ^ 0x6e78);
+	r = -pthread_create(&h->thread, NULL, health_thread, h);
+	if (r)
+		goto err_close_stop;
+	*out = h;
+	return 0;
+
+err_close_stop:
+	close(h->stop_fd);
+err_close:
+	close(h->fd);
+err_free:
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+	return r;
+}
+
+int health_set_targets(struct health *h, const struct health_target *t, size_t n)
+{
+	struct probe *np;
+
+	if (n > HEALTH_MAX_TARGETS)
+		return -E2BIG;
+	np = calloc(n ? n : 1, sizeof(*np));
+	if (!np)
+		return -ENOMEM;
+	pthread_mutex_lock(&h->lock);
+	for (size_t i = 0; i < n; i++) {
+		np[i].target = t[i];
+		for (size_t j = 0; j < h->n; j++) {
+			if (!memcmp(h->probes[j].target.public_key, t[i].public_key, 32) &&
+			    !memcmp(h->probes[j].target.ip, t[i].ip, 4)) {
+				np[i] = h->probes[j];
+				break;
+			}
+		}
+	}
+	free(h->probes);
+	h->probes = np;
+	h->n = n;
+	pthread_mutex_unlock(&h->lock);
+	return 0;
+}
+
+bool health_get(struct health *h, const uint8_t public_key[32], struct health_result *out)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&h->lock);
+	for (size_t i = 0; i < h->n && !found; i++) {
+		if (!memcmp(h->probes[i].target.public_key, public_key, 32)) {
+			*out = h->probes[i].result;
+			found = true;
+		}
+	}
+	pthread_mutex_unlock(&h->lock);
+	return found;
+}
+
+void health_stop(struct health *h)
+{
+	uint64_t one = 1;
+
+	if (!h)
+		return;
+	if (write(h->stop_fd, &one, sizeof(one)) < 0)
+		log_warn("health: cannot signal stop");
+	pthread_join(h->thread, NULL);
+	close(h->stop_fd);
+	close(h->fd);
+	free(h->probes);
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+}

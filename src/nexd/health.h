@@ -1,0 +1,41 @@
+/* Peer health: an ICMP echo to each peer's tunnel address over the mesh
+ * interface every HEALTH_INTERVAL_MS gives each peer a reachable flag and a
+ * latency figure. Runs on its own thread; results read under a lock. */
+#ifndef NEXD_HEALTH_H
+#define NEXD_HEALTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HEALTH_INTERVAL_MS 2000
+#define HEALTH_REACHABLE_WINDOW_MS 6500 /* a reply within this: reachable */
+#define HEALTH_MAX_TARGETS 4096
+
+struct health_target {
+	uint8_t public_key[32];
+	uint8_t ip[4];   /* tunnel IPv4 address */
+};
+
+struct health_result {
+	bool reachable;
+	bool has_latency;
+	uint32_t latency_us;      /* latest round trip */
+	uint64_t last_reply_ns;   /* monotonic, 0 never */
+};
+
+struct health;
+
+int health_start(struct health **out, const char *ifname);
+/* Replaces the set of probed peers; results of kept peers are kept. */
+int health_set_targets(struct health *h, const struct health_target *t, size_t n);
+/* False when the peer is not probed. */
+bool health_get(struct health *h, const uint8_t public_key[32], struct health_result *out);
+void health_stop(struct health *h);
+
+/* Parses an ICMP echo reply as received on a raw IPv4 socket (IP header
+ * included): true when it is an echo reply with our id, giving its source
+ * and sequence. Pure; fuzzed. */
+bool health_parse_reply(const uint8_t *buf, size_t len, uint16_t id, uint8_t src[4], uint16_t *seq);
+
+#endif

@@ -1,0 +1,67 @@
+/* nexd: the agent that joins this machine to the mesh. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/version.h"
+#include "nexd/agent.h"
+#include "nexd/options.h"
+
+static struct agent *the_agent;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (the_agent)
+		agent_request_stop(the_agent);
+}
+
+int main(int argc, char **argv)
+{
+	struct nexd_options o;
+	struct sigaction sa;
+	char err[512] = "";
+	int status, r;
+
+	r = options_parse(argc, argv, &o, err, sizeof(err));
+	if (r) {
+		fprintf(stderr, "nexd: %s\n", err);
+		return 2;
+	}
+	if (o.help) {
+		options_usage(stdout);
+		return 0;
+	}
+	if (o.version) {
+		printf("nexd %s\n", NEXODUS_VERSION);
+		return 0;
+	}
+	log_init("nexd", o.log_level);
+	if (geteuid() != 0) {
+		fprintf(stderr, "nexd: must run as root (it creates an interface, routes and rules)\n");
+		return 1;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	r = agent_start(&the_agent, &o, err, sizeof(err));
+	if (r) {
+		log_error("%s", err);
+		agent_destroy(the_agent);
+		return 1;
+	}
+	status = agent_wait(the_agent);
+	log_info("stopping");
+	agent_destroy(the_agent);
+	the_agent = NULL;
+	log_info("stopped");
+	return status;
+}

@@ -1,0 +1,190 @@
+#include "nexd/options.h"
+
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void options_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: nexd --service-url URL [--reg-key KEY] [options]\n"
+		"\n"
+		"Joins this machine to the mesh of the API server at URL.\n"
+		"\n"
+		"  --service-url URL       the API server, e.g. https://api.example.com\n"
+		"  --reg-key KEY           registration key (needed until this device is registered)\n"
+		"  --ca-cert FILE          CA certificate(s) to verify the API server with\n"
+		"  --state-dir DIR         keys and registration (default " NEXD_DEFAULT_STATE_DIR ")\n"
+		"  --interface NAME        mesh interface (default " NEXD_DEFAULT_INTERFACE ")\n"
+		"  --listen-port N         WireGuard UDP port (default %d)\n"
+		"  --stun-server HOST:PORT STUN server, repeatable (default stun.l.google.com:19302\n"
+		"                          and stun1.l.google.com:19302)\n"
+		"  --unix-socket PATH      control socket for nexctl (default " NEXD_DEFAULT_SOCKET ")\n"
+		"  --hostname NAME         name of this device (default: the system's hostname)\n"
+		"  --log-level LEVEL       error, warn, info (default) or debug\n"
+		"  --exit-node-client      send all traffic through the organization's exit node\n"
+		"                          (kept until disabled with nexctl nexd exit-node disable)\n"
+		"  --version               print the version and exit\n"
+		"  -h, --help              this text\n"
+		"\n"
+		"nexd [options] router --exit-node [--egress-interface IFACE]\n"
+		"  Makes this device an exit node: it advertises 0.0.0.0/0 and forwards and\n"
+		"  masquerades mesh traffic out of IFACE (default: the default route's).\n",
+		NEXD_DEFAULT_PORT);
+}
+
+static int parse_port(const char *s, uint16_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v == 0 || v > 65535)
+		return -EINVAL;
+	*out = (uint16_t)v;
+	return 0;
+}
+
+static bool valid_hostname(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 253)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+		      c == '.' || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+int options_parse(int argc, char **argv, struct nexd_options *o, char *err, size_t errlen)
+{
+	memset(o, 0, sizeof(*o));
+	o->state_dir = NEXD_DEFAULT_STATE_DIR;
+	o->interface = NEXD_DEFAULT_INTERFACE;
+	o->listen_port = NEXD_DEFAULT_PORT;
+	o->unix_socket = NEXD_DEFAULT_SOCKET;
+	o->log_level = LOG_LEVEL_INFO;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		bool takes = true;
+
+		if (!strcmp(a, "router")) {
+			/* router [--exit-node] [--egress-interface IFACE]: the rest of the line */
+			for (i++; i < argc; i++) {
+				if (!strcmp(argv[i], "--exit-node")) {
+					o->router_exit_node = true;
+				} else if (!strcmp(argv[i], "--egress-interface") && i + 1 < argc) {
+					if (strlen(argv[i + 1]) == 0 || strlen(argv[i + 1]) >= IFNAMSIZ) {
+						snprintf(err, errlen, "--egress-interface: \"%.64s\" is not an interface name", argv[i + 1]);
+						return -EINVAL;
+					}
+					o->egress_interface = argv[++i];
+				} else {
+					snprintf(err, errlen, "router: unknown option \"%.64s\"", argv[i]);
+					return -EINVAL;
+				}
+			}
+			if (!o->router_exit_node) {
+				snprintf(err, errlen, "router: nothing to do (use router --exit-node)");
+				return -EINVAL;
+			}
+			break;
+		}
+		if (!strcmp(a, "--exit-node-client")) {
+			o->exit_node_client = true;
+			continue;
+		}
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			o->help = true;
+			takes = false;
+		} else if (!strcmp(a, "--version")) {
+			o->version = true;
+			takes = false;
+		} else if (!v) {
+			snprintf(err, errlen, "%s: missing value (or unknown option)", a);
+			return -EINVAL;
+		} else if (!strcmp(a, "--service-url")) {
+			if (strncmp(v, "https://", 8) && strncmp(v, "http://", 7)) {
+				snprintf(err, errlen, "--service-url: \"%.200s\" is not an http(s):// URL", v);
+				return -EINVAL;
+			}
+			o->service_url = v;
+		} else if (!strcmp(a, "--reg-key")) {
+			o->reg_key = v;
+		} else if (!strcmp(a, "--ca-cert")) {
+			o->ca_cert = v;
+		} else if (!strcmp(a, "--state-dir")) {
+			o->state_dir = v;
+		} else if (!strcmp(a, "--interface")) {
+			if (strlen(v) == 0 || strlen(v) >= IFNAMSIZ || strchr(v, '/') || strchr(v, ' ')) {
+				snprintf(err, errlen, "--interface: \"%.64s\" is not a valid interface name", v);
+				return -EINVAL;
+			}
+			o->interface = v;
+		} else if (!strcmp(a, "--listen-port")) {
+			if (parse_port(v, &o->listen_port)) {
+				snprintf(err, errlen, "--listen-port: \"%.32s\" is not a port (1-65535)", v);
+				return -EINVAL;
+			}
+		} else if (!strcmp(a, "--stun-server")) {
+			if (o->n_stun_servers == NEXD_MAX_STUN_SERVERS) {
+				snprintf(err, errlen, "--stun-server: at most %d servers", NEXD_MAX_STUN_SERVERS);
+				return -EINVAL;
+			}
+			if (!strrchr(v, ':') || strlen(v) > 255) {
+				snprintf(err, errlen, "--stun-server: \"%.64s\" is not HOST:PORT", v);
+				return -EINVAL;
+			}
+			o->stun_servers[o->n_stun_servers++] = v;
+		} else if (!strcmp(a, "--unix-socket")) {
+			if (strlen(v) >= 100) {
+				snprintf(err, errlen, "--unix-socket: path too long");
+				return -EINVAL;
+			}
+			o->unix_socket = v;
+		} else if (!strcmp(a, "--hostname")) {
+			if (!valid_hostname(v)) {
+				snprintf(err, errlen, "--hostname: \"%.64s\" is not a valid host name", v);
+				return -EINVAL;
+			}
+			o->hostname = v;
+		} else if (!strcmp(a, "--log-level")) {
+			if (log_level_parse(v, &o->log_level)) {
+				snprintf(err, errlen, "--log-level: \"%.32s\" is not error, warn, info or debug", v);
+				return -EINVAL;
+			}
+		} else {
+			snprintf(err, errlen, "unknown option \"%.64s\" (see --help)", a);
+			return -EINVAL;
+		}
+		if (takes)
+			i++;
+	}
+	if (o->help || o->version)
+		return 0;
+	if (o->router_exit_node && o->exit_node_client) {
+		snprintf(err, errlen, "an exit node cannot also be an exit-node client");
+		return -EINVAL;
+	}
+	if (!o->service_url) {
+		snprintf(err, errlen, "--service-url is required");
+		return -EINVAL;
+	}
+	if (o->n_stun_servers == 0) {
+		o->stun_servers[0] = "stun.l.google.com:19302";
+		o->stun_servers[1] = "stun1.l.google.com:19302";
+		o->n_stun_servers = 2;
+	}
+	return 0;
+}

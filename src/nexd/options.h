@@ -1,0 +1,41 @@
+/* nexd's command line, parsed strictly into one struct (pure; unit-tested). */
+#ifndef NEXD_OPTIONS_H
+#define NEXD_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/log.h"
+
+#define NEXD_MAX_STUN_SERVERS 8
+#define NEXD_DEFAULT_STATE_DIR "/var/lib/nexd"
+#define NEXD_DEFAULT_INTERFACE "wg0"
+#define NEXD_DEFAULT_PORT 51820
+#define NEXD_DEFAULT_SOCKET "/var/run/nexd.sock"
+
+struct nexd_options {
+	const char *service_url;
+	const char *reg_key;
+	const char *ca_cert;
+	const char *state_dir;
+	const char *interface;
+	uint16_t listen_port;
+	const char *stun_servers[NEXD_MAX_STUN_SERVERS];
+	size_t n_stun_servers;
+	const char *unix_socket;
+	const char *hostname;          /* NULL: the system's */
+	enum log_level log_level;
+	bool exit_node_client;         /* --exit-node-client */
+	bool router_exit_node;         /* router --exit-node */
+	const char *egress_interface;  /* router --egress-interface */
+	bool help, version;
+};
+
+/* Parses argv (argv[0] is the program). 0, or -EINVAL with a message in
+ * err naming the bad argument. Values point into argv. */
+int options_parse(int argc, char **argv, struct nexd_options *o, char *err, size_t errlen);
+void options_usage(FILE *f);
+
+#endif

@@ -1,0 +1,265 @@
+# Helpers for the end-to-end tests of nexd and the exit nodes, on top of
+# lib.sh (source lib.sh first). They build a small internet in namespaces:
+#
+#   inet      a bridge "br0" for 203.0.113.0/24, the "internet"
+#   api       203.0.113.10  nexapi over TLS (a CA made here), :8443
+#   stun      203.0.113.20  coturn, STUN only, :19302
+#   <host>    a public host on the bridge, or a host behind a NAT router
+#             (nftables masquerade and the stateful firewall of a home router)
+#
+# and run nexd on the hosts, each with its own interface name, state
+# directory and control socket.
+
+NEXAPI=${NEXAPI:-$BUILDDIR/nexapi}
+NEXD=${NEXD:-$BUILDDIR/nexd}
+NEXCTL=${NEXCTL:-$BUILDDIR/nexctl}
+API_IP=203.0.113.10
+API_PORT=8443
+API_URL=https://$API_IP:$API_PORT
+STUN_IP=203.0.113.20
+declare -A NEXD_PID=()      # host -> pid of its nexd
+declare -A NEXD_IF=()       # host -> interface name
+declare -A NEXD_SOCK=()     # host -> control socket
+NX_INET_SEQ=0
+
+# inet_up: the internet bridge.
+inet_up() {
+	ns_add inet
+	bridge_add inet br0
+}
+
+# inet_attach HOST ADDR/24: a veth from HOST (eth0) to the bridge.
+inet_attach() {
+	local host=$1 addr=$2 port=in$((NX_INET_SEQ++))
+	veth_add "$host" eth0 inet "$port"
+	bridge_port inet br0 "$port"
+	addr_add "$host" eth0 "$addr"
+}
+
+# public_host NAME ADDR: a host on the internet (its default route points
+# at a gateway 203.0.113.1 that the flat test internet does not need).
+public_host() {
+	ns_add "$1"
+	inet_attach "$1" "$2/24"
+	ip -n "$NX-$1" route add default via 203.0.113.1 dev eth0
+}
+
+# nat_host NAME ROUTER OUTSIDE-ADDR LAN-PREFIX(3 octets): a host behind its
+# own NAT router. ROUTER has OUTSIDE-ADDR on the internet and LAN.1/24 inside;
+# NAME is LAN.2/24 with its default route through ROUTER.
+nat_host() {
+	local name=$1 router=$2 outside=$3 lan=$4
+	ns_add "$router"
+	inet_attach "$router" "$outside/24"
+	ns_add "$name"
+	veth_add "$name" eth0 "$router" lan0
+	addr_add "$router" lan0 "$lan.1/24"
+	addr_add "$name" eth0 "$lan.2/24"
+	pp ip -n "$NX-$name" route add default via "$lan.1"
+	n "$router" sysctl -qw net.ipv4.ip_forward=1
+	n "$router" nft -f - <<-NFT
+	table inet home {
+		chain input {
+			type filter hook input priority 0; policy drop;
+			ct state established,related accept
+			iifname { "lo", "lan0" } accept
+			icmp type echo-request accept
+		}
+		chain forward {
+			type filter hook forward priority 0; policy drop;
+			ct state established,related accept
+			iifname "lan0" accept
+		}
+		chain postrouting {
+			type nat hook postrouting priority 100;
+			oifname "eth0" masquerade
+		}
+	}
+	NFT
+}
+
+# api_up: the API host with nexapi over TLS; sets ADMIN_TOKEN.
+api_up() {
+	public_host api "$API_IP"
+	pp openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+		-subj "/CN=nexodus test CA" -keyout "$TMPD/ca.key" -out "$TMPD/ca.pem" 2>/dev/null
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-subj "/CN=$API_IP" -keyout "$TMPD/api.key" -out "$TMPD/api.csr" 2>/dev/null
+	printf 'subjectAltName=IP:%s\n' "$API_IP" >"$TMPD/api.ext"
+	openssl x509 -req -in "$TMPD/api.csr" -CA "$TMPD/ca.pem" -CAkey "$TMPD/ca.key" \
+		-CAcreateserial -days 2 -extfile "$TMPD/api.ext" -out "$TMPD/api.pem" 2>/dev/null
+	api_start
+}
+
+# api_start / api_stop: (re)start the API server on its database.
+api_start() {
+	bg_start "nexapi-$RANDOM" api "$NEXAPI" --listen "$API_IP:$API_PORT" --db "$TMPD/api.db" \
+		--tls-cert "$TMPD/api.pem" --tls-key "$TMPD/api.key" --admin-token-file "$TMPD/admin.token"
+	API_PID=$BG_PID
+	wait_for 10 n api curl -sf --cacert "$TMPD/ca.pem" "$API_URL/healthz" ||
+		fail "nexapi did not come up"
+	ADMIN_TOKEN=$(cat "$TMPD/admin.token")
+}
+api_stop() {
+	stop_pid "$API_PID" || fail "nexapi did not stop on SIGTERM"
+}
+
+# stun_up: coturn as a STUN server on 203.0.113.20:19302.
+stun_up() {
+	public_host stun "$STUN_IP"
+	bg_start coturn stun turnserver -n --no-cli --stun-only -L "$STUN_IP" -p 19302 \
+		--no-tls --no-dtls --log-file "$TMPD/turn.log" --simple-log --pidfile "$TMPD/turn.pid"
+	wait_for 10 n stun sh -c "ss -Huln | grep -q ':19302 '" || fail "coturn did not start"
+}
+
+# nexctl_admin HOST ARGS...: nexctl with the admin token, from HOST.
+nexctl_admin() {
+	local host=$1
+	shift
+	n "$host" "$NEXCTL" --service-url "$API_URL" --ca-cert "$TMPD/ca.pem" --token "$ADMIN_TOKEN" "$@"
+}
+
+# reg_key HOST [ARGS...]: a new registration key (printed).
+reg_key() {
+	local host=$1
+	shift
+	nexctl_admin "$host" reg-key create "$@"
+}
+
+# nexd_start HOST KEY [ARGS...]: nexd on HOST, interface ${NX}<HOST>.
+nexd_start() {
+	local host=$1 key=$2 ifname
+	shift 2
+	ifname=$(wg_ifname "${host:0:5}")
+	NEXD_IF[$host]=$ifname
+	NEXD_SOCK[$host]=$TMPD/nexd-$host.sock
+	NX_SOCKETS+=("$WG_RUNDIR/$ifname.sock")
+	mkdir -p "$TMPD/state-$host"
+	bg_start "nexd-$host" "$host" "$NEXD" --service-url "$API_URL" --ca-cert "$TMPD/ca.pem" \
+		--reg-key "$key" --state-dir "$TMPD/state-$host" --interface "$ifname" \
+		--stun-server "$STUN_IP:19302" --unix-socket "${NEXD_SOCK[$host]}" --hostname "$host" "$@"
+	NEXD_PID[$host]=$BG_PID
+}
+
+# nexd_ctl HOST ARGS...: nexctl nexd on HOST's agent.
+nexd_ctl() {
+	local host=$1
+	shift
+	n "$host" "$NEXCTL" nexd --unix-socket "${NEXD_SOCK[$host]}" "$@"
+}
+
+# tunnel_ip HOST: the tunnel address nexd put on HOST's interface ("" if none).
+tunnel_ip() {
+	ip -n "$NX-$1" -4 -o addr show dev "${NEXD_IF[$1]}" 2>/dev/null |
+		awk '{ split($4, a, "/"); print a[1]; exit }'
+}
+
+# nexd_wait_up HOST: wait until HOST's interface has its tunnel address.
+nexd_wait_up() {
+	local t
+	wait_for 30 sh -c "ip -n $NX-$1 -4 -o addr show dev ${NEXD_IF[$1]} | grep -q ' 100\.100\.'" || {
+		tail -n 30 "$TMPD/nexd-$1.log" >&2
+		fail "nexd on $1 got no tunnel address in 30 s"
+	}
+	t=$(tunnel_ip "$1")
+	printf '    ok: %s has tunnel address %s\n' "$1" "$t" >&2
+}
+
+# nexd_stop HOST: SIGTERM, and the interface and sockets are gone.
+nexd_stop() {
+	stop_pid "${NEXD_PID[$1]}" 10 || fail "nexd on $1 did not stop on SIGTERM"
+	! ip -n "$NX-$1" link show "${NEXD_IF[$1]}" >/dev/null 2>&1 ||
+		fail "interface ${NEXD_IF[$1]} is still there after nexd stopped"
+	[ ! -e "${NEXD_SOCK[$1]}" ] || fail "control socket of $1 left behind"
+	[ ! -e "$WG_RUNDIR/${NEXD_IF[$1]}.sock" ] || fail "UAPI socket of $1 left behind"
+}
+
+# mesh_ping FROM TO-HOST: FROM reaches TO-HOST's tunnel address (waits for
+# the handshake, up to 20 s).
+mesh_ping() {
+	local dst
+	dst=$(tunnel_ip "$2")
+	[ -n "$dst" ] || fail "$2 has no tunnel address"
+	printf '[+] %s: ping %s (%s)\n' "$1" "$dst" "$2" >&2
+	wait_for 20 n "$1" ping -c 1 -W 1 "$dst" || {
+		n "$1" wg show "${NEXD_IF[$1]}" >&2 || true
+		fail "$1 cannot reach $2 ($dst) over the mesh"
+	}
+	printf '    ok: %s reaches %s over the mesh\n' "$1" "$2" >&2
+}
+
+# ---------------------------------------------------------------- exit nodes
+
+WWW_IP=203.0.113.80
+DNS_IP=203.0.113.53
+WHOAMI=$TOOLS/whoami
+
+# Also remove the per-namespace resolv.conf files we wrote.
+eval "$(declare -f cleanup | sed '1s/^cleanup/nx_lib_cleanup/')"
+nx_return() { return "$1"; }
+cleanup() {
+	local rc=$?
+	rm -rf "/etc/netns/$NX-"*
+	# Keep the daemons' logs of a failed run for a post-mortem.
+	if [ "$rc" -ne 0 ] && [ -d "$TMPD" ]; then
+		mkdir -p "$BUILDDIR/test-logs/$NX" && cp "$TMPD"/*.log "$BUILDDIR/test-logs/$NX/" 2>/dev/null
+		printf 'daemon logs kept in %s\n' "$BUILDDIR/test-logs/$NX" >&2
+	fi
+	nx_return "$rc" || nx_lib_cleanup
+	nx_lib_cleanup
+}
+
+# www_up: an internet host answering HTTP with the caller's address.
+www_up() {
+	public_host www "$WWW_IP"
+	bg_start whoami www "$WHOAMI" "$WWW_IP" 80
+	wait_for 5 n www sh -c "ss -Htln | grep -q '$WWW_IP:80 '" || fail "whoami did not start"
+}
+
+# dns_up: a resolver (dnsmasq) answering www.example.test.
+dns_up() {
+	public_host dns "$DNS_IP"
+	bg_start dnsmasq dns dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv --no-hosts \
+		--user=root --listen-address="$DNS_IP" --bind-interfaces --pid-file="$TMPD/dnsmasq.pid" \
+		--address=/www.example.test/"$WWW_IP" --log-facility="$TMPD/dnsmasq-queries.log" --log-queries
+	wait_for 5 n dns sh -c "ss -Hluln | grep -q '$DNS_IP:53 '" || fail "dnsmasq did not start"
+}
+
+# resolver HOST: HOST's /etc/resolv.conf names our DNS server.
+resolver() {
+	mkdir -p "/etc/netns/$NX-$1"
+	printf 'nameserver %s\n' "$DNS_IP" >"/etc/netns/$NX-$1/resolv.conf"
+}
+
+# whoami_from HOST [URL]: the address the internet host sees HOST come from
+# ("" when it is not reached within 4 s).
+whoami_from() {
+	n "$1" curl -s -m 4 "${2:-http://$WWW_IP/}" 2>/dev/null || true
+}
+
+# expect_source HOST ADDR: HOST reaches the internet host as ADDR (waits 15 s).
+expect_source() {
+	local got
+	wait_for 15 sh -c "[ \"\$(ip netns exec $NX-$1 curl -s -m 2 http://$WWW_IP/)\" = '$2' ]" || true
+	got=$(whoami_from "$1")
+	assert_eq "source address of $1 seen by the internet host" "$2" "$got"
+}
+
+# routing_state HOST: everything nexd may touch, for before/after comparisons.
+routing_state() {
+	{
+		echo "## ip rule"; ip -n "$NX-$1" rule
+		echo "## ip -6 rule"; ip -n "$NX-$1" -6 rule 2>/dev/null
+		echo "## routes"; ip -n "$NX-$1" route show table all | grep -v ' table local ' | grep -v '^local ' | sort
+		echo "## v6 routes"; ip -n "$NX-$1" -6 route show table all 2>/dev/null | grep -v '^local \|^multicast \|^fe80\|^anycast ' | sort
+		echo "## nft"; n "$1" nft list ruleset
+		echo "## sysctls"
+		n "$1" sh -c 'for f in /proc/sys/net/ipv4/conf/*/forwarding /proc/sys/net/ipv4/conf/*/src_valid_mark /proc/sys/net/ipv4/conf/*/rp_filter /proc/sys/net/ipv4/conf/*/accept_redirects /proc/sys/net/ipv4/ip_forward; do echo "$f $(cat $f)"; done' |
+			grep -v "/${NEXD_IF[$1]:-none}/"
+	}
+}
+
+# exit_rules HOST: how many policy rules at 19300-19302 (both families).
+exit_rules() {
+	{ ip -n "$NX-$1" rule; ip -n "$NX-$1" -6 rule 2>/dev/null; } | grep -cE '^1930[012]:' || true
+}

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Exit nodes, the workflow of the design: a client's source address as the
+# internet sees it before, after `nexctl nexd exit-node enable`, after
+# `disable`; the exact output lines; mesh traffic unchanged throughout;
+# enabling before any exit node exists waits and then uses one; an exit node
+# of another organization is never used; `--exit-node-client` at start; the
+# subscription driven from the API server (nexctl device update); `list` in
+# an organization without exit nodes fails.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/mesh.sh"
+
+say "the internet: API, STUN, DNS, a whoami web server"
+inet_up
+api_up
+stun_up
+dns_up
+www_up
+
+say "devices: two clients behind their own NAT; exit nodes come later"
+nat_host c1 natc1 203.0.113.2 192.0.2
+nat_host c2 natc2 203.0.113.3 198.51.100
+public_host exit 203.0.113.40
+public_host exit2 203.0.113.41
+for h in c1 c2 exit exit2; do resolver "$h"; done
+KEY=$(reg_key api)
+assert_ok "create org second" nexctl_admin api org create second --prefix 100.100.200.0/24
+KEY2=$(reg_key api --org second)
+nexd_start c1 "$KEY"
+nexd_start c2 "$KEY"
+nexd_wait_up c1
+nexd_wait_up c2
+mesh_ping c1 c2
+
+say "list with no exit node in the organization fails on stderr"
+if out=$(nexd_ctl c1 exit-node list 2>"$TMPD/err"); then
+	fail "exit-node list succeeded without an exit node: $out"
+fi
+assert_contains "list error" "no exit node" "$(cat "$TMPD/err")"
+
+say "before: c1 reaches the internet from its own NAT address"
+expect_source c1 203.0.113.2
+
+say "an exit node of another organization is never used"
+nexd_start exit2 "$KEY2" router --exit-node
+nexd_wait_up exit2
+out=$(nexd_ctl c1 exit-node enable)
+assert_eq "enable output" "Successfully enabled exit node client on this device" "$out"
+sleep 3
+assert_eq "c1 still leaves from its own address (no exit node of its own organization yet)" \
+	203.0.113.2 "$(whoami_from c1)"
+st=$(nexd_ctl c1 status -o json | jq -r .exit_node_client)
+assert_eq "c1 exit status while waiting" "waiting for an exit node" "$st"
+
+say "the exit node appears: the waiting client uses it"
+nexd_start exit "$KEY" router --exit-node
+nexd_wait_up exit
+expect_source c1 203.0.113.40
+list=$(nexd_ctl c1 exit-node list)
+printf '%s\n' "$list" >&2
+assert_eq "list header" "ENDPOINT ADDRESS         PUBLIC KEY" "$(head -1 <<<"$list" | cut -c1-35)"
+exitpub=$(n exit wg show "${NEXD_IF[exit]}" public-key)
+assert_contains "list row" "203.0.113.40:51820       $exitpub" "$list"
+assert_eq "list rows" 2 "$(wc -l <<<"$list")"
+mesh_ping c1 c2
+mesh_ping c2 c1
+say "the API server shows what the client does"
+c1id=$(nexd_ctl c1 status -o json | jq -r .device_id)
+wait_for 10 sh -c "ip netns exec $NX-api $NEXCTL --service-url $API_URL --ca-cert $TMPD/ca.pem --token $ADMIN_TOKEN device get $c1id -o json | jq -e '.exit_node_client == true and (.exit_node_status | startswith(\"using exit\"))'" ||
+	fail "the API server does not show c1 using the exit node"
+say "names resolve through the host's resolver while subscribed"
+assert_eq "c1 resolves www.example.test" "$WWW_IP" "$(n c1 getent hosts www.example.test | awk '{ print $1 }')"
+
+say "disable: back to the client's own address"
+out=$(nexd_ctl c1 exit-node disable)
+assert_eq "disable output" "Successfully disabled exit node client on this device" "$out"
+expect_source c1 203.0.113.2
+mesh_ping c1 c2
+
+say "the subscription from the API server (nexctl device update)"
+assert_ok "subscribe c1 on the API server" nexctl_admin api device update "$c1id" --exit-node-client on
+expect_source c1 203.0.113.40
+assert_ok "unsubscribe c1 on the API server" nexctl_admin api device update "$c1id" --exit-node-client off
+expect_source c1 203.0.113.2
+
+say "--exit-node-client at start"
+expect_source c2 203.0.113.3
+nexd_stop c2
+nexd_start c2 "$KEY" --exit-node-client
+nexd_wait_up c2
+expect_source c2 203.0.113.40
+mesh_ping c1 c2
+c2id=$(nexd_ctl c2 status -o json | jq -r .device_id)
+assert_eq "the API server has c2 subscribed" true \
+	"$(nexctl_admin api device get "$c2id" -o json | jq -r .exit_node_client)"
+
+say "the subscription survives a restart"
+nexd_stop c2
+nexd_start c2 "$KEY"
+nexd_wait_up c2
+expect_source c2 203.0.113.40
+out=$(nexd_ctl c2 exit-node disable)
+expect_source c2 203.0.113.3
+
+say "list on the exit node's organization of the other org fails"
+if nexd_ctl exit2 exit-node list >/dev/null 2>&1; then
+	fail "exit2 lists an exit node though its organization has no other"
+fi
+
+for h in c1 c2 exit exit2; do nexd_stop "$h"; done
