@@ -247,15 +247,17 @@ expect_source() {
 
 # routing_state HOST: everything nexd may touch, for before/after comparisons.
 routing_state() {
+	local ifname=${NEXD_IF[$1]:-none}
 	{
 		echo "## ip rule"; ip -n "$NX-$1" rule
-		echo "## ip -6 rule"; ip -n "$NX-$1" -6 rule 2>/dev/null
-		echo "## routes"; ip -n "$NX-$1" route show table all | grep -v ' table local ' | grep -v '^local ' | sort
-		echo "## v6 routes"; ip -n "$NX-$1" -6 route show table all 2>/dev/null | grep -v '^local \|^multicast \|^fe80\|^anycast ' | sort
+		echo "## ip -6 rule"; ip -n "$NX-$1" -6 rule 2>/dev/null || true
+		echo "## routes"; ip -n "$NX-$1" route show table all | { grep -v ' table local \|^local ' || true; } | sort
+		echo "## v6 routes"; ip -n "$NX-$1" -6 route show table all 2>/dev/null |
+			{ grep -v '^local \|^multicast \|^fe80\|^anycast ' || true; } | sort
 		echo "## nft"; n "$1" nft list ruleset
 		echo "## sysctls"
 		n "$1" sh -c 'for f in /proc/sys/net/ipv4/conf/*/forwarding /proc/sys/net/ipv4/conf/*/src_valid_mark /proc/sys/net/ipv4/conf/*/rp_filter /proc/sys/net/ipv4/conf/*/accept_redirects /proc/sys/net/ipv4/ip_forward; do echo "$f $(cat $f)"; done' |
-			grep -v "/${NEXD_IF[$1]:-none}/"
+			{ grep -v "/$ifname/" || true; }
 	}
 }
 
