@@ -1,0 +1,205 @@
+#include "nexapi/api.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+
+const struct httpd_route api_routes[] = {
+	{ "GET", "/healthz", handle_healthz },
+	{ "GET", "/api/v1/organizations", handle_org_list },
+	{ "POST", "/api/v1/organizations", handle_org_create },
+	{ "GET", "/api/v1/organizations/*", handle_org_get },
+	{ "POST", "/api/v1/tokens", handle_token_create },
+	{ "POST", "/api/v1/reg-keys", handle_regkey_create },
+	{ "GET", "/api/v1/reg-keys", handle_regkey_list },
+	{ "DELETE", "/api/v1/reg-keys/*", handle_regkey_delete },
+	{ "POST", "/api/v1/devices", handle_device_register },
+	{ "GET", "/api/v1/devices", handle_device_list },
+	{ "GET", "/api/v1/devices/watch", handle_device_watch },
+	{ "GET", "/api/v1/devices/*", handle_device_get },
+	{ "PATCH", "/api/v1/devices/*", handle_device_patch },
+	{ "DELETE", "/api/v1/devices/*", handle_device_delete },
+};
+const size_t api_n_routes = sizeof(api_routes) / sizeof(api_routes[0]);
+
+int64_t api_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+void api_time(int64_t t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int api_auth(struct api *a, struct httpd_request *r, const char *kinds, struct auth *out)
+{
+	const char *why;
+
+	if (auth_check(a->store, httpd_header(r, "Authorization"), out, &why)) {
+		httpd_reply_error(r, 401, "%s", why);
+		return -EACCES;
+	}
+	if (out->kind == TOKEN_DEVICE)
+		a->ops->device_touch(a->store, out->device_id, api_now(), API_TOUCH_SECONDS);
+	if (!strchr(kinds, out->kind)) {
+		static const struct {
+			char kind;
+			const char *name;
+		} names[] = { { TOKEN_ADMIN, "an admin token" }, { TOKEN_ORG, "an organization token" },
+			      { TOKEN_DEVICE, "a device token" }, { TOKEN_REGKEY, "a registration key" } };
+		const char *name = "this token";
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (names[i].kind == out->kind)
+				name = names[i].name;
+		httpd_reply_error(r, 403, "%s may not do this", name);
+		return -EPERM;
+	}
+	return 0;
+}
+
+bool api_can_see(const struct auth *au, const char *org_id)
+{
+	return au->kind == TOKEN_ADMIN || !strcmp(au->org_id, org_id);
+}
+
+int api_org_scope(struct api *a, struct httpd_request *r, const struct auth *au, const char *name,
+		  struct org_rec *out)
+{
+	int err;
+
+	if (au->kind == TOKEN_ADMIN) {
+		err = a->ops->org_get(a->store, name ? name : API_DEFAULT_ORG, out);
+	} else {
+		err = a->ops->org_get(a->store, au->org_id, out);
+		if (!err && name && strcmp(name, out->name) && strcmp(name, out->id))
+			err = -ENOENT;
+	}
+	if (err == -ENOENT) {
+		httpd_reply_error(r, 404, "no such organization: %.64s", name ? name : API_DEFAULT_ORG);
+		return err;
+	}
+	if (err) {
+		api_reply_store_error(r, err, "organization");
+		return err;
+	}
+	return 0;
+}
+
+void api_reply_store_error(struct httpd_request *r, int err, const char *what)
+{
+	switch (err) {
+	case -ENOENT:
+		httpd_reply_error(r, 404, "no such %s", what);
+		break;
+	case -EEXIST:
+		httpd_reply_error(r, 409, "%s already exists", what);
+		break;
+	case -EDQUOT:
+		httpd_reply_error(r, 409, "limit of %ss reached", what);
+		break;
+	case -ENOMEM:
+		httpd_reply_error(r, 500, "out of memory");
+		break;
+	default:
+		httpd_reply_error(r, 500, "store error (%s)", what);
+		break;
+	}
+}
+
+json_t *api_org_json(const struct org_rec *o)
+{
+	char t[32];
+
+	api_time(o->created_at, t);
+	return json_pack("{s:s, s:s, s:s, s:s}", "id", o->id, "name", o->name, "prefix", o->prefix,
+			 "created_at", t);
+}
+
+json_t *api_regkey_json(const struct regkey_rec *k, const char *key_text)
+{
+	char created[32], expires[32];
+	json_t *j;
+
+	api_time(k->created_at, created);
+	api_time(k->expires_at, expires);
+	j = json_pack("{s:s, s:s, s:b, s:o, s:b, s:b, s:s}", "id", k->id, "organization", k->org_name,
+		      "single_use", k->single_use, "expires_at",
+		      k->expires_at ? json_string(expires) : json_null(), "used", k->used, "revoked",
+		      k->revoked, "created_at", created);
+	if (j && key_text)
+		json_object_set_new(j, "key", json_string(key_text));
+	return j;
+}
+
+/* endpoints and advertise_cidrs are stored as canonical JSON arrays
+ * (written by body_endpoints_json / body_cidrs_json): embedded as they are. */
+static void raw_array(struct jsonw *w, const char *json)
+{
+	jsonw_raw(w, json && json[0] == '[' ? json : "[]");
+}
+
+void api_device_write(struct jsonw *w, const struct device_rec *d, int64_t now)
+{
+	char t[32];
+
+	jsonw_raw(w, "{");
+	jsonw_key(w, "id", true);
+	jsonw_string(w, d->id);
+	jsonw_key(w, "organization", false);
+	jsonw_string(w, d->org_name);
+	jsonw_key(w, "hostname", false);
+	jsonw_string(w, d->hostname);
+	jsonw_key(w, "public_key", false);
+	jsonw_string(w, d->public_key);
+	jsonw_key(w, "tunnel_ip", false);
+	jsonw_string(w, d->tunnel_ip);
+	jsonw_key(w, "endpoints", false);
+	raw_array(w, d->endpoints_json);
+	jsonw_key(w, "advertise_cidrs", false);
+	raw_array(w, d->cidrs_json);
+	jsonw_key(w, "exit_node_client", false);
+	jsonw_bool(w, d->exit_node_client);
+	jsonw_key(w, "exit_node_status", false);
+	jsonw_string(w, d->exit_node_status);
+	jsonw_key(w, "os", false);
+	jsonw_string(w, d->os);
+	jsonw_key(w, "version", false);
+	jsonw_string(w, d->version);
+	jsonw_key(w, "last_seen", false);
+	if (d->last_seen) {
+		api_time(d->last_seen, t);
+		jsonw_string(w, t);
+	} else {
+		jsonw_raw(w, "null");
+	}
+	jsonw_key(w, "online", false);
+	jsonw_bool(w, d->last_seen && now - d->last_seen <= API_ONLINE_SECONDS);
+	jsonw_key(w, "revision", false);
+	jsonw_int(w, d->revision);
+	jsonw_key(w, "created_at", false);
+	api_time(d->created_at, t);
+	jsonw_string(w, t);
+	jsonw_raw(w, "}");
+}
+
+void api_reply_jsonw(struct httpd_request *r, unsigned status, struct jsonw *w)
+{
+	char *body;
+	size_t len;
+
+	jsonw_raw(w, "\n");
+	body = jsonw_finish(w, &len);
+	if (!body) {
+		httpd_reply_error(r, 500, "out of memory");
+		return;
+	}
+	httpd_reply_raw(r, status, body, len);
+}

@@ -1,0 +1,88 @@
+/* What every handler shares: the context (store, watchers), the route
+ * table, authentication and organization scoping, and the JSON forms of
+ * the objects. */
+#ifndef NEXAPI_API_H
+#define NEXAPI_API_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "nexapi/auth.h"
+#include "nexapi/http.h"
+#include "nexapi/jsonw.h"
+#include "nexapi/store.h"
+#include "nexapi/watch.h"
+
+#define API_BODY_LIMIT (64 * 1024)
+#define API_MAX_ORGS 1000
+#define API_MAX_ORG_TOKENS 1000
+#define API_MAX_REGKEYS 10000
+#define API_MAX_DEVICES 65536
+#define API_ONLINE_SECONDS 90
+#define API_TOUCH_SECONDS 30
+#define API_WATCH_DEFAULT 30
+#define API_WATCH_MAX 60
+#define API_WATCH_EVENTS_MAX 1000
+#define API_DEFAULT_ORG "default"
+#define API_DEFAULT_PREFIX "100.100.0.0/16"
+
+/* The last non-empty watch answer: every watcher of an organization that
+ * waits from the same revision gets the same answer, built once. */
+struct api_watch_cache {
+	char org_id[STORE_ID_LEN + 1];
+	int64_t since, current;
+	char *body;
+	size_t len;
+};
+
+struct api {
+	struct store *store;
+	const struct store_ops *ops;
+	struct watch *watch;
+	struct api_watch_cache cache;
+};
+
+extern const struct httpd_route api_routes[];
+extern const size_t api_n_routes;
+
+int64_t api_now(void);
+/* RFC 3339 UTC ("2026-11-25T08:45:33Z"). */
+void api_time(int64_t t, char out[32]);
+
+/* Authenticates the request. kinds: the token kinds allowed ("aod",
+ * "r"...). On failure replies (401, or 403 for a kind not allowed) and
+ * returns non-zero. A device token's request refreshes its last_seen. */
+int api_auth(struct api *a, struct httpd_request *r, const char *kinds, struct auth *out);
+/* The organization a request acts on: `name` (may be NULL) for an admin
+ * (default: "default"); for other tokens their own, and a different name is
+ * 404. Replies on failure and returns non-zero. */
+int api_org_scope(struct api *a, struct httpd_request *r, const struct auth *au, const char *name,
+		  struct org_rec *out);
+/* May this token see an object of org_id? (404 otherwise) */
+bool api_can_see(const struct auth *au, const char *org_id);
+/* Replies to a store error with the right status. */
+void api_reply_store_error(struct httpd_request *r, int err, const char *what);
+
+json_t *api_org_json(const struct org_rec *o);
+json_t *api_regkey_json(const struct regkey_rec *k, const char *key_text);
+/* Writes the JSON object of a device. */
+void api_device_write(struct jsonw *w, const struct device_rec *d, int64_t now);
+/* Replies with the text of w (consumed), a newline added. */
+void api_reply_jsonw(struct httpd_request *r, unsigned status, struct jsonw *w);
+
+enum httpd_result handle_healthz(struct httpd_request *r, void *ctx);
+enum httpd_result handle_org_list(struct httpd_request *r, void *ctx);
+enum httpd_result handle_org_create(struct httpd_request *r, void *ctx);
+enum httpd_result handle_org_get(struct httpd_request *r, void *ctx);
+enum httpd_result handle_token_create(struct httpd_request *r, void *ctx);
+enum httpd_result handle_regkey_create(struct httpd_request *r, void *ctx);
+enum httpd_result handle_regkey_list(struct httpd_request *r, void *ctx);
+enum httpd_result handle_regkey_delete(struct httpd_request *r, void *ctx);
+enum httpd_result handle_device_register(struct httpd_request *r, void *ctx);
+enum httpd_result handle_device_list(struct httpd_request *r, void *ctx);
+enum httpd_result handle_device_get(struct httpd_request *r, void *ctx);
+enum httpd_result handle_device_patch(struct httpd_request *r, void *ctx);
+enum httpd_result handle_device_delete(struct httpd_request *r, void *ctx);
+enum httpd_result handle_device_watch(struct httpd_request *r, void *ctx);
+
+#endif

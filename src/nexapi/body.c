@@ -1,0 +1,271 @@
+#include "nexapi/body.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "nexapi/validate.h"
+
+static int opt(int rc)
+{
+	return rc == -ENOENT ? 0 : rc;
+}
+
+int body_parse_org(const char *buf, size_t len, struct body_org *out, struct jsonv_err *e)
+{
+	static const char *const keys[] = { "name", "prefix", NULL };
+	json_t *o;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = jsonv_load_object(buf, len, &o, e)))
+		return rc;
+	if ((rc = jsonv_known_keys(o, keys, e)))
+		goto out;
+	if ((rc = jsonv_string(o, "name", true, 1, STORE_NAME_MAX, out->name, sizeof(out->name), e)))
+		goto out;
+	if (validate_org_name(out->name)) {
+		rc = jsonv_fail(e, "field \"name\" must match [a-z0-9][a-z0-9-]{0,62}");
+		goto out;
+	}
+	rc = jsonv_string(o, "prefix", false, 1, ADDR_CIDR_STRLEN - 1, out->prefix, sizeof(out->prefix), e);
+	if (rc == 0 && validate_org_prefix(out->prefix))
+		rc = jsonv_fail(e, "field \"prefix\" must be an IPv4 prefix from /8 to /30 with no host bits set");
+	rc = opt(rc);
+out:
+	json_decref(o);
+	return rc;
+}
+
+int body_parse_token(const char *buf, size_t len, struct body_token *out, struct jsonv_err *e)
+{
+	static const char *const keys[] = { "organization", NULL };
+	json_t *o;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = jsonv_load_object(buf, len, &o, e)))
+		return rc;
+	if ((rc = jsonv_known_keys(o, keys, e)))
+		goto out;
+	rc = jsonv_string(o, "organization", true, 1, STORE_NAME_MAX, out->organization,
+			  sizeof(out->organization), e);
+out:
+	json_decref(o);
+	return rc;
+}
+
+int body_parse_regkey(const char *buf, size_t len, struct body_regkey *out, struct jsonv_err *e)
+{
+	static const char *const keys[] = { "organization", "single_use", "expires_in", NULL };
+	json_t *o;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = jsonv_load_object(buf, len, &o, e)))
+		return rc;
+	if ((rc = jsonv_known_keys(o, keys, e)))
+		goto out;
+	if ((rc = opt(jsonv_string(o, "organization", false, 1, STORE_NAME_MAX, out->organization,
+				   sizeof(out->organization), e))))
+		goto out;
+	if ((rc = opt(jsonv_bool(o, "single_use", &out->single_use, e))))
+		goto out;
+	rc = opt(jsonv_int(o, "expires_in", 1, BODY_MAX_EXPIRES_IN, &out->expires_in, e));
+out:
+	json_decref(o);
+	return rc;
+}
+
+static int parse_endpoints(json_t *arr, struct body_device *d, struct jsonv_err *e)
+{
+	static const char *const keys[] = { "source", "address", NULL };
+	size_t i;
+	json_t *ep;
+
+	json_array_foreach(arr, i, ep) {
+		struct body_endpoint *b = &d->endpoints[i];
+		char addr[ADDR_ENDPOINT_STRLEN + 8];
+
+		if (!json_is_object(ep))
+			return jsonv_fail(e, "endpoints[%zu] must be an object", i);
+		if (jsonv_known_keys(ep, keys, e) ||
+		    jsonv_string(ep, "source", true, 1, sizeof(b->source) - 1, b->source,
+				 sizeof(b->source), e) ||
+		    jsonv_string(ep, "address", true, 1, sizeof(addr) - 1, addr, sizeof(addr), e))
+			return -EINVAL;
+		if (strcmp(b->source, "local") && strcmp(b->source, "stun"))
+			return jsonv_fail(e, "endpoints[%zu].source must be \"local\" or \"stun\"", i);
+		if (validate_endpoint(addr, b->address))
+			return jsonv_fail(e, "endpoints[%zu].address \"%.64s\" is not ip:port", i, addr);
+	}
+	d->n_endpoints = json_array_size(arr);
+	return 0;
+}
+
+static int parse_cidrs(json_t *arr, struct body_device *d, struct jsonv_err *e)
+{
+	size_t i;
+	json_t *c;
+
+	json_array_foreach(arr, i, c) {
+		const char *s;
+
+		if (!json_is_string(c))
+			return jsonv_fail(e, "advertise_cidrs[%zu] must be a string", i);
+		s = json_string_value(c);
+		if (json_string_length(c) >= ADDR_CIDR_STRLEN || strlen(s) != json_string_length(c) ||
+		    validate_cidr(s, d->cidrs[i]))
+			return jsonv_fail(e, "advertise_cidrs[%zu] \"%.64s\" is not a CIDR", i, s);
+	}
+	d->n_cidrs = json_array_size(arr);
+	return 0;
+}
+
+/* The fields common to registration and update. */
+static int parse_device_fields(json_t *o, struct body_device *d, struct jsonv_err *e)
+{
+	json_t *arr;
+	int rc;
+
+	rc = jsonv_string(o, "hostname", false, 1, STORE_HOSTNAME_MAX, d->hostname, sizeof(d->hostname), e);
+	if (rc == 0) {
+		if (validate_hostname(d->hostname))
+			return jsonv_fail(e, "field \"hostname\" must be 1 to 253 of [A-Za-z0-9._-]");
+		d->fields |= DEV_HOSTNAME;
+	} else if (rc != -ENOENT) {
+		return rc;
+	}
+	rc = jsonv_string(o, "os", false, 0, STORE_SHORT_MAX, d->os, sizeof(d->os), e);
+	if (rc == 0) {
+		if (validate_printable(d->os))
+			return jsonv_fail(e, "field \"os\" must be printable ASCII");
+		d->fields |= DEV_OS;
+	} else if (rc != -ENOENT) {
+		return rc;
+	}
+	rc = jsonv_string(o, "version", false, 0, STORE_SHORT_MAX, d->version, sizeof(d->version), e);
+	if (rc == 0) {
+		if (validate_printable(d->version))
+			return jsonv_fail(e, "field \"version\" must be printable ASCII");
+		d->fields |= DEV_VERSION;
+	} else if (rc != -ENOENT) {
+		return rc;
+	}
+	rc = jsonv_array(o, "endpoints", BODY_MAX_ENDPOINTS, &arr, e);
+	if (rc == 0) {
+		if ((rc = parse_endpoints(arr, d, e)))
+			return rc;
+		d->fields |= DEV_ENDPOINTS;
+	} else if (rc != -ENOENT) {
+		return rc;
+	}
+	rc = jsonv_array(o, "advertise_cidrs", BODY_MAX_CIDRS, &arr, e);
+	if (rc == 0) {
+		if ((rc = parse_cidrs(arr, d, e)))
+			return rc;
+		d->fields |= DEV_CIDRS;
+	} else if (rc != -ENOENT) {
+		return rc;
+	}
+	return 0;
+}
+
+int body_parse_register(const char *buf, size_t len, struct body_device *out, struct jsonv_err *e)
+{
+	static const char *const keys[] = { "public_key", "hostname", "os", "version", "endpoints",
+					    "advertise_cidrs", NULL };
+	json_t *o;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = jsonv_load_object(buf, len, &o, e)))
+		return rc;
+	if ((rc = jsonv_known_keys(o, keys, e)))
+		goto out;
+	if ((rc = jsonv_string(o, "public_key", true, KEY_B64_LEN, KEY_B64_LEN, out->public_key,
+			       sizeof(out->public_key), e)))
+		goto out;
+	if (validate_public_key(out->public_key)) {
+		rc = jsonv_fail(e, "field \"public_key\" is not a WireGuard public key (base64 of 32 bytes)");
+		goto out;
+	}
+	if ((rc = parse_device_fields(o, out, e)))
+		goto out;
+	if (!(out->fields & DEV_HOSTNAME))
+		rc = jsonv_fail(e, "missing field \"hostname\"");
+out:
+	json_decref(o);
+	return rc;
+}
+
+int body_parse_patch(const char *buf, size_t len, struct body_device *out, struct jsonv_err *e)
+{
+	static const char *const keys[] = { "hostname", "os", "version", "endpoints", "advertise_cidrs",
+					    "exit_node_client", "exit_node_status", NULL };
+	json_t *o;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = jsonv_load_object(buf, len, &o, e)))
+		return rc;
+	if ((rc = jsonv_known_keys(o, keys, e)))
+		goto out;
+	if ((rc = parse_device_fields(o, out, e)))
+		goto out;
+	rc = jsonv_bool(o, "exit_node_client", &out->exit_node_client, e);
+	if (rc == 0)
+		out->fields |= DEV_EXIT_CLIENT;
+	else if (rc != -ENOENT)
+		goto out;
+	rc = jsonv_string(o, "exit_node_status", false, 1, STORE_STATUS_MAX, out->exit_node_status,
+			  sizeof(out->exit_node_status), e);
+	if (rc == 0) {
+		if (validate_printable(out->exit_node_status)) {
+			rc = jsonv_fail(e, "field \"exit_node_status\" must be printable ASCII");
+			goto out;
+		}
+		out->fields |= DEV_EXIT_STATUS;
+	} else if (rc != -ENOENT) {
+		goto out;
+	}
+	rc = 0;
+	if (!out->fields)
+		rc = jsonv_fail(e, "no field to change");
+out:
+	json_decref(o);
+	return rc;
+}
+
+char *body_endpoints_json(const struct body_device *d)
+{
+	json_t *arr = json_array();
+	char *s = NULL;
+
+	if (!arr)
+		return NULL;
+	for (size_t i = 0; i < d->n_endpoints; i++) {
+		if (json_array_append_new(arr, json_pack("{s:s, s:s}", "source", d->endpoints[i].source,
+							 "address", d->endpoints[i].address)))
+			goto out;
+	}
+	s = json_dumps(arr, JSON_COMPACT);
+out:
+	json_decref(arr);
+	return s;
+}
+
+char *body_cidrs_json(const struct body_device *d)
+{
+	json_t *arr = json_array();
+	char *s = NULL;
+
+	if (!arr)
+		return NULL;
+	for (size_t i = 0; i < d->n_cidrs; i++)
+		if (json_array_append_new(arr, json_string(d->cidrs[i])))
+			goto out;
+	s = json_dumps(arr, JSON_COMPACT);
+out:
+	json_decref(arr);
+	return s;
+}

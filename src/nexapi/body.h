@@ -1,0 +1,67 @@
+/* Request bodies: each parser takes the raw bytes and either fills a plain
+ * struct with validated values or returns -EINVAL with a reason. Pure
+ * functions (no store, no server), so that they can be fuzzed alone. */
+#ifndef NEXAPI_BODY_H
+#define NEXAPI_BODY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/addr.h"
+#include "common/key.h"
+#include "nexapi/jsonv.h"
+#include "nexapi/store.h"
+
+#define BODY_MAX_ENDPOINTS 16
+#define BODY_MAX_CIDRS 64
+#define BODY_MAX_EXPIRES_IN 31536000
+
+struct body_org {
+	char name[STORE_NAME_MAX + 1];
+	char prefix[ADDR_CIDR_STRLEN];   /* "" when absent */
+};
+
+struct body_token {
+	char organization[STORE_NAME_MAX + 1];
+};
+
+struct body_regkey {
+	char organization[STORE_NAME_MAX + 1];   /* "" when absent */
+	bool single_use;
+	int64_t expires_in;                       /* 0 when absent */
+};
+
+struct body_endpoint {
+	char source[6];                           /* "local" or "stun" */
+	char address[ADDR_ENDPOINT_STRLEN];
+};
+
+/* Registration and update bodies. `fields` holds the enum device_field
+ * bits of what was given. */
+struct body_device {
+	unsigned fields;
+	char public_key[KEY_B64_LEN + 1];
+	char hostname[STORE_HOSTNAME_MAX + 1];
+	char os[STORE_SHORT_MAX + 1];
+	char version[STORE_SHORT_MAX + 1];
+	struct body_endpoint endpoints[BODY_MAX_ENDPOINTS];
+	size_t n_endpoints;
+	char cidrs[BODY_MAX_CIDRS][ADDR_CIDR_STRLEN];
+	size_t n_cidrs;
+	bool exit_node_client;
+	char exit_node_status[STORE_STATUS_MAX + 1];
+};
+
+int body_parse_org(const char *buf, size_t len, struct body_org *out, struct jsonv_err *e);
+int body_parse_token(const char *buf, size_t len, struct body_token *out, struct jsonv_err *e);
+int body_parse_regkey(const char *buf, size_t len, struct body_regkey *out, struct jsonv_err *e);
+int body_parse_register(const char *buf, size_t len, struct body_device *out, struct jsonv_err *e);
+int body_parse_patch(const char *buf, size_t len, struct body_device *out, struct jsonv_err *e);
+
+/* The endpoints and CIDRs of a parsed body as compact JSON arrays
+ * (malloc'd); NULL on allocation failure. */
+char *body_endpoints_json(const struct body_device *d);
+char *body_cidrs_json(const struct body_device *d);
+
+#endif

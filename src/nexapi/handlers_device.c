@@ -1,0 +1,441 @@
+/* Devices: registration, list, get, update, delete, watch. */
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/timeutil.h"
+#include "nexapi/api.h"
+#include "nexapi/body.h"
+#include "nexapi/validate.h"
+
+/* Fetches device `id` if the token may see it; replies 404 otherwise. */
+static int visible_device(struct api *a, struct httpd_request *r, const struct auth *au,
+			  const char *id, struct device_rec *out)
+{
+	int err = validate_uuid(id) ? -ENOENT : a->ops->device_get(a->store, id, out);
+
+	if (!err && !api_can_see(au, out->org_id)) {
+		store_device_clear(out);
+		err = -ENOENT;
+	}
+	if (err == -ENOENT)
+		httpd_reply_error(r, 404, "no such device: %s", id);
+	else if (err)
+		api_reply_store_error(r, err, "device");
+	return err;
+}
+
+static void reply_device(struct httpd_request *r, const struct device_rec *d)
+{
+	struct jsonw w;
+
+	jsonw_init(&w);
+	api_device_write(&w, d, api_now());
+	api_reply_jsonw(r, 200, &w);
+}
+
+enum httpd_result handle_device_register(struct httpd_request *r, void *ctx)
+{
+	struct api *a = ctx;
+	char text[AUTH_TOKEN_LEN + 1];
+	struct store_register reg;
+	struct device_rec dev;
+	struct body_device *b;
+	struct jsonv_err e;
+	struct org_rec org;
+	struct auth au;
+	const char *body;
+	struct jsonw w;
+	bool created;
+	size_t len;
+	int err;
+
+	if (api_auth(a, r, "r", &au))
+		return HTTPD_DONE;
+	b = malloc(sizeof(*b));
+	if (!b) {
+		httpd_reply_error(r, 500, "out of memory");
+		return HTTPD_DONE;
+	}
+	body = httpd_body(r, &len);
+	if (body_parse_register(body, len, b, &e)) {
+		httpd_reply_error(r, 400, "%s", e.msg);
+		goto out_free_body;
+	}
+	memset(&reg, 0, sizeof(reg));
+	reg.regkey_id = au.id;
+	reg.now = api_now();
+	reg.max_devices = API_MAX_DEVICES;
+	auth_uuid(reg.dev.id);
+	snprintf(reg.dev.hostname, sizeof(reg.dev.hostname), "%s", b->hostname);
+	snprintf(reg.dev.public_key, sizeof(reg.dev.public_key), "%s", b->public_key);
+	snprintf(reg.dev.os, sizeof(reg.dev.os), "%s", b->os);
+	snprintf(reg.dev.version, sizeof(reg.dev.version), "%s", b->version);
+	reg.dev.endpoints_json = body_endpoints_json(b);
+	reg.dev.cidrs_json = body_cidrs_json(b);
+	if (!reg.dev.endpoints_json || !reg.dev.cidrs_json) {
+		httpd_reply_error(r, 500, "out of memory");
+		goto out_clear_reg;
+	}
+	auth_token_new(TOKEN_DEVICE, text, reg.token.id, reg.token.hash);
+	reg.token.created_at = reg.now;
+
+	err = a->ops->device_register(a->store, &reg, &dev, &created);
+	switch (err) {
+	case 0:
+		break;
+	case -EKEYREVOKED:
+		httpd_reply_error(r, 401, "registration key revoked");
+		goto out_wipe;
+	case -EKEYEXPIRED:
+		httpd_reply_error(r, 401, "registration key expired");
+		goto out_wipe;
+	case -EKEYREJECTED:
+		httpd_reply_error(r, 401, "registration key already used");
+		goto out_wipe;
+	case -ENOENT:
+		httpd_reply_error(r, 401, "invalid token");
+		goto out_wipe;
+	case -ENOSPC:
+		if (a->ops->org_get(a->store, au.org_id, &org))
+			snprintf(org.prefix, sizeof(org.prefix), "?");
+		httpd_reply_error(r, 409, "no free tunnel address in %s", org.prefix);
+		goto out_wipe;
+	case -EDQUOT:
+		httpd_reply_error(r, 409, "the organization has %d devices, the most allowed",
+				  API_MAX_DEVICES);
+		goto out_wipe;
+	default:
+		api_reply_store_error(r, err, "device");
+		goto out_wipe;
+	}
+	log_info("device %s %s in %s: %s tunnel %s", dev.id, created ? "registered" : "re-registered",
+		 dev.org_name, dev.hostname, dev.tunnel_ip);
+	watch_notify(a->watch, dev.org_id);
+	jsonw_init(&w);
+	jsonw_raw(&w, "{");
+	jsonw_key(&w, "device", true);
+	api_device_write(&w, &dev, reg.now);
+	jsonw_key(&w, "device_token", false);
+	jsonw_string(&w, text);
+	jsonw_raw(&w, "}");
+	api_reply_jsonw(r, created ? 201 : 200, &w);
+	store_device_clear(&dev);
+out_wipe:
+	sodium_memzero(text, sizeof(text));
+out_clear_reg:
+	store_device_clear(&reg.dev);
+out_free_body:
+	free(b);
+	return HTTPD_DONE;
+}
+
+enum httpd_result handle_device_list(struct httpd_request *r, void *ctx)
+{
+	struct api *a = ctx;
+	struct device_rec *devs;
+	struct org_rec org;
+	struct auth au;
+	int64_t rev, now;
+	struct jsonw w;
+	size_t n;
+	int err;
+
+	if (api_auth(a, r, "aod", &au))
+		return HTTPD_DONE;
+	if (api_org_scope(a, r, &au, httpd_query(r, "organization"), &org))
+		return HTTPD_DONE;
+	err = a->ops->device_list(a->store, org.id, &devs, &n, &rev);
+	if (err) {
+		api_reply_store_error(r, err, "device");
+		return HTTPD_DONE;
+	}
+	now = api_now();
+	jsonw_init(&w);
+	jsonw_raw(&w, "{");
+	jsonw_key(&w, "revision", true);
+	jsonw_int(&w, rev);
+	jsonw_key(&w, "devices", false);
+	jsonw_raw(&w, "[");
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			jsonw_raw(&w, ",");
+		api_device_write(&w, &devs[i], now);
+	}
+	jsonw_raw(&w, "]}");
+	store_devices_free(devs, n);
+	api_reply_jsonw(r, 200, &w);
+	return HTTPD_DONE;
+}
+
+enum httpd_result handle_device_get(struct httpd_request *r, void *ctx)
+{
+	struct api *a = ctx;
+	struct device_rec dev;
+	struct auth au;
+
+	if (api_auth(a, r, "aod", &au))
+		return HTTPD_DONE;
+	if (visible_device(a, r, &au, httpd_param(r), &dev))
+		return HTTPD_DONE;
+	reply_device(r, &dev);
+	store_device_clear(&dev);
+	return HTTPD_DONE;
+}
+
+enum httpd_result handle_device_patch(struct httpd_request *r, void *ctx)
+{
+	struct api *a = ctx;
+	const char *id = httpd_param(r);
+	struct device_rec dev, in, out;
+	struct body_device *b;
+	struct jsonv_err e;
+	struct auth au;
+	const char *body;
+	size_t len;
+	int err;
+
+	if (api_auth(a, r, "aod", &au))
+		return HTTPD_DONE;
+	if (visible_device(a, r, &au, id, &dev))
+		return HTTPD_DONE;
+	store_device_clear(&dev);
+	if (au.kind == TOKEN_DEVICE && strcmp(au.device_id, id)) {
+		httpd_reply_error(r, 403, "a device token may change only its own device");
+		return HTTPD_DONE;
+	}
+	b = malloc(sizeof(*b));
+	if (!b) {
+		httpd_reply_error(r, 500, "out of memory");
+		return HTTPD_DONE;
+	}
+	body = httpd_body(r, &len);
+	if (body_parse_patch(body, len, b, &e)) {
+		httpd_reply_error(r, 400, "%s", e.msg);
+		goto out_free_body;
+	}
+	if (au.kind != TOKEN_DEVICE && (b->fields & ~(unsigned)(DEV_HOSTNAME | DEV_EXIT_CLIENT))) {
+		httpd_reply_error(r, 403, "an admin or organization token may change only hostname and "
+					  "exit_node_client");
+		goto out_free_body;
+	}
+	memset(&in, 0, sizeof(in));
+	snprintf(in.hostname, sizeof(in.hostname), "%s", b->hostname);
+	snprintf(in.os, sizeof(in.os), "%s", b->os);
+	snprintf(in.version, sizeof(in.version), "%s", b->version);
+	snprintf(in.exit_node_status, sizeof(in.exit_node_status), "%s", b->exit_node_status);
+	in.exit_node_client = b->exit_node_client;
+	if (b->fields & DEV_ENDPOINTS)
+		in.endpoints_json = body_endpoints_json(b);
+	if (b->fields & DEV_CIDRS)
+		in.cidrs_json = body_cidrs_json(b);
+	if (((b->fields & DEV_ENDPOINTS) && !in.endpoints_json) ||
+	    ((b->fields & DEV_CIDRS) && !in.cidrs_json)) {
+		httpd_reply_error(r, 500, "out of memory");
+		goto out_clear_in;
+	}
+	err = a->ops->device_update(a->store, id, b->fields, &in, &out);
+	if (err) {
+		api_reply_store_error(r, err, "device");
+		goto out_clear_in;
+	}
+	log_info("device %s updated (revision %lld)", out.id, (long long)out.revision);
+	watch_notify(a->watch, out.org_id);
+	reply_device(r, &out);
+	store_device_clear(&out);
+out_clear_in:
+	store_device_clear(&in);
+out_free_body:
+	free(b);
+	return HTTPD_DONE;
+}
+
+enum httpd_result handle_device_delete(struct httpd_request *r, void *ctx)
+{
+	struct api *a = ctx;
+	const char *id = httpd_param(r);
+	struct device_rec dev;
+	struct auth au;
+	int err;
+
+	if (api_auth(a, r, "ao", &au))
+		return HTTPD_DONE;
+	if (visible_device(a, r, &au, id, &dev))
+		return HTTPD_DONE;
+	store_device_clear(&dev);
+	err = a->ops->device_delete(a->store, id, &dev);
+	if (err) {
+		api_reply_store_error(r, err, "device");
+		return HTTPD_DONE;
+	}
+	log_info("device %s deleted from %s (tunnel %s released)", dev.id, dev.org_name, dev.tunnel_ip);
+	watch_notify(a->watch, dev.org_id);
+	store_device_clear(&dev);
+	httpd_reply_empty(r, 204);
+	return HTTPD_DONE;
+}
+
+/* A watch request between its calls. */
+struct watch_state {
+	struct watch *watch;
+	struct watch_waiter waiter;
+	char org_id[STORE_ID_LEN + 1];
+	int64_t since;
+	uint64_t deadline_ns;
+};
+
+static void watch_state_free(void *p)
+{
+	struct watch_state *st = p;
+
+	watch_cancel(st->watch, &st->waiter);
+	free(st);
+}
+
+static int parse_int(const char *s, long long max, long long *out)
+{
+	char *end;
+	long long v;
+
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		return -EINVAL;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end || v < 0 || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static enum httpd_result watch_start(struct api *a, struct httpd_request *r)
+{
+	const char *rev_s = httpd_query(r, "revision"), *to_s = httpd_query(r, "timeout");
+	long long since, timeout = API_WATCH_DEFAULT;
+	struct watch_state *st;
+	struct org_rec org;
+	struct auth au;
+
+	if (api_auth(a, r, "aod", &au))
+		return HTTPD_DONE;
+	if (!rev_s || parse_int(rev_s, INT64_MAX, &since)) {
+		httpd_reply_error(r, 400, "query parameter revision must be a revision number (0 or more)");
+		return HTTPD_DONE;
+	}
+	if (to_s && parse_int(to_s, API_WATCH_MAX, &timeout)) {
+		httpd_reply_error(r, 400, "query parameter timeout must be 0 to %d seconds", API_WATCH_MAX);
+		return HTTPD_DONE;
+	}
+	if (api_org_scope(a, r, &au, httpd_query(r, "organization"), &org))
+		return HTTPD_DONE;
+	st = calloc(1, sizeof(*st));
+	if (!st) {
+		httpd_reply_error(r, 500, "out of memory");
+		return HTTPD_DONE;
+	}
+	st->watch = a->watch;
+	snprintf(st->org_id, sizeof(st->org_id), "%s", org.id);
+	st->since = since;
+	st->deadline_ns = time_now_ns() + (uint64_t)timeout * NSEC_PER_SEC;
+	httpd_set_state(r, st, watch_state_free);
+	return HTTPD_DONE;
+}
+
+/* Answers if there are events (or the wait is over); else waits. */
+static enum httpd_result watch_step(struct api *a, struct httpd_request *r, struct watch_state *st)
+{
+	struct api_watch_cache *c = &a->cache;
+	struct event_rec *ev;
+	int64_t current, oldest, now;
+	struct jsonw w;
+	char *body;
+	size_t n, len;
+	int err;
+
+	/* The same question as the last answered one, and nothing new since:
+	 * the same answer. */
+	if (c->body && c->since == st->since && !strcmp(c->org_id, st->org_id) &&
+	    a->ops->revision(a->store, &current) == 0 && current == c->current) {
+		char *copy = malloc(c->len);
+		if (copy) {
+			memcpy(copy, c->body, c->len);
+			httpd_reply_raw(r, 200, copy, c->len);
+			return HTTPD_DONE;
+		}
+	}
+	err = a->ops->events_since(a->store, st->org_id, st->since, API_WATCH_EVENTS_MAX, &ev, &n,
+				   &current, &oldest);
+	if (err) {
+		api_reply_store_error(r, err, "event");
+		return HTTPD_DONE;
+	}
+	if (st->since > current || st->since < oldest) {
+		store_events_free(ev, n);
+		httpd_reply_error(r, 410, "revision %lld is outside the history (%lld to %lld); list again",
+				  (long long)st->since, (long long)oldest, (long long)current);
+		return HTTPD_DONE;
+	}
+	if (n == 0 && time_now_ns() < st->deadline_ns &&
+	    watch_wait(a->watch, &st->waiter, httpd_connection(r), st->org_id, st->deadline_ns) == 0) {
+		store_events_free(ev, n);
+		return HTTPD_SUSPENDED;
+	}
+	now = api_now();
+	if (n == API_WATCH_EVENTS_MAX)
+		current = ev[n - 1].revision;
+	jsonw_init(&w);
+	jsonw_raw(&w, "{");
+	jsonw_key(&w, "revision", true);
+	jsonw_int(&w, current);
+	jsonw_key(&w, "events", false);
+	jsonw_raw(&w, "[");
+	for (size_t i = 0; i < n; i++) {
+		jsonw_raw(&w, i ? ",{" : "{");
+		jsonw_key(&w, "revision", true);
+		jsonw_int(&w, ev[i].revision);
+		jsonw_key(&w, "type", false);
+		jsonw_string(&w, ev[i].type == EVENT_DELETE ? "delete" : "upsert");
+		jsonw_key(&w, "device", false);
+		api_device_write(&w, &ev[i].device, now);
+		jsonw_raw(&w, "}");
+	}
+	jsonw_raw(&w, "]}\n");
+	store_events_free(ev, n);
+	body = jsonw_finish(&w, &len);
+	if (!body) {
+		httpd_reply_error(r, 500, "out of memory");
+		return HTTPD_DONE;
+	}
+	if (n && n < API_WATCH_EVENTS_MAX) {
+		char *copy = malloc(len);
+
+		if (copy) {
+			memcpy(copy, body, len);
+			free(c->body);
+			c->body = copy;
+			c->len = len;
+			c->since = st->since;
+			c->current = current;
+			snprintf(c->org_id, sizeof(c->org_id), "%s", st->org_id);
+		}
+	}
+	httpd_reply_raw(r, 200, body, len);
+	return HTTPD_DONE;
+}
+
+enum httpd_result handle_device_watch(struct httpd_request *r, void *ctx)
+{
+	struct api *a = ctx;
+	struct watch_state *st = httpd_state(r);
+
+	if (!st) {
+		if (watch_start(a, r) != HTTPD_DONE)
+			return HTTPD_DONE;
+		st = httpd_state(r);
+		if (!st)
+			return HTTPD_DONE;   /* replied with an error */
+	}
+	return watch_step(a, r, st);
+}

@@ -1,0 +1,98 @@
+/* GET /healthz and the organization endpoints. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "nexapi/api.h"
+#include "nexapi/body.h"
+
+enum httpd_result handle_healthz(struct httpd_request *r, void *ctx)
+{
+	httpd_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
+	return HTTPD_DONE;
+}
+
+enum httpd_result handle_org_list(struct httpd_request *r, void *ctx)
+{
+	struct api *a = ctx;
+	struct org_rec *orgs;
+	struct auth au;
+	size_t n;
+	json_t *arr;
+	int err;
+
+	if (api_auth(a, r, "aod", &au))
+		return HTTPD_DONE;
+	err = a->ops->org_list(a->store, au.kind == TOKEN_ADMIN ? NULL : au.org_id, &orgs, &n);
+	if (err) {
+		api_reply_store_error(r, err, "organization");
+		return HTTPD_DONE;
+	}
+	arr = json_array();
+	for (size_t i = 0; arr && i < n; i++)
+		json_array_append_new(arr, api_org_json(&orgs[i]));
+	free(orgs);
+	httpd_reply_json(r, 200, arr);
+	return HTTPD_DONE;
+}
+
+enum httpd_result handle_org_create(struct httpd_request *r, void *ctx)
+{
+	struct api *a = ctx;
+	struct body_org b;
+	struct jsonv_err e;
+	struct org_rec org;
+	struct auth au;
+	const char *body;
+	size_t len;
+	int err;
+
+	if (api_auth(a, r, "a", &au))
+		return HTTPD_DONE;
+	body = httpd_body(r, &len);
+	if (body_parse_org(body, len, &b, &e)) {
+		httpd_reply_error(r, 400, "%s", e.msg);
+		return HTTPD_DONE;
+	}
+	memset(&org, 0, sizeof(org));
+	auth_uuid(org.id);
+	snprintf(org.name, sizeof(org.name), "%s", b.name);
+	snprintf(org.prefix, sizeof(org.prefix), "%s", b.prefix[0] ? b.prefix : API_DEFAULT_PREFIX);
+	org.created_at = api_now();
+	err = a->ops->org_create(a->store, &org, API_MAX_ORGS);
+	if (err == -EEXIST) {
+		httpd_reply_error(r, 409, "organization %s already exists", org.name);
+		return HTTPD_DONE;
+	}
+	if (err) {
+		api_reply_store_error(r, err, "organization");
+		return HTTPD_DONE;
+	}
+	log_info("organization %s created (%s, prefix %s)", org.name, org.id, org.prefix);
+	httpd_reply_json(r, 201, api_org_json(&org));
+	return HTTPD_DONE;
+}
+
+enum httpd_result handle_org_get(struct httpd_request *r, void *ctx)
+{
+	struct api *a = ctx;
+	struct org_rec org;
+	struct auth au;
+	int err;
+
+	if (api_auth(a, r, "aod", &au))
+		return HTTPD_DONE;
+	err = a->ops->org_get(a->store, httpd_param(r), &org);
+	if (err == -ENOENT || (!err && !api_can_see(&au, org.id))) {
+		httpd_reply_error(r, 404, "no such organization: %s", httpd_param(r));
+		return HTTPD_DONE;
+	}
+	if (err) {
+		api_reply_store_error(r, err, "organization");
+		return HTTPD_DONE;
+	}
+	httpd_reply_json(r, 200, api_org_json(&org));
+	return HTTPD_DONE;
+}

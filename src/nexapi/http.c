@@ -1,0 +1,443 @@
+#include "nexapi/http.h"
+
+#include <errno.h>
+#include <microhttpd.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/timeutil.h"
+
+/* A chunked body past the limit is counted and dropped; past this many
+ * bytes the connection is closed instead. */
+#define DISCARD_MAX (1024 * 1024)
+#define PARAM_MAX 64
+
+struct httpd {
+	struct MHD_Daemon *mhd;
+	const struct httpd_route *routes;
+	size_t n_routes;
+	void *ctx;
+	size_t body_limit;
+	httpd_handler fallback;
+	uint32_t id_prefix;
+	uint64_t next_id;
+};
+
+struct httpd_request {
+	struct httpd *h;
+	struct MHD_Connection *conn;
+	const char *method;
+	const char *url;
+	char id[17];
+	uint64_t start_ns;
+	char *body;
+	size_t body_len, discarded;
+	bool too_large, replied, queued;
+	unsigned status;
+	const struct httpd_route *route;
+	char param[PARAM_MAX + 1];
+	void *state;
+	void (*state_free)(void *);
+};
+
+/* A copy of untrusted text safe for a log line: non-printable bytes
+ * become '?', cut at size - 1. */
+static const char *printable(char *dst, size_t size, const char *src)
+{
+	size_t i;
+
+	for (i = 0; src[i] && i + 1 < size; i++)
+		dst[i] = (src[i] >= 0x20 && src[i] < 0x7f) ? src[i] : '?';
+	dst[i] = 0;
+	return dst;
+}
+
+static const char *code_for_status(unsigned status)
+{
+	switch (status) {
+	case 400: return "bad_request";
+	case 401: return "unauthorized";
+	case 403: return "forbidden";
+	case 404: return "not_found";
+	case 405: return "method_not_allowed";
+	case 409: return "conflict";
+	case 410: return "gone";
+	case 413: return "payload_too_large";
+	case 415: return "unsupported_media_type";
+	default: return "internal";
+	}
+}
+
+const char *httpd_method(struct httpd_request *r) { return r->method; }
+const char *httpd_param(struct httpd_request *r) { return r->param; }
+const char *httpd_url(struct httpd_request *r) { return r->url; }
+struct MHD_Connection *httpd_connection(struct httpd_request *r) { return r->conn; }
+void *httpd_state(struct httpd_request *r) { return r->state; }
+
+void httpd_set_state(struct httpd_request *r, void *state, void (*free_fn)(void *))
+{
+	if (r->state && r->state_free)
+		r->state_free(r->state);
+	r->state = state;
+	r->state_free = free_fn;
+}
+
+const char *httpd_query(struct httpd_request *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *httpd_header(struct httpd_request *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *httpd_body(struct httpd_request *r, size_t *len)
+{
+	*len = r->body_len;
+	return r->body ? r->body : "";
+}
+
+static void queue(struct httpd_request *r, unsigned status, struct MHD_Response *resp, bool json)
+{
+	if (!resp) {
+		log_error("req=%s: cannot create a response", r->id);
+		r->replied = true;
+		r->status = 500;
+		return;
+	}
+	if (json)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	MHD_add_response_header(resp, "X-Request-Id", r->id);
+	if (MHD_queue_response(r->conn, status, resp) == MHD_YES)
+		r->queued = true;
+	else
+		log_error("req=%s: cannot queue the response", r->id);
+	MHD_destroy_response(resp);
+	r->replied = true;
+	r->status = status;
+}
+
+void httpd_reply_raw(struct httpd_request *r, unsigned status, char *body, size_t len)
+{
+	struct MHD_Response *resp;
+
+	if (r->replied) {
+		free(body);
+		return;
+	}
+	resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (!resp)
+		free(body);
+	queue(r, status, resp, true);
+}
+
+void httpd_reply_json(struct httpd_request *r, unsigned status, json_t *json)
+{
+	char *s = json ? json_dumps(json, JSON_COMPACT) : NULL;
+	size_t len;
+
+	json_decref(json);
+	if (!s) {
+		httpd_reply_error(r, 500, "out of memory");
+		return;
+	}
+	len = strlen(s);
+	/* One trailing newline, as curl users expect. */
+	{
+		char *t = realloc(s, len + 2);
+		if (t) {
+			s = t;
+			s[len++] = '\n';
+			s[len] = 0;
+		}
+	}
+	httpd_reply_raw(r, status, s, len);
+}
+
+void httpd_reply_mhd(struct httpd_request *r, unsigned status, struct MHD_Response *resp)
+{
+	if (r->replied) {
+		if (resp)
+			MHD_destroy_response(resp);
+		return;
+	}
+	queue(r, status, resp, false);
+}
+
+void httpd_reply_empty(struct httpd_request *r, unsigned status)
+{
+	if (r->replied)
+		return;
+	queue(r, status, MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT), false);
+}
+
+void httpd_reply_error(struct httpd_request *r, unsigned status, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	json_t *j;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (status >= 500 || log_get_level() >= LOG_LEVEL_DEBUG) {
+		char safe[sizeof(msg)];
+		log_msg(status >= 500 ? LOG_LEVEL_WARN : LOG_LEVEL_DEBUG, "req=%s: %u %s", r->id, status,
+			printable(safe, sizeof(safe), msg));
+	}
+	j = json_pack("{s:s, s:s}", "error", code_for_status(status), "message", msg);
+	if (!j) {
+		queue(r, status, MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT), false);
+		return;
+	}
+	httpd_reply_json(r, status, j);
+}
+
+/* Matches path against pattern; a "*" segment captures one segment. */
+static bool match(const char *pattern, const char *path, char param[PARAM_MAX + 1])
+{
+	param[0] = 0;
+	while (*pattern && *path) {
+		if (pattern[0] == '*' && (pattern[1] == '/' || pattern[1] == 0)) {
+			size_t n = strcspn(path, "/");
+			if (n == 0 || n > PARAM_MAX)
+				return false;
+			memcpy(param, path, n);
+			param[n] = 0;
+			path += n;
+			pattern++;
+			continue;
+		}
+		if (*pattern != *path)
+			return false;
+		pattern++;
+		path++;
+	}
+	return *pattern == 0 && *path == 0;
+}
+
+static enum httpd_result dispatch(struct httpd *h, struct httpd_request *r)
+{
+	bool path_found = false;
+
+	if (!r->route) {
+		for (size_t i = 0; i < h->n_routes; i++) {
+			char param[PARAM_MAX + 1];
+			if (!match(h->routes[i].pattern, r->url, param))
+				continue;
+			path_found = true;
+			if (strcmp(h->routes[i].method, r->method))
+				continue;
+			r->route = &h->routes[i];
+			memcpy(r->param, param, sizeof(param));
+			break;
+		}
+		if (!r->route) {
+			if (path_found)
+				httpd_reply_error(r, 405, "method %.16s not allowed on %.128s", r->method, r->url);
+			else if (h->fallback && (!strcmp(r->method, "GET") || !strcmp(r->method, "HEAD")))
+				return h->fallback(r, h->ctx);
+			else
+				httpd_reply_error(r, 404, "no such path: %.128s", r->url);
+			return HTTPD_DONE;
+		}
+		if (!strcmp(r->method, "POST") || !strcmp(r->method, "PATCH") || !strcmp(r->method, "PUT")) {
+			const char *ct = httpd_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+			size_t n = strlen("application/json");
+			if (!ct || strncasecmp(ct, "application/json", n) || (ct[n] && ct[n] != ';' && ct[n] != ' ')) {
+				httpd_reply_error(r, 415, "Content-Type must be application/json");
+				return HTTPD_DONE;
+			}
+		}
+	}
+	return r->route->fn(r, h->ctx);
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url,
+				 const char *method, const char *version, const char *upload_data,
+				 size_t *upload_data_size, void **con_cls)
+{
+	struct httpd *h = cls;
+	struct httpd_request *r = *con_cls;
+
+	if (!r) {
+		const char *cl;
+
+		r = calloc(1, sizeof(*r));
+		if (!r)
+			return MHD_NO;
+		r->h = h;
+		r->conn = c;
+		r->method = method;
+		r->url = url;
+		r->start_ns = time_now_ns();
+		snprintf(r->id, sizeof(r->id), "%08x%08x", h->id_prefix,
+			 (uint32_t)__atomic_add_fetch(&h->next_id, 1, __ATOMIC_RELAXED));
+		*con_cls = r;
+		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl) {
+			char *end;
+			unsigned long long v;
+
+			errno = 0;
+			v = strtoull(cl, &end, 10);
+			if (errno || end == cl || *end || v > h->body_limit) {
+				r->too_large = true;
+				httpd_reply_error(r, 413, "request body over %zu bytes", h->body_limit);
+				return r->queued ? MHD_YES : MHD_NO;
+			}
+		}
+		return MHD_YES;
+	}
+	if (r->replied) {
+		/* Answered early (413): drop whatever body still arrives. */
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		size_t n = *upload_data_size;
+
+		*upload_data_size = 0;
+		if (r->too_large || r->body_len + n > h->body_limit) {
+			r->too_large = true;
+			r->discarded += n;
+			free(r->body);
+			r->body = NULL;
+			r->body_len = 0;
+			return r->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
+		}
+		{
+			char *nb = realloc(r->body, r->body_len + n + 1);
+			if (!nb)
+				return MHD_NO;
+			r->body = nb;
+		}
+		memcpy(r->body + r->body_len, upload_data, n);
+		r->body_len += n;
+		r->body[r->body_len] = 0;
+		return MHD_YES;
+	}
+	if (r->too_large) {
+		httpd_reply_error(r, 413, "request body over %zu bytes", h->body_limit);
+		return r->queued ? MHD_YES : MHD_NO;
+	}
+	if (dispatch(h, r) == HTTPD_SUSPENDED)
+		return MHD_YES;
+	if (!r->replied)
+		httpd_reply_error(r, 500, "no reply");
+	/* No response could be queued: close the connection. */
+	return r->queued ? MHD_YES : MHD_NO;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct httpd_request *r = *con_cls;
+	char method[16], url[160];
+	uint64_t us;
+
+	if (!r)
+		return;
+	us = (time_now_ns() - r->start_ns) / 1000;
+	log_info("req=%s %s %s %u %llu.%03llums%s", r->id, printable(method, sizeof(method), r->method),
+		 printable(url, sizeof(url), r->url),
+		 r->replied ? r->status : 0, (unsigned long long)(us / 1000),
+		 (unsigned long long)(us % 1000),
+		 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection ended)");
+	httpd_set_state(r, NULL, NULL);
+	free(r->body);
+	free(r);
+	*con_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+	size_t n;
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = 0;
+	log_warn("http: %s", line);
+}
+
+int httpd_start(const struct httpd_config *cfg, const struct httpd_route *routes, size_t n_routes,
+		void *ctx, struct httpd **out)
+{
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+			 MHD_USE_ERROR_LOG;
+	struct httpd *h;
+	struct MHD_OptionItem ops[12];
+	int n = 0;
+
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->routes = routes;
+	h->n_routes = n_routes;
+	h->ctx = ctx;
+	h->body_limit = cfg->body_limit;
+	h->fallback = cfg->fallback;
+	h->id_prefix = randombytes_random();
+
+	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL };
+	if (cfg->listen.sa.sa_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	if (cfg->tls_cert_pem) {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+			log_error("http: this libmicrohttpd has no TLS support");
+			free(h);
+			return -ENOTSUP;
+		}
+		flags |= MHD_USE_TLS;
+		ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)cfg->tls_cert_pem };
+		ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)cfg->tls_key_pem };
+	}
+	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, (void *)&cfg->listen.sa };
+	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, cfg->connection_limit, NULL };
+	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT, 0, NULL };
+	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, 120, NULL };
+	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096, NULL };
+	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL };
+	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+
+	h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_access, h, MHD_OPTION_ARRAY, ops,
+				  MHD_OPTION_END);
+	if (!h->mhd) {
+		free(h);
+		return -EADDRNOTAVAIL;
+	}
+	*out = h;
+	return 0;
+}
+
+uint16_t httpd_port(struct httpd *h)
+{
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
+
+	return info ? info->port : 0;
+}
+
+void httpd_stop(struct httpd *h)
+{
+	if (!h)
+		return;
+	MHD_stop_daemon(h->mhd);
+	free(h);
+}
+
+void httpd_quiesce(struct httpd *h)
+{
+	MHD_socket fd = MHD_quiesce_daemon(h->mhd);
+
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+}

@@ -1,0 +1,331 @@
+/* nexapi: the control-plane API server. Flags, start-up, signals, shutdown. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/addr.h"
+#include "common/log.h"
+#include "common/timeutil.h"
+#include "nexapi/api.h"
+
+#define CONNECTION_LIMIT 10000
+#define PEM_MAX (256 * 1024)
+
+struct options {
+	const char *listen, *db, *tls_cert, *tls_key, *admin_token_file;
+	unsigned long history;
+	bool insecure_http;
+	enum log_level level;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: nexapi --listen HOST:PORT --db PATH [--tls-cert FILE --tls-key FILE]\n"
+		"              [--admin-token-file FILE] [--insecure-http] [--log-level LEVEL]\n"
+		"              [--history N]\n"
+		"\n"
+		"  --listen HOST:PORT       address to serve on (127.0.0.1:8080, [::1]:8080, localhost:8080)\n"
+		"  --db PATH                SQLite database (created, mode 0600)\n"
+		"  --tls-cert, --tls-key    PEM certificate chain and key: serve HTTPS\n"
+		"  --admin-token-file FILE  where the first start writes the admin token\n"
+		"                           (default: <db>.admin-token, mode 0600)\n"
+		"  --insecure-http          allow plain HTTP on a non-loopback address\n"
+		"  --log-level LEVEL        error, warn, info (default), debug\n"
+		"  --history N              device changes kept for watchers (default 10000, 10 to\n"
+		"                           10000000); a watcher from an older revision relists\n");
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longs[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "db", required_argument, NULL, 'd' },
+		{ "tls-cert", required_argument, NULL, 'c' },
+		{ "tls-key", required_argument, NULL, 'k' },
+		{ "admin-token-file", required_argument, NULL, 'a' },
+		{ "insecure-http", no_argument, NULL, 'i' },
+		{ "log-level", required_argument, NULL, 'L' },
+		{ "history", required_argument, NULL, 'H' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->level = LOG_LEVEL_INFO;
+	o->history = 10000;
+	while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+		switch (c) {
+		case 'l': o->listen = optarg; break;
+		case 'd': o->db = optarg; break;
+		case 'c': o->tls_cert = optarg; break;
+		case 'k': o->tls_key = optarg; break;
+		case 'a': o->admin_token_file = optarg; break;
+		case 'i': o->insecure_http = true; break;
+		case 'L':
+			if (log_level_parse(optarg, &o->level)) {
+				fprintf(stderr, "nexapi: bad --log-level %s\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'H': {
+			char *end;
+			errno = 0;
+			o->history = strtoul(optarg, &end, 10);
+			if (errno || !*optarg || *end || o->history < 10 || o->history > 10000000) {
+				fprintf(stderr, "nexapi: --history %s: expected 10 to 10000000\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		}
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -EINVAL;
+		}
+	}
+	if (optind != argc || !o->listen || !o->db) {
+		usage(stderr);
+		return -EINVAL;
+	}
+	if (!o->tls_cert != !o->tls_key) {
+		fprintf(stderr, "nexapi: --tls-cert and --tls-key go together\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_listen(const char *s, union sockaddr_any *out)
+{
+	char buf[ADDR_ENDPOINT_STRLEN + 16];
+
+	if (!strncmp(s, "localhost:", 10)) {
+		snprintf(buf, sizeof(buf), "127.0.0.1:%s", s + 10);
+		s = buf;
+	}
+	if (addr_endpoint_parse(s, out))
+		return -EINVAL;
+	addr_unmap(out);
+	return 0;
+}
+
+static bool is_loopback(const union sockaddr_any *a)
+{
+	if (a->sa.sa_family == AF_INET)
+		return (ntohl(a->in4.sin_addr.s_addr) >> 24) == 127;
+	return IN6_IS_ADDR_LOOPBACK(&a->in6.sin6_addr);
+}
+
+static char *read_file(const char *path)
+{
+	char *buf;
+	size_t n = 0;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return NULL;
+	buf = malloc(PEM_MAX + 1);
+	if (buf) {
+		n = fread(buf, 1, PEM_MAX, f);
+		if (ferror(f) || n == PEM_MAX) {
+			free(buf);
+			buf = NULL;
+		} else {
+			buf[n] = 0;
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+static void raise_nofile(unsigned want)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	if (rl.rlim_cur >= want)
+		return;
+	if (rl.rlim_max < want) {
+		struct rlimit up = { want, want };
+		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+			return;
+		want = (unsigned)rl.rlim_max;
+	}
+	rl.rlim_cur = want;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		log_warn("cannot raise the open file limit to %u: %s", want, strerror(errno));
+}
+
+/* First start: the default organization and an admin token, written to
+ * `path` (0600, must not exist). */
+static int bootstrap(struct store *s, const char *path)
+{
+	const struct store_ops *ops = store_ops_of(s);
+	char text[AUTH_TOKEN_LEN + 1];
+	struct token_rec admin;
+	struct org_rec org, *orgs;
+	bool created;
+	size_t n;
+	int fd, err;
+
+	if ((err = ops->org_list(s, NULL, &orgs, &n)))
+		return err;
+	free(orgs);
+	if (n)
+		return 0;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		err = -errno;
+		log_error("cannot create the admin token file %s: %s", path, strerror(errno));
+		return err;
+	}
+	memset(&org, 0, sizeof(org));
+	auth_uuid(org.id);
+	snprintf(org.name, sizeof(org.name), "%s", API_DEFAULT_ORG);
+	snprintf(org.prefix, sizeof(org.prefix), "%s", API_DEFAULT_PREFIX);
+	org.created_at = api_now();
+	memset(&admin, 0, sizeof(admin));
+	auth_token_new(TOKEN_ADMIN, text, admin.id, admin.hash);
+	admin.kind = TOKEN_ADMIN;
+	admin.created_at = org.created_at;
+
+	{
+		size_t len = strlen(text);
+		text[len] = '\n';
+		if (write(fd, text, len + 1) != (ssize_t)(len + 1) || fsync(fd)) {
+			err = errno ? -errno : -EIO;
+			log_error("cannot write %s: %s", path, strerror(-err));
+			goto err_unlink;
+		}
+	}
+	if ((err = ops->bootstrap(s, &org, &admin, &created)))
+		goto err_unlink;
+	if (!created) {
+		err = 0;
+		goto err_unlink;
+	}
+	close(fd);
+	sodium_memzero(text, sizeof(text));
+	log_info("first start: organization %s (%s) and admin token %s created; the token is in %s",
+		 org.name, org.prefix, admin.id, path);
+	return 0;
+
+err_unlink:
+	sodium_memzero(text, sizeof(text));
+	close(fd);
+	unlink(path);
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	struct store_options sopt;
+	struct httpd_config hc;
+	struct options o;
+	struct api api;
+	struct httpd *h;
+	char *token_path = NULL, *cert = NULL, *key = NULL;
+	sigset_t sigs;
+	int sig, err, status = 1;
+
+	if (parse_options(argc, argv, &o))
+		return 2;
+	log_init("nexapi", o.level);
+	if (sodium_init() < 0)
+		fatal("libsodium cannot start");
+	umask(077);
+
+	memset(&hc, 0, sizeof(hc));
+	if (parse_listen(o.listen, &hc.listen))
+		fatal("--listen %s: expected HOST:PORT with a numeric address or localhost", o.listen);
+	if (!o.tls_cert && !is_loopback(&hc.listen) && !o.insecure_http)
+		fatal("refusing to serve plain HTTP on %s, which is not a loopback address: give "
+		      "--tls-cert and --tls-key, or --insecure-http", o.listen);
+	if (o.tls_cert) {
+		cert = read_file(o.tls_cert);
+		key = read_file(o.tls_key);
+		if (!cert || !key)
+			fatal("cannot read %s", !cert ? o.tls_cert : o.tls_key);
+		hc.tls_cert_pem = cert;
+		hc.tls_key_pem = key;
+	}
+	hc.connection_limit = CONNECTION_LIMIT;
+	hc.body_limit = API_BODY_LIMIT;
+	raise_nofile(CONNECTION_LIMIT + 256);
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	memset(&api, 0, sizeof(api));
+	api.ops = &store_sqlite_ops;
+	sopt.events_kept = (unsigned)o.history;
+	if ((err = api.ops->open(o.db, &sopt, &api.store)))
+		fatal("cannot open the database %s: %s", o.db, strerror(-err));
+	if (o.admin_token_file) {
+		token_path = strdup(o.admin_token_file);
+	} else if (asprintf(&token_path, "%s.admin-token", o.db) < 0) {
+		token_path = NULL;
+	}
+	if (!token_path) {
+		log_error("out of memory");
+		goto err_close_store;
+	}
+	if (bootstrap(api.store, token_path))
+		goto err_close_store;
+	if ((err = watch_create(&api.watch))) {
+		log_error("cannot start the watch timer: %s", strerror(-err));
+		goto err_close_store;
+	}
+	if ((err = httpd_start(&hc, api_routes, api_n_routes, &api, &h))) {
+		log_error("cannot serve on %s (address in use or not available)", o.listen);
+		goto err_destroy_watch;
+	}
+	{
+		char a[ADDR_ENDPOINT_STRLEN];
+		union sockaddr_any bound = hc.listen;
+
+		if (bound.sa.sa_family == AF_INET)
+			bound.in4.sin_port = htons(httpd_port(h));
+		else
+			bound.in6.sin6_port = htons(httpd_port(h));
+		addr_endpoint_format(&bound, a);
+		log_info("listening on %s://%s (database %s, store %s)", o.tls_cert ? "https" : "http", a,
+			 o.db, api.ops->name);
+	}
+
+	do {
+		err = sigwait(&sigs, &sig);
+	} while (err == EINTR);
+	log_info("signal %d: stopping", sig);
+
+	httpd_quiesce(h);
+	watch_shutdown(api.watch);
+	time_sleep_ns(200 * NSEC_PER_MSEC);   /* let resumed watchers get their answer */
+	httpd_stop(h);
+	status = 0;
+err_destroy_watch:
+	watch_destroy(api.watch);
+	free(api.cache.body);
+err_close_store:
+	api.ops->close(api.store);
+	free(token_path);
+	free(cert);
+	if (key)
+		sodium_memzero(key, strlen(key));
+	free(key);
+	if (status == 0)
+		log_info("stopped");
+	return status;
+}

@@ -1,0 +1,175 @@
+/* The store: every query nexapi makes, behind one table of operations.
+ * Nothing above this header knows SQL. The SQLite backend is
+ * store_sqlite.c; a PostgreSQL backend implements the same table.
+ *
+ * Errors: 0 or -errno. -ENOENT no such object, -EEXIST name/unique taken,
+ * -EDQUOT a count limit reached, -ENOSPC no free tunnel address,
+ * -EKEYREVOKED / -EKEYEXPIRED / -EKEYREJECTED (used) for registration
+ * keys, -EIO anything else (logged by the backend).
+ * Times are Unix seconds; 0 means "none" (NULL in the database). */
+#ifndef NEXAPI_STORE_H
+#define NEXAPI_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/addr.h"
+#include "common/key.h"
+
+#define STORE_ID_LEN 36          /* uuid text */
+#define STORE_TOKEN_ID_LEN 16    /* hex */
+#define STORE_NAME_MAX 63
+#define STORE_HOSTNAME_MAX 253
+#define STORE_SHORT_MAX 64       /* os, version */
+#define STORE_STATUS_MAX 128     /* exit_node_status */
+#define STORE_HASH_LEN 32
+#define STORE_IP4_STRLEN 16
+
+struct store;
+
+struct org_rec {
+	char id[STORE_ID_LEN + 1];
+	char name[STORE_NAME_MAX + 1];
+	char prefix[ADDR_CIDR_STRLEN];
+	int64_t created_at;
+};
+
+enum token_kind { TOKEN_ADMIN = 'a', TOKEN_ORG = 'o', TOKEN_DEVICE = 'd', TOKEN_REGKEY = 'r' };
+
+struct token_rec {
+	char id[STORE_TOKEN_ID_LEN + 1];
+	char kind;                        /* enum token_kind, never TOKEN_REGKEY */
+	char org_id[STORE_ID_LEN + 1];    /* "" for admin */
+	char device_id[STORE_ID_LEN + 1]; /* "" unless device */
+	uint8_t hash[STORE_HASH_LEN];
+	int64_t created_at;
+};
+
+struct regkey_rec {
+	char id[STORE_TOKEN_ID_LEN + 1];
+	char org_id[STORE_ID_LEN + 1];
+	char org_name[STORE_NAME_MAX + 1];  /* filled on reads */
+	uint8_t hash[STORE_HASH_LEN];
+	bool single_use, used, revoked;
+	int64_t expires_at;               /* 0: never */
+	int64_t created_at;
+};
+
+struct device_rec {
+	char id[STORE_ID_LEN + 1];
+	char org_id[STORE_ID_LEN + 1];
+	char org_name[STORE_NAME_MAX + 1];  /* filled on reads */
+	char hostname[STORE_HOSTNAME_MAX + 1];
+	char public_key[KEY_B64_LEN + 1];
+	char tunnel_ip[STORE_IP4_STRLEN];
+	char *endpoints_json;             /* owned; JSON array text */
+	char *cidrs_json;                 /* owned; JSON array text */
+	bool exit_node_client;
+	char exit_node_status[STORE_STATUS_MAX + 1];
+	char os[STORE_SHORT_MAX + 1];
+	char version[STORE_SHORT_MAX + 1];
+	int64_t last_seen;                /* 0: never */
+	int64_t revision;
+	int64_t created_at;
+};
+
+enum event_type { EVENT_UPSERT = 0, EVENT_DELETE = 1 };
+
+struct event_rec {
+	int64_t revision;
+	enum event_type type;
+	struct device_rec device;         /* the device as of this event */
+};
+
+/* A registration: consumes the key, creates or refreshes the device with
+ * the key's organization and public key, replaces its device tokens by
+ * `token` (whose device_id/org_id the store fills in), all in one
+ * transaction. */
+struct store_register {
+	const char *regkey_id;
+	int64_t now;
+	struct device_rec dev;   /* id (used if new), hostname, public_key, endpoints_json,
+	                          * cidrs_json, os, version; exit_node_status "off" if new */
+	struct token_rec token;  /* id, hash, created_at */
+	unsigned max_devices;
+};
+
+/* Which fields of a device an update changes. */
+enum device_field {
+	DEV_HOSTNAME = 1 << 0,
+	DEV_ENDPOINTS = 1 << 1,
+	DEV_CIDRS = 1 << 2,
+	DEV_EXIT_CLIENT = 1 << 3,
+	DEV_EXIT_STATUS = 1 << 4,
+	DEV_OS = 1 << 5,
+	DEV_VERSION = 1 << 6,
+};
+
+struct store_options {
+	unsigned events_kept;    /* watch history: the newest events kept (at least 10) */
+};
+
+struct store_ops {
+	const char *name;
+	int (*open)(const char *path, const struct store_options *opt, struct store **out);
+	void (*close)(struct store *s);
+
+	/* First start: creates `org` and the admin token unless an organization
+	 * exists; *created says whether it did. */
+	int (*bootstrap)(struct store *s, const struct org_rec *org, const struct token_rec *admin,
+			 bool *created);
+
+	int (*org_create)(struct store *s, const struct org_rec *org, unsigned max_orgs);
+	int (*org_get)(struct store *s, const char *id_or_name, struct org_rec *out);
+	/* Every organization, or only `only_id` if not NULL; by name. */
+	int (*org_list)(struct store *s, const char *only_id, struct org_rec **out, size_t *n);
+
+	int (*token_create)(struct store *s, const struct token_rec *t, unsigned max_per_org);
+	int (*token_get)(struct store *s, const char *id, struct token_rec *out);
+
+	int (*regkey_create)(struct store *s, const struct regkey_rec *k, unsigned max_per_org);
+	int (*regkey_get)(struct store *s, const char *id, struct regkey_rec *out);
+	/* Newest first; every organization if org_id is NULL. */
+	int (*regkey_list)(struct store *s, const char *org_id, struct regkey_rec **out, size_t *n);
+	int (*regkey_revoke)(struct store *s, const char *id);
+
+	/* *created: a new device (else an existing one refreshed). out: the device. */
+	int (*device_register)(struct store *s, const struct store_register *r,
+			       struct device_rec *out, bool *created);
+	int (*device_get)(struct store *s, const char *id, struct device_rec *out);
+	/* Ordered by tunnel address, with the server's current revision. */
+	int (*device_list)(struct store *s, const char *org_id, struct device_rec **out, size_t *n,
+			   int64_t *revision);
+	/* Sets the fields named in `fields` from `in`; out: the new record. */
+	int (*device_update)(struct store *s, const char *id, unsigned fields,
+			     const struct device_rec *in, struct device_rec *out);
+	/* out: the last record (may be NULL). */
+	int (*device_delete)(struct store *s, const char *id, struct device_rec *out);
+	/* Sets last_seen = now if it is older than min_age seconds. No event. */
+	int (*device_touch)(struct store *s, const char *id, int64_t now, int64_t min_age);
+
+	/* Events of org_id with revision > since, oldest first, at most limit.
+	 * *current: the server's revision; *oldest: revisions <= it may have
+	 * been dropped (since < *oldest means history is gone). */
+	int (*events_since)(struct store *s, const char *org_id, int64_t since, size_t limit,
+			    struct event_rec **out, size_t *n, int64_t *current, int64_t *oldest);
+	int (*revision)(struct store *s, int64_t *current);
+};
+
+extern const struct store_ops store_sqlite_ops;
+
+/* A store handle starts with its ops so that callers can dispatch. */
+struct store_base {
+	const struct store_ops *ops;
+};
+static inline const struct store_ops *store_ops_of(struct store *s)
+{
+	return ((struct store_base *)(void *)s)->ops;
+}
+
+void store_device_clear(struct device_rec *d);   /* frees the owned strings */
+void store_devices_free(struct device_rec *d, size_t n);
+void store_events_free(struct event_rec *e, size_t n);
+
+#endif

@@ -1,0 +1,1212 @@
+/* The SQLite store: one connection, WAL journal, synchronous=FULL (a
+ * response leaves only after its commit is on disk: a token shown to a
+ * client survives a power cut, and every commit survives kill -9), foreign
+ * keys on, a busy timeout, parameterized statements only (prepared once and
+ * cached). Write transactions are BEGIN IMMEDIATE so that allocation reads
+ * and writes are serialized; UNIQUE(org_id, tunnel_ip_num) backs that up.
+ * The schema uses only types and constraints that PostgreSQL also has
+ * (TEXT, BIGINT, INTEGER, UNIQUE, REFERENCES). */
+#include "nexapi/store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "nexapi/ipam.h"
+
+#define STMT_CACHE 64
+
+struct store {
+	struct store_base base;
+	sqlite3 *db;
+	int64_t events_kept, prune_every;
+	struct {
+		const char *sql;
+		sqlite3_stmt *st;
+	} cache[STMT_CACHE];
+};
+
+static const char *const schema[] = {
+	"CREATE TABLE IF NOT EXISTS meta ("
+	" key TEXT PRIMARY KEY,"
+	" value BIGINT NOT NULL)",
+	"CREATE TABLE IF NOT EXISTS organizations ("
+	" id TEXT PRIMARY KEY,"
+	" name TEXT NOT NULL UNIQUE,"
+	" prefix TEXT NOT NULL,"
+	" created_at BIGINT NOT NULL)",
+	"CREATE TABLE IF NOT EXISTS devices ("
+	" id TEXT PRIMARY KEY,"
+	" org_id TEXT NOT NULL REFERENCES organizations(id),"
+	" hostname TEXT NOT NULL,"
+	" public_key TEXT NOT NULL,"
+	" tunnel_ip TEXT NOT NULL,"
+	" tunnel_ip_num BIGINT NOT NULL,"
+	" endpoints TEXT NOT NULL,"
+	" advertise_cidrs TEXT NOT NULL,"
+	" exit_node_client INTEGER NOT NULL,"
+	" exit_node_status TEXT NOT NULL,"
+	" os TEXT NOT NULL,"
+	" version TEXT NOT NULL,"
+	" last_seen BIGINT,"
+	" revision BIGINT NOT NULL,"
+	" created_at BIGINT NOT NULL,"
+	" UNIQUE (org_id, public_key),"
+	" UNIQUE (org_id, tunnel_ip_num))",
+	"CREATE TABLE IF NOT EXISTS tokens ("
+	" id TEXT PRIMARY KEY,"
+	" kind TEXT NOT NULL,"
+	" org_id TEXT REFERENCES organizations(id),"
+	" device_id TEXT REFERENCES devices(id) ON DELETE CASCADE,"
+	" hash TEXT NOT NULL,"
+	" created_at BIGINT NOT NULL)",
+	"CREATE INDEX IF NOT EXISTS tokens_device ON tokens (device_id)",
+	"CREATE INDEX IF NOT EXISTS tokens_org ON tokens (org_id)",
+	"CREATE TABLE IF NOT EXISTS reg_keys ("
+	" id TEXT PRIMARY KEY,"
+	" org_id TEXT NOT NULL REFERENCES organizations(id),"
+	" hash TEXT NOT NULL,"
+	" single_use INTEGER NOT NULL,"
+	" expires_at BIGINT,"
+	" used INTEGER NOT NULL,"
+	" revoked INTEGER NOT NULL,"
+	" created_at BIGINT NOT NULL)",
+	"CREATE INDEX IF NOT EXISTS reg_keys_org ON reg_keys (org_id)",
+	"CREATE TABLE IF NOT EXISTS events ("
+	" revision BIGINT PRIMARY KEY,"
+	" org_id TEXT NOT NULL,"
+	" type INTEGER NOT NULL,"
+	" device_id TEXT NOT NULL,"
+	" hostname TEXT NOT NULL,"
+	" public_key TEXT NOT NULL,"
+	" tunnel_ip TEXT NOT NULL,"
+	" endpoints TEXT NOT NULL,"
+	" advertise_cidrs TEXT NOT NULL,"
+	" exit_node_client INTEGER NOT NULL,"
+	" exit_node_status TEXT NOT NULL,"
+	" os TEXT NOT NULL,"
+	" version TEXT NOT NULL,"
+	" last_seen BIGINT,"
+	" created_at BIGINT NOT NULL)",
+	"CREATE INDEX IF NOT EXISTS events_org ON events (org_id, revision)",
+	"INSERT INTO meta (key, value) VALUES ('schema', 1) ON CONFLICT (key) DO NOTHING",
+	"INSERT INTO meta (key, value) VALUES ('revision', 0) ON CONFLICT (key) DO NOTHING",
+	"INSERT INTO meta (key, value) VALUES ('pruned', 0) ON CONFLICT (key) DO NOTHING",
+};
+
+/* The device columns in the order read_device expects. */
+#define DEVICE_COLS \
+	"d.id, d.org_id, o.name, d.hostname, d.public_key, d.tunnel_ip, d.endpoints, " \
+	"d.advertise_cidrs, d.exit_node_client, d.exit_node_status, d.os, d.version, " \
+	"d.last_seen, d.revision, d.created_at"
+
+static int db_error(struct store *s, const char *what)
+{
+	log_error("store: %s: %s", what, sqlite3_errmsg(s->db));
+	return -EIO;
+}
+
+static sqlite3_stmt *stmt(struct store *s, const char *sql)
+{
+	unsigned i;
+
+	for (i = 0; i < STMT_CACHE && s->cache[i].sql; i++) {
+		if (s->cache[i].sql == sql) {
+			sqlite3_reset(s->cache[i].st);
+			sqlite3_clear_bindings(s->cache[i].st);
+			return s->cache[i].st;
+		}
+	}
+	if (i == STMT_CACHE) {
+		log_error("store: statement cache full");
+		return NULL;
+	}
+	if (sqlite3_prepare_v2(s->db, sql, -1, &s->cache[i].st, NULL) != SQLITE_OK) {
+		db_error(s, "prepare");
+		return NULL;
+	}
+	s->cache[i].sql = sql;
+	return s->cache[i].st;
+}
+
+static int exec(struct store *s, const char *sql)
+{
+	char *err = NULL;
+
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		log_error("store: %s: %s", sql, err ? err : "?");
+		sqlite3_free(err);
+		return -EIO;
+	}
+	return 0;
+}
+
+static int begin(struct store *s) { return exec(s, "BEGIN IMMEDIATE"); }
+static int commit(struct store *s) { return exec(s, "COMMIT"); }
+static void rollback(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		exec(s, "ROLLBACK");
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+}
+
+static void bind_opt_time(sqlite3_stmt *st, int i, int64_t v)
+{
+	if (v)
+		sqlite3_bind_int64(st, i, v);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static void col_copy(sqlite3_stmt *st, int i, char *out, size_t size)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	size_t n = t ? strlen((const char *)t) : 0;
+
+	if (n >= size)
+		n = size - 1;
+	memcpy(out, t ? (const char *)t : "", n);
+	out[n] = 0;
+}
+
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return strdup(t ? (const char *)t : "[]");
+}
+
+static void hash_to_hex(char out[STORE_HASH_LEN * 2 + 1], const uint8_t h[STORE_HASH_LEN])
+{
+	sodium_bin2hex(out, STORE_HASH_LEN * 2 + 1, h, STORE_HASH_LEN);
+}
+
+static int hash_from_col(sqlite3_stmt *st, int i, uint8_t h[STORE_HASH_LEN])
+{
+	const char *t = (const char *)sqlite3_column_text(st, i);
+	size_t n = 0;
+
+	if (!t || sodium_hex2bin(h, STORE_HASH_LEN, t, strlen(t), NULL, &n, NULL) || n != STORE_HASH_LEN)
+		return -EIO;
+	return 0;
+}
+
+void store_device_clear(struct device_rec *d)
+{
+	free(d->endpoints_json);
+	free(d->cidrs_json);
+	d->endpoints_json = d->cidrs_json = NULL;
+}
+
+void store_devices_free(struct device_rec *d, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		store_device_clear(&d[i]);
+	free(d);
+}
+
+void store_events_free(struct event_rec *e, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		store_device_clear(&e[i].device);
+	free(e);
+}
+
+/* Reads DEVICE_COLS starting at column `c`. */
+static int read_device(sqlite3_stmt *st, int c, struct device_rec *d)
+{
+	memset(d, 0, sizeof(*d));
+	col_copy(st, c + 0, d->id, sizeof(d->id));
+	col_copy(st, c + 1, d->org_id, sizeof(d->org_id));
+	col_copy(st, c + 2, d->org_name, sizeof(d->org_name));
+	col_copy(st, c + 3, d->hostname, sizeof(d->hostname));
+	col_copy(st, c + 4, d->public_key, sizeof(d->public_key));
+	col_copy(st, c + 5, d->tunnel_ip, sizeof(d->tunnel_ip));
+	d->endpoints_json = col_dup(st, c + 6);
+	d->cidrs_json = col_dup(st, c + 7);
+	d->exit_node_client = sqlite3_column_int(st, c + 8) != 0;
+	col_copy(st, c + 9, d->exit_node_status, sizeof(d->exit_node_status));
+	col_copy(st, c + 10, d->os, sizeof(d->os));
+	col_copy(st, c + 11, d->version, sizeof(d->version));
+	d->last_seen = sqlite3_column_int64(st, c + 12);
+	d->revision = sqlite3_column_int64(st, c + 13);
+	d->created_at = sqlite3_column_int64(st, c + 14);
+	if (!d->endpoints_json || !d->cidrs_json) {
+		store_device_clear(d);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int sq_open(const char *path, const struct store_options *opt, struct store **out)
+{
+	struct store *s;
+	int fd, err = -EIO;
+
+	/* Create the file ourselves so that it is 0600 from the start;
+	 * SQLite gives the -wal and -shm files the same mode. */
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		err = -errno;
+		log_error("store: %s: %s", path, strerror(errno));
+		return err;
+	}
+	if (fchmod(fd, 0600) < 0)
+		log_warn("store: chmod %s: %s", path, strerror(errno));
+	close(fd);
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->base.ops = &store_sqlite_ops;
+	s->events_kept = opt->events_kept < 10 ? 10 : opt->events_kept;
+	s->prune_every = s->events_kept / 10;
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+		log_error("store: open %s: %s", path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		goto err_close_db;
+	}
+	sqlite3_busy_timeout(s->db, 5000);
+	if (exec(s, "PRAGMA journal_mode=WAL") || exec(s, "PRAGMA synchronous=FULL") ||
+	    exec(s, "PRAGMA foreign_keys=ON"))
+		goto err_close_db;
+	if (begin(s))
+		goto err_close_db;
+	for (size_t i = 0; i < sizeof(schema) / sizeof(schema[0]); i++) {
+		if (exec(s, schema[i])) {
+			rollback(s);
+			goto err_close_db;
+		}
+	}
+	if (commit(s))
+		goto err_close_db;
+	*out = s;
+	return 0;
+
+err_close_db:
+	sqlite3_close(s->db);
+	free(s);
+	return err;
+}
+
+static void sq_close(struct store *s)
+{
+	if (!s)
+		return;
+	for (unsigned i = 0; i < STMT_CACHE && s->cache[i].sql; i++)
+		sqlite3_finalize(s->cache[i].st);
+	if (sqlite3_close(s->db) != SQLITE_OK)
+		log_warn("store: close: %s", sqlite3_errmsg(s->db));
+	free(s);
+}
+
+static int insert_org(struct store *s, const struct org_rec *o)
+{
+	static const char sql[] =
+		"INSERT INTO organizations (id, name, prefix, created_at) VALUES (?, ?, ?, ?)";
+	sqlite3_stmt *st = stmt(s, sql);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	bind_text(st, 1, o->id);
+	bind_text(st, 2, o->name);
+	bind_text(st, 3, o->prefix);
+	sqlite3_bind_int64(st, 4, o->created_at);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_CONSTRAINT)
+		return -EEXIST;
+	if (rc != SQLITE_DONE)
+		return db_error(s, "insert organization");
+	return 0;
+}
+
+static int count(struct store *s, const char *sql, const char *arg, int64_t *n)
+{
+	sqlite3_stmt *st = stmt(s, sql);
+
+	if (!st)
+		return -EIO;
+	if (arg)
+		bind_text(st, 1, arg);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return db_error(s, "count");
+	*n = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return 0;
+}
+
+static int insert_token(struct store *s, const struct token_rec *t)
+{
+	static const char sql[] =
+		"INSERT INTO tokens (id, kind, org_id, device_id, hash, created_at) VALUES (?, ?, ?, ?, ?, ?)";
+	sqlite3_stmt *st = stmt(s, sql);
+	char kind[2] = { t->kind, 0 };
+	char hex[STORE_HASH_LEN * 2 + 1];
+	int rc;
+
+	if (!st)
+		return -EIO;
+	hash_to_hex(hex, t->hash);
+	bind_text(st, 1, t->id);
+	bind_text(st, 2, kind);
+	if (t->org_id[0])
+		bind_text(st, 3, t->org_id);
+	if (t->device_id[0])
+		bind_text(st, 4, t->device_id);
+	bind_text(st, 5, hex);
+	sqlite3_bind_int64(st, 6, t->created_at);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_CONSTRAINT)
+		return -EEXIST;
+	if (rc != SQLITE_DONE)
+		return db_error(s, "insert token");
+	return 0;
+}
+
+static int sq_bootstrap(struct store *s, const struct org_rec *org, const struct token_rec *admin,
+			bool *created)
+{
+	static const char sql[] = "SELECT COUNT(*) FROM organizations";
+	int64_t n;
+	int err;
+
+	*created = false;
+	if ((err = begin(s)))
+		return err;
+	if ((err = count(s, sql, NULL, &n)))
+		goto err_rollback;
+	if (n == 0) {
+		if ((err = insert_org(s, org)) || (err = insert_token(s, admin)))
+			goto err_rollback;
+		*created = true;
+	}
+	if ((err = commit(s)))
+		goto err_rollback;
+	return 0;
+
+err_rollback:
+	rollback(s);
+	return err;
+}
+
+static int sq_org_create(struct store *s, const struct org_rec *org, unsigned max_orgs)
+{
+	static const char sql[] = "SELECT COUNT(*) FROM organizations";
+	int64_t n;
+	int err;
+
+	if ((err = begin(s)))
+		return err;
+	if ((err = count(s, sql, NULL, &n)))
+		goto err_rollback;
+	if (n >= max_orgs) {
+		err = -EDQUOT;
+		goto err_rollback;
+	}
+	if ((err = insert_org(s, org)) || (err = commit(s)))
+		goto err_rollback;
+	return 0;
+
+err_rollback:
+	rollback(s);
+	return err;
+}
+
+static void read_org(sqlite3_stmt *st, struct org_rec *o)
+{
+	memset(o, 0, sizeof(*o));
+	col_copy(st, 0, o->id, sizeof(o->id));
+	col_copy(st, 1, o->name, sizeof(o->name));
+	col_copy(st, 2, o->prefix, sizeof(o->prefix));
+	o->created_at = sqlite3_column_int64(st, 3);
+}
+
+static int sq_org_get(struct store *s, const char *id_or_name, struct org_rec *out)
+{
+	static const char sql[] =
+		"SELECT id, name, prefix, created_at FROM organizations WHERE id = ? OR name = ?";
+	sqlite3_stmt *st = stmt(s, sql);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	bind_text(st, 1, id_or_name);
+	bind_text(st, 2, id_or_name);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return -ENOENT;
+	if (rc != SQLITE_ROW)
+		return db_error(s, "get organization");
+	read_org(st, out);
+	sqlite3_reset(st);
+	return 0;
+}
+
+static int sq_org_list(struct store *s, const char *only_id, struct org_rec **out, size_t *n)
+{
+	static const char sql_all[] =
+		"SELECT id, name, prefix, created_at FROM organizations ORDER BY name";
+	static const char sql_one[] =
+		"SELECT id, name, prefix, created_at FROM organizations WHERE id = ? ORDER BY name";
+	sqlite3_stmt *st = stmt(s, only_id ? sql_one : sql_all);
+	struct org_rec *v = NULL;
+	size_t len = 0, cap = 0;
+	int rc;
+
+	if (!st)
+		return -EIO;
+	if (only_id)
+		bind_text(st, 1, only_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (len == cap) {
+			struct org_rec *nv;
+			cap = cap ? cap * 2 : 16;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				free(v);
+				sqlite3_reset(st);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		read_org(st, &v[len++]);
+	}
+	if (rc != SQLITE_DONE) {
+		free(v);
+		return db_error(s, "list organizations");
+	}
+	*out = v;
+	*n = len;
+	return 0;
+}
+
+static int sq_token_create(struct store *s, const struct token_rec *t, unsigned max_per_org)
+{
+	static const char sql[] = "SELECT COUNT(*) FROM tokens WHERE org_id = ? AND kind = 'o'";
+	int64_t n = 0;
+	int err;
+
+	if ((err = begin(s)))
+		return err;
+	if (t->org_id[0] && (err = count(s, sql, t->org_id, &n)))
+		goto err_rollback;
+	if (n >= max_per_org) {
+		err = -EDQUOT;
+		goto err_rollback;
+	}
+	if ((err = insert_token(s, t)) || (err = commit(s)))
+		goto err_rollback;
+	return 0;
+
+err_rollback:
+	rollback(s);
+	return err;
+}
+
+static int sq_token_get(struct store *s, const char *id, struct token_rec *out)
+{
+	static const char sql[] =
+		"SELECT id, kind, org_id, device_id, hash, created_at FROM tokens WHERE id = ?";
+	sqlite3_stmt *st = stmt(s, sql);
+	const char *kind;
+	int rc;
+
+	if (!st)
+		return -EIO;
+	bind_text(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return -ENOENT;
+	if (rc != SQLITE_ROW)
+		return db_error(s, "get token");
+	memset(out, 0, sizeof(*out));
+	col_copy(st, 0, out->id, sizeof(out->id));
+	kind = (const char *)sqlite3_column_text(st, 1);
+	out->kind = kind ? kind[0] : 0;
+	col_copy(st, 2, out->org_id, sizeof(out->org_id));
+	col_copy(st, 3, out->device_id, sizeof(out->device_id));
+	rc = hash_from_col(st, 4, out->hash);
+	out->created_at = sqlite3_column_int64(st, 5);
+	sqlite3_reset(st);
+	return rc;
+}
+
+static int sq_regkey_create(struct store *s, const struct regkey_rec *k, unsigned max_per_org)
+{
+	static const char sql_count[] = "SELECT COUNT(*) FROM reg_keys WHERE org_id = ?";
+	static const char sql[] =
+		"INSERT INTO reg_keys (id, org_id, hash, single_use, expires_at, used, revoked, created_at)"
+		" VALUES (?, ?, ?, ?, ?, 0, 0, ?)";
+	char hex[STORE_HASH_LEN * 2 + 1];
+	sqlite3_stmt *st;
+	int64_t n;
+	int err, rc;
+
+	if ((err = begin(s)))
+		return err;
+	if ((err = count(s, sql_count, k->org_id, &n)))
+		goto err_rollback;
+	if (n >= max_per_org) {
+		err = -EDQUOT;
+		goto err_rollback;
+	}
+	err = -EIO;
+	if (!(st = stmt(s, sql)))
+		goto err_rollback;
+	hash_to_hex(hex, k->hash);
+	bind_text(st, 1, k->id);
+	bind_text(st, 2, k->org_id);
+	bind_text(st, 3, hex);
+	sqlite3_bind_int(st, 4, k->single_use);
+	bind_opt_time(st, 5, k->expires_at);
+	sqlite3_bind_int64(st, 6, k->created_at);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
+		err = rc == SQLITE_CONSTRAINT ? -EEXIST : db_error(s, "insert reg key");
+		goto err_rollback;
+	}
+	if ((err = commit(s)))
+		goto err_rollback;
+	return 0;
+
+err_rollback:
+	rollback(s);
+	return err;
+}
+
+#define REGKEY_COLS "k.id, k.org_id, o.name, k.hash, k.single_use, k.expires_at, k.used, k.revoked, k.created_at"
+
+static int read_regkey(sqlite3_stmt *st, struct regkey_rec *k)
+{
+	memset(k, 0, sizeof(*k));
+	col_copy(st, 0, k->id, sizeof(k->id));
+	col_copy(st, 1, k->org_id, sizeof(k->org_id));
+	col_copy(st, 2, k->org_name, sizeof(k->org_name));
+	k->single_use = sqlite3_column_int(st, 4) != 0;
+	k->expires_at = sqlite3_column_int64(st, 5);
+	k->used = sqlite3_column_int(st, 6) != 0;
+	k->revoked = sqlite3_column_int(st, 7) != 0;
+	k->created_at = sqlite3_column_int64(st, 8);
+	return hash_from_col(st, 3, k->hash);
+}
+
+static int sq_regkey_get(struct store *s, const char *id, struct regkey_rec *out)
+{
+	static const char sql[] = "SELECT " REGKEY_COLS
+		" FROM reg_keys k JOIN organizations o ON o.id = k.org_id WHERE k.id = ?";
+	sqlite3_stmt *st = stmt(s, sql);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	bind_text(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return -ENOENT;
+	if (rc != SQLITE_ROW)
+		return db_error(s, "get reg key");
+	rc = read_regkey(st, out);
+	sqlite3_reset(st);
+	return rc;
+}
+
+static int sq_regkey_list(struct store *s, const char *org_id, struct regkey_rec **out, size_t *n)
+{
+	static const char sql_all[] = "SELECT " REGKEY_COLS
+		" FROM reg_keys k JOIN organizations o ON o.id = k.org_id"
+		" ORDER BY k.created_at DESC, k.id";
+	static const char sql_org[] = "SELECT " REGKEY_COLS
+		" FROM reg_keys k JOIN organizations o ON o.id = k.org_id WHERE k.org_id = ?"
+		" ORDER BY k.created_at DESC, k.id";
+	sqlite3_stmt *st = stmt(s, org_id ? sql_org : sql_all);
+	struct regkey_rec *v = NULL;
+	size_t len = 0, cap = 0;
+	int rc;
+
+	if (!st)
+		return -EIO;
+	if (org_id)
+		bind_text(st, 1, org_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (len == cap) {
+			struct regkey_rec *nv;
+			cap = cap ? cap * 2 : 16;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv)
+				goto err_free;
+			v = nv;
+		}
+		if (read_regkey(st, &v[len++]))
+			goto err_free;
+	}
+	if (rc != SQLITE_DONE) {
+		free(v);
+		return db_error(s, "list reg keys");
+	}
+	*out = v;
+	*n = len;
+	return 0;
+
+err_free:
+	sqlite3_reset(st);
+	free(v);
+	return -ENOMEM;
+}
+
+static int sq_regkey_revoke(struct store *s, const char *id)
+{
+	static const char sql[] = "UPDATE reg_keys SET revoked = 1 WHERE id = ?";
+	sqlite3_stmt *st = stmt(s, sql);
+
+	if (!st)
+		return -EIO;
+	bind_text(st, 1, id);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_error(s, "revoke reg key");
+	return sqlite3_changes(s->db) ? 0 : -ENOENT;
+}
+
+/* Takes the next revision and records an event for device `id` (which must
+ * still exist). Drops old events now and then. */
+static int record_event(struct store *s, const char *id, enum event_type type, int64_t *rev_out)
+{
+	static const char sql_bump[] = "UPDATE meta SET value = value + 1 WHERE key = 'revision'";
+	static const char sql_rev[] = "SELECT value FROM meta WHERE key = 'revision'";
+	static const char sql_dev[] = "UPDATE devices SET revision = ? WHERE id = ?";
+	static const char sql_ev[] =
+		"INSERT INTO events (revision, org_id, type, device_id, hostname, public_key, tunnel_ip,"
+		" endpoints, advertise_cidrs, exit_node_client, exit_node_status, os, version, last_seen,"
+		" created_at) SELECT ?, org_id, ?, id, hostname, public_key, tunnel_ip, endpoints,"
+		" advertise_cidrs, exit_node_client, exit_node_status, os, version, last_seen, created_at"
+		" FROM devices WHERE id = ?";
+	static const char sql_prune[] = "DELETE FROM events WHERE revision <= ?";
+	static const char sql_pruned[] = "UPDATE meta SET value = ? WHERE key = 'pruned'";
+	sqlite3_stmt *st;
+	int64_t rev;
+
+	if (!(st = stmt(s, sql_bump)) || sqlite3_step(st) != SQLITE_DONE)
+		return db_error(s, "bump revision");
+	if (count(s, sql_rev, NULL, &rev))
+		return -EIO;
+	if (!(st = stmt(s, sql_dev)))
+		return -EIO;
+	sqlite3_bind_int64(st, 1, rev);
+	bind_text(st, 2, id);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_error(s, "device revision");
+	if (sqlite3_changes(s->db) != 1)
+		return -ENOENT;
+	if (!(st = stmt(s, sql_ev)))
+		return -EIO;
+	sqlite3_bind_int64(st, 1, rev);
+	sqlite3_bind_int(st, 2, type);
+	bind_text(st, 3, id);
+	if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(s->db) != 1)
+		return db_error(s, "insert event");
+	if (rev % s->prune_every == 0 && rev > s->events_kept) {
+		if (!(st = stmt(s, sql_prune)))
+			return -EIO;
+		sqlite3_bind_int64(st, 1, rev - s->events_kept);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			return db_error(s, "prune events");
+		if (!(st = stmt(s, sql_pruned)))
+			return -EIO;
+		sqlite3_bind_int64(st, 1, rev - s->events_kept);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			return db_error(s, "prune events");
+	}
+	*rev_out = rev;
+	return 0;
+}
+
+static int get_device(struct store *s, const char *id, struct device_rec *out)
+{
+	static const char sql[] = "SELECT " DEVICE_COLS
+		" FROM devices d JOIN organizations o ON o.id = d.org_id WHERE d.id = ?";
+	sqlite3_stmt *st = stmt(s, sql);
+	int rc;
+
+	if (!st)
+		return -EIO;
+	bind_text(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return -ENOENT;
+	if (rc != SQLITE_ROW)
+		return db_error(s, "get device");
+	rc = read_device(st, 0, out);
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* The lowest free address of org_id's prefix (inside a write transaction). */
+static int allocate(struct store *s, const char *org_id, unsigned max_devices, uint32_t *addr)
+{
+	static const char sql_prefix[] = "SELECT prefix FROM organizations WHERE id = ?";
+	static const char sql_dense[] =
+		"SELECT COUNT(*), COALESCE(MAX(tunnel_ip_num), 0) FROM devices WHERE org_id = ?";
+	static const char sql_used[] =
+		"SELECT tunnel_ip_num FROM devices WHERE org_id = ? ORDER BY tunnel_ip_num";
+	sqlite3_stmt *st;
+	char prefix[ADDR_CIDR_STRLEN];
+	uint32_t net, *used = NULL;
+	size_t n = 0, cap = 0;
+	unsigned len;
+	int rc, err;
+
+	if (!(st = stmt(s, sql_prefix)))
+		return -EIO;
+	bind_text(st, 1, org_id);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return db_error(s, "organization prefix");
+	col_copy(st, 0, prefix, sizeof(prefix));
+	sqlite3_reset(st);
+	if (ipam_prefix_parse(prefix, &net, &len)) {
+		log_error("store: organization %s has a bad prefix %s", org_id, prefix);
+		return -EIO;
+	}
+	if (!(st = stmt(s, sql_dense)))
+		return -EIO;
+	bind_text(st, 1, org_id);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return db_error(s, "count addresses");
+	if (sqlite3_column_int64(st, 0) >= max_devices) {
+		sqlite3_reset(st);
+		return -EDQUOT;
+	}
+	err = ipam_next_if_dense(net, len, (size_t)sqlite3_column_int64(st, 0),
+				 (uint32_t)sqlite3_column_int64(st, 1), addr);
+	sqlite3_reset(st);
+	if (err != -EAGAIN)
+		return err;
+	if (!(st = stmt(s, sql_used)))
+		return -EIO;
+	bind_text(st, 1, org_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			uint32_t *nu;
+			cap = cap ? cap * 2 : 256;
+			nu = realloc(used, cap * sizeof(*used));
+			if (!nu) {
+				free(used);
+				sqlite3_reset(st);
+				return -ENOMEM;
+			}
+			used = nu;
+		}
+		used[n++] = (uint32_t)sqlite3_column_int64(st, 0);
+	}
+	if (rc != SQLITE_DONE) {
+		free(used);
+		return db_error(s, "used addresses");
+	}
+	err = ipam_first_free(net, len, used, n, addr);
+	free(used);
+	return err;
+}
+
+static int sq_device_register(struct store *s, const struct store_register *r,
+			      struct device_rec *out, bool *created)
+{
+	static const char sql_find[] = "SELECT id FROM devices WHERE org_id = ? AND public_key = ?";
+	static const char sql_used[] =
+		"UPDATE reg_keys SET used = 1 WHERE id = ? AND (single_use = 0 OR used = 0)";
+	static const char sql_insert[] =
+		"INSERT INTO devices (id, org_id, hostname, public_key, tunnel_ip, tunnel_ip_num, endpoints,"
+		" advertise_cidrs, exit_node_client, exit_node_status, os, version, last_seen, revision,"
+		" created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 'off', ?, ?, ?, 0, ?)";
+	static const char sql_update[] =
+		"UPDATE devices SET hostname = ?, endpoints = ?, advertise_cidrs = ?, os = ?, version = ?,"
+		" last_seen = ? WHERE id = ?";
+	static const char sql_revoke[] = "DELETE FROM tokens WHERE device_id = ?";
+	struct regkey_rec key;
+	struct token_rec tok;
+	char id[STORE_ID_LEN + 1];
+	sqlite3_stmt *st;
+	int64_t rev;
+	int err, rc;
+
+	if ((err = begin(s)))
+		return err;
+	if ((err = sq_regkey_get(s, r->regkey_id, &key)))
+		goto err_rollback;
+	if (key.revoked)
+		err = -EKEYREVOKED;
+	else if (key.expires_at && key.expires_at <= r->now)
+		err = -EKEYEXPIRED;
+	else if (key.single_use && key.used)
+		err = -EKEYREJECTED;
+	if (err)
+		goto err_rollback;
+
+	err = -EIO;
+	if (!(st = stmt(s, sql_used)))
+		goto err_rollback;
+	bind_text(st, 1, key.id);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		err = db_error(s, "use reg key");
+		goto err_rollback;
+	}
+	if (sqlite3_changes(s->db) != 1) {
+		err = -EKEYREJECTED;
+		goto err_rollback;
+	}
+
+	if (!(st = stmt(s, sql_find)))
+		goto err_rollback;
+	bind_text(st, 1, key.org_id);
+	bind_text(st, 2, r->dev.public_key);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		col_copy(st, 0, id, sizeof(id));
+		sqlite3_reset(st);
+		*created = false;
+		if (!(st = stmt(s, sql_update)))
+			goto err_rollback;
+		bind_text(st, 1, r->dev.hostname);
+		bind_text(st, 2, r->dev.endpoints_json);
+		bind_text(st, 3, r->dev.cidrs_json);
+		bind_text(st, 4, r->dev.os);
+		bind_text(st, 5, r->dev.version);
+		sqlite3_bind_int64(st, 6, r->now);
+		bind_text(st, 7, id);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			err = db_error(s, "update device");
+			goto err_rollback;
+		}
+	} else if (rc == SQLITE_DONE) {
+		uint32_t addr;
+		char ip[16];
+
+		*created = true;
+		snprintf(id, sizeof(id), "%s", r->dev.id);
+		if ((err = allocate(s, key.org_id, r->max_devices, &addr)))
+			goto err_rollback;
+		ipam_format(addr, ip);
+		err = -EIO;
+		if (!(st = stmt(s, sql_insert)))
+			goto err_rollback;
+		bind_text(st, 1, id);
+		bind_text(st, 2, key.org_id);
+		bind_text(st, 3, r->dev.hostname);
+		bind_text(st, 4, r->dev.public_key);
+		bind_text(st, 5, ip);
+		sqlite3_bind_int64(st, 6, addr);
+		bind_text(st, 7, r->dev.endpoints_json);
+		bind_text(st, 8, r->dev.cidrs_json);
+		bind_text(st, 9, r->dev.os);
+		bind_text(st, 10, r->dev.version);
+		sqlite3_bind_int64(st, 11, r->now);
+		sqlite3_bind_int64(st, 12, r->now);
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_DONE) {
+			/* A duplicate address cannot pass the UNIQUE constraint. */
+			err = rc == SQLITE_CONSTRAINT ? -EEXIST : db_error(s, "insert device");
+			if (rc == SQLITE_CONSTRAINT)
+				log_error("store: insert device: %s", sqlite3_errmsg(s->db));
+			goto err_rollback;
+		}
+	} else {
+		err = db_error(s, "find device");
+		goto err_rollback;
+	}
+
+	if (!(st = stmt(s, sql_revoke)))
+		goto err_rollback;
+	bind_text(st, 1, id);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		err = db_error(s, "revoke device tokens");
+		goto err_rollback;
+	}
+	tok = r->token;
+	tok.kind = TOKEN_DEVICE;
+	snprintf(tok.org_id, sizeof(tok.org_id), "%s", key.org_id);
+	snprintf(tok.device_id, sizeof(tok.device_id), "%s", id);
+	if ((err = insert_token(s, &tok)))
+		goto err_rollback;
+	if ((err = record_event(s, id, EVENT_UPSERT, &rev)))
+		goto err_rollback;
+	if ((err = get_device(s, id, out)))
+		goto err_rollback;
+	if ((err = commit(s))) {
+		store_device_clear(out);
+		goto err_rollback;
+	}
+	return 0;
+
+err_rollback:
+	rollback(s);
+	return err;
+}
+
+static int sq_device_get(struct store *s, const char *id, struct device_rec *out)
+{
+	return get_device(s, id, out);
+}
+
+static int current_revision(struct store *s, int64_t *rev)
+{
+	static const char sql[] = "SELECT value FROM meta WHERE key = 'revision'";
+	return count(s, sql, NULL, rev);
+}
+
+static int sq_device_list(struct store *s, const char *org_id, struct device_rec **out, size_t *n,
+			  int64_t *revision)
+{
+	static const char sql[] = "SELECT " DEVICE_COLS
+		" FROM devices d JOIN organizations o ON o.id = d.org_id WHERE d.org_id = ?"
+		" ORDER BY d.tunnel_ip_num";
+	struct device_rec *v = NULL;
+	size_t len = 0, cap = 0;
+	sqlite3_stmt *st;
+	int rc, err;
+
+	/* One read transaction: the list and the revision agree. */
+	if ((err = exec(s, "BEGIN")))
+		return err;
+	if ((err = current_revision(s, revision)))
+		goto err_rollback;
+	err = -EIO;
+	if (!(st = stmt(s, sql)))
+		goto err_rollback;
+	bind_text(st, 1, org_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (len == cap) {
+			struct device_rec *nv;
+			cap = cap ? cap * 2 : 64;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				err = -ENOMEM;
+				goto err_free;
+			}
+			v = nv;
+		}
+		if ((err = read_device(st, 0, &v[len])))
+			goto err_free;
+		len++;
+	}
+	if (rc != SQLITE_DONE) {
+		err = db_error(s, "list devices");
+		goto err_free;
+	}
+	exec(s, "COMMIT");
+	*out = v;
+	*n = len;
+	return 0;
+
+err_free:
+	sqlite3_reset(st);
+	store_devices_free(v, len);
+err_rollback:
+	rollback(s);
+	return err;
+}
+
+static int sq_device_update(struct store *s, const char *id, unsigned fields,
+			    const struct device_rec *in, struct device_rec *out)
+{
+	static const char sql[] =
+		"UPDATE devices SET"
+		" hostname = CASE WHEN ? THEN ? ELSE hostname END,"
+		" endpoints = CASE WHEN ? THEN ? ELSE endpoints END,"
+		" advertise_cidrs = CASE WHEN ? THEN ? ELSE advertise_cidrs END,"
+		" exit_node_client = CASE WHEN ? THEN ? ELSE exit_node_client END,"
+		" exit_node_status = CASE WHEN ? THEN ? ELSE exit_node_status END,"
+		" os = CASE WHEN ? THEN ? ELSE os END,"
+		" version = CASE WHEN ? THEN ? ELSE version END"
+		" WHERE id = ?";
+	sqlite3_stmt *st;
+	int64_t rev;
+	int err;
+
+	if ((err = begin(s)))
+		return err;
+	err = -EIO;
+	if (!(st = stmt(s, sql)))
+		goto err_rollback;
+	sqlite3_bind_int(st, 1, !!(fields & DEV_HOSTNAME));
+	bind_text(st, 2, in->hostname);
+	sqlite3_bind_int(st, 3, !!(fields & DEV_ENDPOINTS));
+	bind_text(st, 4, in->endpoints_json ? in->endpoints_json : "[]");
+	sqlite3_bind_int(st, 5, !!(fields & DEV_CIDRS));
+	bind_text(st, 6, in->cidrs_json ? in->cidrs_json : "[]");
+	sqlite3_bind_int(st, 7, !!(fields & DEV_EXIT_CLIENT));
+	sqlite3_bind_int(st, 8, in->exit_node_client);
+	sqlite3_bind_int(st, 9, !!(fields & DEV_EXIT_STATUS));
+	bind_text(st, 10, in->exit_node_status);
+	sqlite3_bind_int(st, 11, !!(fields & DEV_OS));
+	bind_text(st, 12, in->os);
+	sqlite3_bind_int(st, 13, !!(fields & DEV_VERSION));
+	bind_text(st, 14, in->version);
+	bind_text(st, 15, id);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		err = db_error(s, "update device");
+		goto err_rollback;
+	}
+	if (sqlite3_changes(s->db) != 1) {
+		err = -ENOENT;
+		goto err_rollback;
+	}
+	if ((err = record_event(s, id, EVENT_UPSERT, &rev)) || (err = get_device(s, id, out)))
+		goto err_rollback;
+	if ((err = commit(s))) {
+		store_device_clear(out);
+		goto err_rollback;
+	}
+	return 0;
+
+err_rollback:
+	rollback(s);
+	return err;
+}
+
+static int sq_device_delete(struct store *s, const char *id, struct device_rec *out)
+{
+	static const char sql[] = "DELETE FROM devices WHERE id = ?";
+	struct device_rec last;
+	sqlite3_stmt *st;
+	int64_t rev;
+	int err;
+
+	if ((err = begin(s)))
+		return err;
+	if ((err = record_event(s, id, EVENT_DELETE, &rev)))
+		goto err_rollback;
+	if ((err = get_device(s, id, &last)))
+		goto err_rollback;
+	err = -EIO;
+	if (!(st = stmt(s, sql)))
+		goto err_clear;
+	bind_text(st, 1, id);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		err = db_error(s, "delete device");
+		goto err_clear;
+	}
+	if ((err = commit(s)))
+		goto err_clear;
+	if (out)
+		*out = last;
+	else
+		store_device_clear(&last);
+	return 0;
+
+err_clear:
+	store_device_clear(&last);
+err_rollback:
+	rollback(s);
+	return err;
+}
+
+static int sq_device_touch(struct store *s, const char *id, int64_t now, int64_t min_age)
+{
+	static const char sql[] =
+		"UPDATE devices SET last_seen = ? WHERE id = ? AND (last_seen IS NULL OR last_seen <= ?)";
+	sqlite3_stmt *st = stmt(s, sql);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, now);
+	bind_text(st, 2, id);
+	sqlite3_bind_int64(st, 3, now - min_age);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_error(s, "touch device");
+	return 0;
+}
+
+static int sq_events_since(struct store *s, const char *org_id, int64_t since, size_t limit,
+			   struct event_rec **out, size_t *n, int64_t *current, int64_t *oldest)
+{
+	static const char sql_pruned[] = "SELECT value FROM meta WHERE key = 'pruned'";
+	static const char sql[] =
+		"SELECT e.revision, e.type, e.device_id, e.org_id, o.name, e.hostname, e.public_key,"
+		" e.tunnel_ip, e.endpoints, e.advertise_cidrs, e.exit_node_client, e.exit_node_status,"
+		" e.os, e.version, e.last_seen, e.revision, e.created_at"
+		" FROM events e JOIN organizations o ON o.id = e.org_id"
+		" WHERE e.org_id = ? AND e.revision > ? ORDER BY e.revision LIMIT ?";
+	struct event_rec *v = NULL;
+	size_t len = 0, cap = 0;
+	sqlite3_stmt *st;
+	int rc, err;
+
+	if ((err = exec(s, "BEGIN")))
+		return err;
+	if ((err = current_revision(s, current)) || (err = count(s, sql_pruned, NULL, oldest)))
+		goto err_rollback;
+	err = -EIO;
+	if (!(st = stmt(s, sql)))
+		goto err_rollback;
+	bind_text(st, 1, org_id);
+	sqlite3_bind_int64(st, 2, since);
+	sqlite3_bind_int64(st, 3, (int64_t)limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (len == cap) {
+			struct event_rec *nv;
+			cap = cap ? cap * 2 : 8;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				err = -ENOMEM;
+				goto err_free;
+			}
+			v = nv;
+		}
+		v[len].revision = sqlite3_column_int64(st, 0);
+		v[len].type = sqlite3_column_int(st, 1) ? EVENT_DELETE : EVENT_UPSERT;
+		if ((err = read_device(st, 2, &v[len].device)))
+			goto err_free;
+		len++;
+	}
+	if (rc != SQLITE_DONE) {
+		err = db_error(s, "events");
+		goto err_free;
+	}
+	exec(s, "COMMIT");
+	*out = v;
+	*n = len;
+	return 0;
+
+err_free:
+	sqlite3_reset(st);
+	store_events_free(v, len);
+err_rollback:
+	rollback(s);
+	return err;
+}
+
+static int sq_revision(struct store *s, int64_t *current)
+{
+	return current_revision(s, current);
+}
+
+const struct store_ops store_sqlite_ops = {
+	.name = "sqlite",
+	.open = sq_open,
+	.close = sq_close,
+	.bootstrap = sq_bootstrap,
+	.org_create = sq_org_create,
+	.org_get = sq_org_get,
+	.org_list = sq_org_list,
+	.token_create = sq_token_create,
+	.token_get = sq_token_get,
+	.regkey_create = sq_regkey_create,
+	.regkey_get = sq_regkey_get,
+	.regkey_list = sq_regkey_list,
+	.regkey_revoke = sq_regkey_revoke,
+	.device_register = sq_device_register,
+	.device_get = sq_device_get,
+	.device_list = sq_device_list,
+	.device_update = sq_device_update,
+	.device_delete = sq_device_delete,
+	.device_touch = sq_device_touch,
+	.events_since = sq_events_since,
+	.revision = sq_revision,
+};

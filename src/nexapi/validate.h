@@ -1,0 +1,29 @@
+/* Syntax checks for the values the API accepts. Pure functions: 0 or
+ * -EINVAL. */
+#ifndef NEXAPI_VALIDATE_H
+#define NEXAPI_VALIDATE_H
+
+#include <stddef.h>
+
+#include "common/addr.h"
+
+/* [a-z0-9][a-z0-9-]{0,62} */
+int validate_org_name(const char *s);
+/* 1..253 bytes of [A-Za-z0-9._-] */
+int validate_hostname(const char *s);
+/* Printable ASCII (0x20..0x7e) only. */
+int validate_printable(const char *s);
+/* Organization prefix: IPv4, /8../30, host bits zero. */
+int validate_org_prefix(const char *s);
+/* Any CIDR; out: its normalized text. */
+int validate_cidr(const char *s, char out[ADDR_CIDR_STRLEN]);
+/* A WireGuard public key in base64, not all zero. */
+int validate_public_key(const char *s);
+/* "ip:port" or "[ip]:port", numeric, port not 0, no scope; out: canonical text. */
+int validate_endpoint(const char *s, char out[ADDR_ENDPOINT_STRLEN]);
+/* A uuid in lowercase text form (36 characters). */
+int validate_uuid(const char *s);
+/* 16 lowercase hex digits (token and key ids). */
+int validate_token_id(const char *s);
+
+#endif

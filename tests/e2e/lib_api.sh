@@ -1,0 +1,164 @@
+# Helpers for the nexapi end-to-end tests (tests/e2e/test_api_*.sh) and
+# bench/api.sh. Sourced. Every server is started from here on 127.0.0.1 with
+# a port chosen by the kernel (--listen 127.0.0.1:0; the port is read from
+# its log), its PID recorded, and stopped by PID; `api_cleanup` (run on
+# EXIT) stops what is left and removes the temporary directory.
+#
+#   ROOT   repository root (default: two levels above this file)
+#   BUILD  build directory, relative to ROOT or absolute (default: build)
+
+set -eEuo pipefail
+
+ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+BUILD=${BUILD:-build}
+case $BUILD in
+/*) BUILDDIR=$BUILD ;;
+*) BUILDDIR=$ROOT/$BUILD ;;
+esac
+NEXAPI=${NEXAPI:-$BUILDDIR/nexapi}
+API_TMP=$(mktemp -d "/tmp/nx-api-$$.XXXXXX")
+chmod 0700 "$API_TMP"
+declare -a API_PIDS=()
+declare -a API_NETNS=()
+API_PID=
+API_URL=
+API_LOG=
+ADMIN=
+CURL_EXTRA=()
+
+say() { printf '\n== %s\n' "$*" >&2; }
+fail() {
+	printf 'FAIL: %s\n' "$*" >&2
+	if [ -n "$API_LOG" ] && [ -f "$API_LOG" ]; then
+		echo "--- last server log lines ($API_LOG):" >&2
+		tail -n 15 "$API_LOG" >&2
+	fi
+	exit 1
+}
+assert_eq() {
+	[ "$2" == "$3" ] || fail "$1: expected '$2', got '$3'"
+	printf '    ok: %s = %s\n' "$1" "$3" >&2
+}
+assert_ne() {
+	[ "$2" != "$3" ] || fail "$1: must not be '$2'"
+	printf '    ok: %s = %s\n' "$1" "$3" >&2
+}
+
+api_cleanup() {
+	local rc=$? p
+	for p in "${API_PIDS[@]}"; do
+		if kill -0 "$p" 2>/dev/null; then
+			kill "$p" 2>/dev/null || true
+			wait "$p" 2>/dev/null || true
+		fi
+	done
+	for p in "${API_NETNS[@]}"; do
+		ip netns del "$p" 2>/dev/null || true
+	done
+	rm -rf "$API_TMP"
+	if [ $rc -eq 0 ]; then echo "PASS"; else echo "FAIL (exit $rc)"; fi
+	exit $rc
+}
+trap api_cleanup EXIT
+
+# api_netns NAME: creates a network namespace (deleted at exit) with lo up
+# and also holding 192.0.2.1 (not a loopback address, for nexapi's rule);
+# prints its full name.
+api_netns() {
+	local ns=nx-h5-$$-$1
+	ip netns add "$ns"
+	API_NETNS+=("$ns")
+	ip -n "$ns" link set lo up
+	ip -n "$ns" addr add 192.0.2.1/32 dev lo
+	echo "$ns"
+}
+
+# api_start NAME [nexapi args...]: starts a server on 127.0.0.1 with the
+# database $API_TMP/NAME.db (kept across restarts of the same NAME); sets
+# API_PID, API_URL, API_LOG and ADMIN (the admin token of the first start).
+api_start() {
+	local name=$1 i port
+	shift
+	API_LOG=$API_TMP/$name.log
+	: >>"$API_LOG"
+	local before
+	before=$(grep -c 'listening on' "$API_LOG" || true)
+	printf '[+] nexapi --listen 127.0.0.1:0 --db %s %s\n' "$API_TMP/$name.db" "$*" >&2
+	"$NEXAPI" --listen 127.0.0.1:0 --db "$API_TMP/$name.db" "$@" >>"$API_LOG" 2>&1 &
+	API_PID=$!
+	API_PIDS+=("$API_PID")
+	for i in $(seq 1 100); do
+		if [ "$(grep -c 'listening on' "$API_LOG" || true)" -gt "$before" ]; then
+			break
+		fi
+		kill -0 "$API_PID" 2>/dev/null || fail "nexapi exited at start: $(tail -n 5 "$API_LOG")"
+		sleep 0.05
+	done
+	port=$(grep 'listening on' "$API_LOG" | tail -n 1 | sed -E 's/.*:([0-9]+) .*/\1/')
+	[ -n "$port" ] || fail "nexapi did not start"
+	if grep 'listening on' "$API_LOG" | tail -n 1 | grep -q https; then
+		API_URL=https://127.0.0.1:$port
+	else
+		API_URL=http://127.0.0.1:$port
+	fi
+	if [ -f "$API_TMP/$name.db.admin-token" ]; then
+		ADMIN=$(cat "$API_TMP/$name.db.admin-token")
+	fi
+}
+
+# api_stop [SIGNAL]: stops the current server by PID; sets API_RC.
+api_stop() {
+	local sig=${1:-TERM}
+	kill -"$sig" "$API_PID"
+	API_RC=0
+	wait "$API_PID" || API_RC=$?
+}
+
+# req METHOD PATH TOKEN [BODY]: one request; sets STATUS and RESP. TOKEN may
+# be "-" for none. The body is sent as application/json.
+req() {
+	local method=$1 path=$2 token=$3 body=${4-}
+	local args=(-s -g -o "$API_TMP/resp" -w '%{http_code}' -X "$method" "${CURL_EXTRA[@]}")
+	[ "$token" != "-" ] && args+=(-H "Authorization: Bearer $token")
+	if [ -n "$body" ]; then
+		args+=(-H 'Content-Type: application/json' --data-binary "$body")
+	fi
+	STATUS=$(curl "${args[@]}" "$API_URL$path") || STATUS=000
+	RESP=$(cat "$API_TMP/resp" 2>/dev/null || true)
+}
+
+# expect METHOD PATH TOKEN BODY STATUS [ERROR-CODE]: the request answers
+# STATUS (and, for errors, {"error": ERROR-CODE, "message": ...}).
+expect() {
+	local want=$5 code=${6-}
+	req "$1" "$2" "$3" "$4"
+	[ "$STATUS" == "$want" ] || fail "$1 $2: expected $want, got $STATUS: $RESP"
+	if [ -n "$code" ]; then
+		[ "$(jq -r .error <<<"$RESP")" == "$code" ] || fail "$1 $2: expected error $code: $RESP"
+		[ -n "$(jq -r '.message // empty' <<<"$RESP")" ] || fail "$1 $2: no message: $RESP"
+	fi
+	printf '    ok: %s %s -> %s %s\n' "$1" "$2" "$STATUS" "$code" >&2
+}
+
+# j FILTER: jq -r FILTER on the last response.
+j() { jq -r "$1" <<<"$RESP"; }
+
+pubkey() { wg genkey | wg pubkey; }
+
+# register KEY HOSTNAME [PUBKEY]: registers a device; sets DEV_ID, DEV_IP,
+# DEV_TOKEN (and STATUS/RESP).
+register() {
+	local pk=${3:-$(pubkey)}
+	req POST /api/v1/devices "$1" "{\"public_key\":\"$pk\",\"hostname\":\"$2\",\"os\":\"linux\",\"endpoints\":[{\"source\":\"local\",\"address\":\"192.0.2.10:51820\"}],\"advertise_cidrs\":[]}"
+	DEV_ID=$(j '.device.id // empty')
+	DEV_IP=$(j '.device.tunnel_ip // empty')
+	DEV_TOKEN=$(j '.device_token // empty')
+}
+
+# regkey TOKEN BODY: creates a registration key; sets KEY and KEY_ID.
+regkey() {
+	req POST /api/v1/reg-keys "$1" "$2"
+	[ "$STATUS" == 201 ] || fail "reg key: $STATUS $RESP"
+	KEY=$(j .key)
+	KEY_ID=$(j .id)
+}
