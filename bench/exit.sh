@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Exit-node benchmark, in one run: the time from `nexctl nexd exit-node
+# enable` to the first packet out through the exit node (median of 5), and
+# a single-flow iperf3 TCP transfer from a client behind NAT to an internet
+# host through the exit node against the same path without it (median of 3).
+set -eEuo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+export ROOT
+BUILD=${BUILD:-build}
+make -C "$ROOT" --no-print-directory BUILD="$BUILD" all >/dev/null
+source "$ROOT/tests/e2e/lib.sh"
+source "$ROOT/tests/e2e/mesh.sh"
+exec 3>&1 2>"$TMPD/bench.log"
+RUNS=${RUNS:-3}
+SECS=${SECS:-5}
+
+median() { sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+now_ms() { date +%s%3N; }
+
+inet_up
+api_up
+stun_up
+dns_up
+www_up
+public_host exit 203.0.113.40
+nat_host c1 natc1 203.0.113.2 192.0.2
+for h in exit c1; do resolver "$h"; done
+KEY=$(reg_key api)
+nexd_start exit "$KEY" router --exit-node
+nexd_start c1 "$KEY"
+nexd_wait_up exit
+nexd_wait_up c1
+mesh_ping c1 exit
+
+# time to first packet through the exit node
+times=()
+for i in 1 2 3 4 5; do
+	expect_source c1 203.0.113.2
+	t0=$(now_ms)
+	nexd_ctl c1 exit-node enable >/dev/null
+	until [ "$(n c1 curl -s -m 0.3 "http://$WWW_IP/" 2>/dev/null)" = 203.0.113.40 ]; do
+		[ $(($(now_ms) - t0)) -lt 20000 ] || fail "no packet through the exit node in 20 s"
+	done
+	times+=($(($(now_ms) - t0)))
+	nexd_ctl c1 exit-node disable >/dev/null
+done
+enable_ms=$(printf '%s\n' "${times[@]}" | median)
+
+# throughput, without and with the exit node
+bg_start iperf3-www www iperf3 -s -B "$WWW_IP" -p 5201
+wait_for 5 n www sh -c "ss -Htln | grep -q ':5201 '" || fail "iperf3 did not start"
+direct=()
+viaexit=()
+for i in $(seq "$RUNS"); do
+	expect_source c1 203.0.113.2
+	direct+=("$(iperf_mbps c1 "$WWW_IP" "$SECS")")
+done
+nexd_ctl c1 exit-node enable >/dev/null
+expect_source c1 203.0.113.40
+for i in $(seq "$RUNS"); do
+	viaexit+=("$(iperf_mbps c1 "$WWW_IP" "$SECS")")
+done
+nexd_ctl c1 exit-node disable >/dev/null
+d=$(printf '%s\n' "${direct[@]}" | median)
+v=$(printf '%s\n' "${viaexit[@]}" | median)
+{
+	echo "exit-node benchmark ($(nproc) cores, $RUNS runs of ${SECS}s; single TCP flow, client behind NAT -> internet host)"
+	printf '  enable -> first packet through the exit node: median %s ms (runs: %s)\n' "$enable_ms" "${times[*]}"
+	printf '  iperf3 without exit node: median %s Mbit/s (runs: %s)\n' "$d" "${direct[*]}"
+	printf '  iperf3 through exit node: median %s Mbit/s (runs: %s)\n' "$v" "${viaexit[*]}"
+	awk -v a="$v" -v b="$d" 'BEGIN { if (b > 0) printf "  ratio through/without: %.2f\n", a / b }'
+} >&3
+for h in c1 exit; do nexd_stop "$h"; done
