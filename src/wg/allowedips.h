@@ -23,9 +23,10 @@ int allowedips_remove(struct allowedips *a, const struct cidr *prefix, void *pee
 void allowedips_remove_by_peer(struct allowedips *a, void *peer);
 /* Longest-prefix match of a 4- or 16-byte address; NULL when none. */
 void *allowedips_lookup(const struct allowedips *a, int family, const void *addr);
-/* Calls fn for each prefix of peer (in no promised order); stops and
- * returns fn's value when it is non-zero. Cost proportional to the peer's
- * own prefixes, not the whole trie. */
+/* Calls fn for each prefix of peer, in the order they were inserted (a
+ * prefix moved to peer counts as inserted then), as `wg show` lists them;
+ * stops and returns fn's value when it is non-zero. Cost proportional to
+ * the peer's own prefixes, not the whole trie. */
 int allowedips_walk_by_peer(const struct allowedips *a, void *peer,
 			    int (*fn)(void *ctx, const struct cidr *prefix), void *ctx);
 size_t allowedips_count(const struct allowedips *a);

@@ -14,9 +14,10 @@
 
 /* Parses the body of a set=1 request (the lines after "set=1", up to but
  * not including the terminating blank line) into *out. 0, or a negative
- * errno for the reply: -EINVAL for a bad key or value, -EPROTO for a line
- * that is not key=value or an unknown key, -ENOMEM. On error *out is
- * released and zeroed. */
+ * errno for the reply, as wireguard-go answers: -EPROTO for a line that is
+ * not key=value, -EINVAL for an unknown or misplaced key or a bad value,
+ * -E2BIG past UAPI_MAX_REQUEST bytes (or too many peers or allowed IPs),
+ * -ENOMEM. On error *out is released and zeroed. */
 int uapi_parse_set(const char *text, size_t len, struct wg_config *out);
 
 /* Formats the reply body of a get=1 request (without "errno=0" and the
