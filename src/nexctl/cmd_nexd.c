@@ -1,7 +1,9 @@
 /* nexctl nexd [--unix-socket PATH] status | version | peers list
  *             | exit-node enable | disable | list
  * Talks to the local agent over its control socket (src/control). */
+#include <getopt.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +25,8 @@ static const struct nexctl_subcommand nexd_commands[] = {
 	{ "status", nexd_status, "nexd [--unix-socket PATH] status", "the agent's state" },
 	{ "version", nexd_version, "nexd [--unix-socket PATH] version", "the agent's version" },
 	{ "peers", nexd_peers, "nexd [--unix-socket PATH] peers list", "the mesh peers and their health" },
-	{ "exit-node", nexd_exit_node, "nexd [--unix-socket PATH] exit-node enable|disable|list",
+	{ "exit-node", nexd_exit_node,
+	  "nexd [--unix-socket PATH] exit-node enable [--exit-node A[,B...]] [--failover] | disable | list",
 	  "use an exit node of the organization, or stop; list them" },
 	{ NULL, NULL, NULL, NULL },
 };
@@ -248,39 +251,87 @@ static int nexd_peers(struct nexctl *ctx, int argc, char *argv[])
  * the first at least 25 characters wide; further columns follow. */
 static int print_exit_nodes(json_t *list)
 {
-	size_t i, w = 25;
+	size_t i, w = 25, hw = 10;
 	json_t *e;
 
 	json_array_foreach(list, i, e) {
-		size_t n = strlen(str(e, "endpoint")) + 1;
+		size_t n = strlen(str(e, "endpoint")) + 1, h = strlen(str(e, "hostname")) + 2;
 		if (n > w)
 			w = n;
+		if (h > hw)
+			hw = h;
 	}
-	printf("%-*s%-46s%-18s%s\n", (int)w, "ENDPOINT ADDRESS", "PUBLIC KEY", "TUNNEL IP", "HOSTNAME");
-	json_array_foreach(list, i, e)
-		printf("%-*s%-46s%-18s%s\n", (int)w, str(e, "endpoint"), str(e, "public_key"), str(e, "tunnel_ip"),
-		       str(e, "hostname"));
+	printf("%-*s%-46s%-*s%-17s%-11s%s\n", (int)w, "ENDPOINT ADDRESS", "PUBLIC KEY", (int)hw, "HOSTNAME",
+	       "TUNNEL IP", "LATENCY", "IN USE");
+	json_array_foreach(list, i, e) {
+		json_t *l = json_object_get(e, "latency_ms");
+		char lat[32];
+
+		if (json_is_number(l))
+			snprintf(lat, sizeof(lat), "%.1f ms", json_number_value(l));
+		else
+			snprintf(lat, sizeof(lat), "%s", json_is_false(json_object_get(e, "reachable")) ? "-" : "?");
+		printf("%-*s%-46s%-*s%-17s%-11s%s\n", (int)w, str(e, "endpoint"), str(e, "public_key"), (int)hw,
+		       str(e, "hostname"), str(e, "tunnel_ip"), lat,
+		       json_is_true(json_object_get(e, "in_use")) ? "yes" : "no");
+	}
 	return NEXCTL_OK;
 }
 
+static const char exit_node_help[] =
+	"enable [--exit-node A[,B...]] [--failover]\n"
+	"         send all traffic of this device through an exit node of the organization\n"
+	"         (waits for one, traffic blocked, if there is none yet); the subscription\n"
+	"         is kept until disabled, also across restarts. Without --exit-node: the\n"
+	"         one with the lowest latency; with it: the first that answers of the\n"
+	"         listed ones (names, tunnel IPs or public keys); one listed exit node is\n"
+	"         kept even when it stops answering, unless --failover\n"
+	"disable  stop using an exit node\n"
+	"list     the organization's exit nodes, their latency, and the one in use\n";
+
 static int nexd_exit_node(struct nexctl *ctx, int argc, char *argv[])
 {
+	static const struct option opts[] = {
+		{ "exit-node", required_argument, NULL, 'E' },
+		{ "failover", no_argument, NULL, 'F' },
+		{ NULL, 0, NULL, 0 },
+	};
 	const struct nexctl_subcommand *sub = &nexd_commands[3];
-	const char *what;
-	json_t *r;
-	int status;
+	const char *what, *pin = NULL;
+	bool failover = false;
+	json_t *r, *args = NULL;
+	int status, opt;
 
-	if (no_flags(ctx, sub,
-		     "enable   send all traffic of this device through the organization's exit node\n"
-		     "         (waits for one if there is none yet); the subscription is kept\n"
-		     "         until disabled, also across restarts\n"
-		     "disable  stop using an exit node\n"
-		     "list     the organization's exit nodes\n",
-		     argc, argv, 1, &status))
-		return status;
+	while ((opt = nexctl_getopt(ctx, argc, argv, "", opts)) != -1) {
+		switch (opt) {
+		case 'E':
+			pin = optarg;
+			break;
+		case 'F':
+			failover = true;
+			break;
+		case 'h':
+			nexctl_usage(stdout, sub, exit_node_help);
+			return NEXCTL_OK;
+		default:
+			return nexctl_bad_flags(sub);
+		}
+	}
+	if (argc - optind != 1)
+		return nexctl_usage_error(sub, "which of enable, disable or list?");
 	what = argv[optind];
+	if ((pin || failover) && strcmp(what, "enable"))
+		return nexctl_usage_error(sub, "--exit-node and --failover go with enable");
 	if (!strcmp(what, "enable") || !strcmp(what, "disable")) {
-		r = call(!strcmp(what, "enable") ? "exit-node-enable" : "exit-node-disable", NULL);
+		if (pin || failover) {
+			args = json_object();
+			if (pin)
+				json_object_set_new(args, "exit_node", json_string(pin));
+			if (failover)
+				json_object_set_new(args, "failover", json_true());
+		}
+		r = call(!strcmp(what, "enable") ? "exit-node-enable" : "exit-node-disable", args);
+		json_decref(args);
 		if (!r)
 			return NEXCTL_ERROR;
 		json_decref(r);

@@ -239,9 +239,9 @@ static json_t *control_handler(void *ctx, const struct control_request *req, cha
 		return r;
 	}
 	if (!strcmp(req->command, "exit-node-enable"))
-		return exit_cmd_subscribe(a, true, err, errlen);
+		return exit_cmd_subscribe(a, req->args, true, err, errlen);
 	if (!strcmp(req->command, "exit-node-disable"))
-		return exit_cmd_subscribe(a, false, err, errlen);
+		return exit_cmd_subscribe(a, req->args, false, err, errlen);
 	if (!strcmp(req->command, "exit-node-list"))
 		return exit_cmd_list(a, err, errlen);
 	snprintf(err, errlen, "\"%s\" is not supported by this nexd", req->command);

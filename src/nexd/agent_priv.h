@@ -11,6 +11,7 @@
 #include "apiclient/apiclient.h"
 #include "nexd/agent.h"
 #include "nexd/converge.h"
+#include "nexd/exit_choice.h"
 #include "nexd/options.h"
 #include "nexd/state.h"
 #include "nexd/stun.h"
@@ -61,8 +62,11 @@ struct agent {
 	bool sub_wanted;                  /* the exit-node client subscription wanted */
 	bool sub_pushed;                  /* the API server has sub_wanted */
 	bool exit_active;                 /* the subscription's rules are installed */
+	struct exit_prefs sub_prefs;      /* which exit node(s), in order; none: by latency */
 	bool has_exit_peer;
 	uint8_t exit_peer[32];            /* the exit node in use: 0.0.0.0/0 on its peer */
+	bool exit_peer_v6;                /* and ::/0 (it advertises it) */
+	bool exit_ipv6;                   /* exit node: the uplink carries IPv6 (::/0 advertised) */
 	char exit_status[160];            /* reported as exit_node_status */
 	char exit_warning[512];           /* exit node: a foreign forward chain drops */
 	int exit_wake_fd;                 /* eventfd: wakes the exit thread */

@@ -20,6 +20,7 @@
 #include "common/timeutil.h"
 #include "nexd/agent_priv.h"
 #include "nexd/exit_node.h"
+#include "nexd/health.h"
 #include "nexd/journal.h"
 #include "nexd/netlink.h"
 #include "nexd/nft.h"
@@ -50,24 +51,33 @@ struct exit_ctx {
 	uint64_t last_gather_ns;
 	uint64_t retry_after_ns;
 	char pushed_status[160];
+	char chosen_name[API_HOSTNAME_MAX + 1];
+	bool exit_v6_in_table;  /* the client table lets IPv6 into the tunnel */
 };
 
 /* ---- the subscription, kept in the state directory -------------------- */
 
 static void save_subscription(struct agent *a)
 {
-	char text[64];
+	char prefs[EXIT_PREFS_MAX * EXIT_PREF_LEN];
+	json_t *j;
+	char *text;
 
-	snprintf(text, sizeof(text), "{\"wanted\": %s, \"pushed\": %s}\n", a->sub_wanted ? "true" : "false",
-		 a->sub_pushed ? "true" : "false");
-	if (state_write_file(a->state.dir, SUB_FILE, text, strlen(text)))
+	exit_prefs_format(&a->sub_prefs, prefs, sizeof(prefs));
+	j = json_pack("{s:b, s:b, s:s, s:b}", "wanted", a->sub_wanted, "pushed", a->sub_pushed, "exit_node", prefs,
+		      "failover", a->sub_prefs.failover);
+	text = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
+	json_decref(j);
+	if (!text || state_write_file(a->state.dir, SUB_FILE, text, strlen(text)))
 		log_warn("exit client: cannot save the subscription in %s", a->state.dir);
+	free(text);
 }
 
 static void load_subscription(struct agent *a)
 {
 	char path[300];
 	json_error_t jerr;
+	const char *prefs;
 	json_t *j;
 
 	snprintf(path, sizeof(path), "%s/%s", a->state.dir, SUB_FILE);
@@ -75,6 +85,10 @@ static void load_subscription(struct agent *a)
 	if (json_is_object(j)) {
 		a->sub_wanted = json_is_true(json_object_get(j, "wanted"));
 		a->sub_pushed = json_is_true(json_object_get(j, "pushed"));
+		prefs = json_string_value(json_object_get(j, "exit_node"));
+		if (prefs && *prefs && exit_prefs_parse(prefs, &a->sub_prefs))
+			log_warn("exit client: ignoring a malformed exit-node preference in %s", path);
+		a->sub_prefs.failover = json_is_true(json_object_get(j, "failover"));
 	}
 	json_decref(j);
 }
@@ -141,10 +155,30 @@ int exit_prepare(struct agent *a, char *err, size_t errlen)
 	journal_close(j);
 
 	load_subscription(a);
-	if (a->opt.exit_node_client && !(a->sub_wanted && a->sub_pushed)) {
+	if (a->opt.exit_node_client) {
+		struct exit_prefs prefs = { 0 };
+
+		if (a->opt.exit_node)
+			exit_prefs_parse(a->opt.exit_node, &prefs);
+		prefs.failover = a->opt.failover;
+		if (!a->sub_wanted || !a->sub_pushed)
+			a->sub_pushed = false;
 		a->sub_wanted = true;
-		a->sub_pushed = false;
+		a->sub_prefs = prefs;
 		save_subscription(a);
+	}
+	if (a->opt.router_exit_node) {
+		struct nl_route def;
+
+		r = nl_open(&nl);
+		if (r) {
+			snprintf(err, errlen, "netlink: %s", strerror(-r));
+			return r;
+		}
+		a->exit_ipv6 = nl_route_get_default(nl, AF_INET6, &def) == 0;
+		nl_close(nl);
+		if (a->exit_ipv6)
+			log_info("exit node: the host has an IPv6 default route: IPv6 is carried too");
 	}
 	snprintf(a->exit_status, sizeof(a->exit_status), "off");
 	a->exit_wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -183,15 +217,35 @@ void exit_on_self(struct agent *a, const struct api_device *self)
 		exit_wake(a);
 }
 
-json_t *exit_cmd_subscribe(struct agent *a, bool on, char *err, size_t errlen)
+json_t *exit_cmd_subscribe(struct agent *a, const json_t *args, bool on, char *err, size_t errlen)
 {
+	struct exit_prefs prefs = { 0 };
+	const json_t *v;
+
 	if (a->opt.router_exit_node) {
 		snprintf(err, errlen, "this device is an exit node; it cannot be an exit-node client");
 		return NULL;
 	}
+	v = json_object_get(args, "exit_node");
+	if (on && v) {
+		if (!json_is_string(v) || exit_prefs_parse(json_string_value(v), &prefs)) {
+			snprintf(err, errlen, "--exit-node: not a list of names, tunnel IPs or public keys");
+			return NULL;
+		}
+	}
+	v = json_object_get(args, "failover");
+	if (on && v) {
+		if (!json_is_boolean(v)) {
+			snprintf(err, errlen, "\"failover\" must be a boolean");
+			return NULL;
+		}
+		prefs.failover = json_is_true(v);
+	}
 	pthread_mutex_lock(&a->lock);
 	a->sub_wanted = on;
 	a->sub_pushed = false;
+	if (on)
+		a->sub_prefs = prefs;
 	save_subscription(a);
 	pthread_mutex_unlock(&a->lock);
 	log_info("exit client: subscription turned %s (nexctl)", on ? "on" : "off");
@@ -206,22 +260,63 @@ static bool is_exit_candidate(const struct agent *a, const struct api_device *d)
 	       memcmp(d->public_key, a->state.public_key, 32);
 }
 
+static bool advertises_v6_default(const struct api_device *d)
+{
+	for (size_t i = 0; i < d->n_advertise_cidrs; i++)
+		if (d->advertise_cidrs[i].family == AF_INET6 && d->advertise_cidrs[i].prefix == 0)
+			return true;
+	return false;
+}
+
+/* The organization's exit nodes with their health, for the choice. The
+ * hostnames point into a->mesh: use under a->lock. */
+static size_t candidates(struct agent *a, struct exit_candidate *c, const struct api_device **dev, size_t cap)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->mesh.n_devices && n < cap; i++) {
+		const struct api_device *d = &a->mesh.devices[i];
+		struct health_result h;
+
+		if (!is_exit_candidate(a, d))
+			continue;
+		memset(&c[n], 0, sizeof(c[n]));
+		memcpy(c[n].public_key, d->public_key, 32);
+		c[n].hostname = d->hostname;
+		c[n].family = d->tunnel_family;
+		memcpy(c[n].tunnel_ip, d->tunnel_ip, 16);
+		if (a->health && health_get(a->health, d->public_key, &h)) {
+			c[n].measured = h.has_latency;
+			c[n].reachable = h.reachable;
+			c[n].latency_us = h.latency_us;
+			c[n].reachable_since_ns = h.reachable_since_ns;
+		}
+		dev[n++] = d;
+	}
+	return n;
+}
+
+#define EXIT_CANDIDATES_MAX 64
+
 json_t *exit_cmd_list(struct agent *a, char *err, size_t errlen)
 {
+	struct exit_candidate c[EXIT_CANDIDATES_MAX];
+	const struct api_device *dev[EXIT_CANDIDATES_MAX];
 	struct wg_device_info *info = NULL;
 	json_t *list = json_array();
+	size_t n;
 
 	(void)err;
 	(void)errlen;
 	pthread_mutex_lock(&a->lock);
 	if (a->up && wg_device_get(a->dev, &info) < 0)
 		info = NULL;
-	for (size_t i = 0; i < a->mesh.n_devices; i++) {
-		const struct api_device *d = &a->mesh.devices[i];
+	n = candidates(a, c, dev, EXIT_CANDIDATES_MAX);
+	for (size_t i = 0; i < n; i++) {
+		const struct api_device *d = dev[i];
 		char pub[KEY_B64_LEN + 1], ep[ADDR_ENDPOINT_STRLEN] = "", ip[INET6_ADDRSTRLEN] = "";
+		json_t *o;
 
-		if (!is_exit_candidate(a, d))
-			continue;
 		key_to_base64(pub, d->public_key);
 		inet_ntop(d->tunnel_family, d->tunnel_ip, ip, sizeof(ip));
 		for (size_t k = 0; info && k < info->n_peers; k++)
@@ -229,10 +324,11 @@ json_t *exit_cmd_list(struct agent *a, char *err, size_t errlen)
 				addr_endpoint_format(&info->peers[k].endpoint, ep);
 		if (!ep[0] && d->n_endpoints)
 			addr_endpoint_format(&d->endpoints[0].addr, ep);
-		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:b}", "endpoint", ep, "public_key", pub,
-						      "tunnel_ip", ip, "hostname", d->hostname, "in_use",
-						      a->exit_active && a->has_exit_peer &&
-							      !memcmp(a->exit_peer, d->public_key, 32)));
+		o = json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:b}", "endpoint", ep, "public_key", pub, "tunnel_ip", ip,
+			      "hostname", d->hostname, "reachable", c[i].reachable, "ipv6", advertises_v6_default(d),
+			      "in_use", a->exit_active && a->has_exit_peer && !memcmp(a->exit_peer, d->public_key, 32));
+		json_object_set_new(o, "latency_ms", c[i].measured ? json_real(c[i].latency_us / 1000.0) : json_null());
+		json_array_append_new(list, o);
 	}
 	pthread_mutex_unlock(&a->lock);
 	wg_device_info_free(info);
@@ -240,25 +336,6 @@ json_t *exit_cmd_list(struct agent *a, char *err, size_t errlen)
 }
 
 /* ---- the exit thread ---------------------------------------------------- */
-
-/* The exit node to use: the one in use while it lasts, else the first by
- * tunnel address. Under a->lock. */
-static const struct api_device *choose_exit(struct agent *a)
-{
-	const struct api_device *best = NULL;
-
-	for (size_t i = 0; i < a->mesh.n_devices; i++) {
-		const struct api_device *d = &a->mesh.devices[i];
-
-		if (!is_exit_candidate(a, d))
-			continue;
-		if (a->has_exit_peer && !memcmp(d->public_key, a->exit_peer, 32))
-			return d;
-		if (!best || memcmp(d->tunnel_ip, best->tunnel_ip, 16) < 0)
-			best = d;
-	}
-	return best;
-}
 
 static int set_fwmark(struct agent *a, uint32_t mark)
 {
@@ -293,7 +370,7 @@ static int apply_client_table(struct exit_ctx *x, char *err, size_t errlen)
 	pthread_mutex_unlock(&a->lock);
 	if (p.mesh4.family != AF_INET)
 		cidr_parse("100.100.0.0/16", &p.mesh4);
-	p.exit_ipv6 = false;
+	p.exit_ipv6 = x->exit_v6_in_table;
 	p.oob.api = x->oob.api;
 	p.oob.n_api = x->oob.n_api;
 	p.oob.dns = x->oob.dns;
@@ -321,6 +398,7 @@ static void teardown(struct exit_ctx *x)
 		log_warn("exit client: removing the policy rules: %s", strerror(-r));
 	pthread_mutex_lock(&a->lock);
 	a->exit_active = false;
+	a->has_exit_peer = false;
 	pthread_mutex_unlock(&a->lock);
 	sync_reconverge(a);
 	set_fwmark(a, 0);
@@ -329,11 +407,15 @@ static void teardown(struct exit_ctx *x)
 		log_warn("exit client: removing table %s: %s", x->table, strerror(-r));
 	journal_restore(x->journal);
 	marker_set(a, false);
+	x->exit_v6_in_table = false;
 	log_info("exit client: traffic leaves through the uplink again");
 	agent_redial(a);
 }
 
-static int install(struct exit_ctx *x, const uint8_t peer[32], const char *peer_name, char *err, size_t errlen)
+/* The subscription's base: everything but the exit node's default routes.
+ * Once it is there, traffic to the internet goes into the tunnel or
+ * nowhere (fail closed); the out-of-band flows keep the uplink. */
+static int install(struct exit_ctx *x, char *err, size_t errlen)
 {
 	struct agent *a = x->a;
 	int r;
@@ -349,6 +431,7 @@ static int install(struct exit_ctx *x, const uint8_t peer[32], const char *peer_
 	resolvconf_changed(&x->rcw, NULL, NULL);
 	x->uplink[0] = 0;
 	uplink_of_default(x, x->uplink);
+	x->exit_v6_in_table = false;
 	r = apply_client_table(x, err, errlen);
 	if (r)
 		goto err_teardown;
@@ -358,24 +441,55 @@ static int install(struct exit_ctx *x, const uint8_t peer[32], const char *peer_
 		goto err_teardown;
 	}
 	pthread_mutex_lock(&a->lock);
-	memcpy(a->exit_peer, peer, 32);
-	a->has_exit_peer = true;
 	a->exit_active = true;
+	a->has_exit_peer = false;
 	pthread_mutex_unlock(&a->lock);
-	sync_reconverge(a);
 	r = policy_install(x->nl, a->ifindex);
 	if (r) {
 		snprintf(err, errlen, "cannot install the policy rules: %s", strerror(-r));
 		goto err_teardown;
 	}
-	log_info("exit client: all traffic now leaves through exit node %s (uplink for out-of-band: %s)", peer_name,
-		 x->uplink[0] ? x->uplink : "none");
+	log_info("exit client: subscribed; internet traffic goes into the tunnel (out of band through %s)",
+		 x->uplink[0] ? x->uplink : "-");
 	agent_redial(a);
 	return 0;
 
 err_teardown:
 	teardown(x);
 	return r;
+}
+
+/* Puts the default routes on the chosen exit node's peer (or on none). */
+static void use_exit(struct exit_ctx *x, const struct exit_candidate *c, bool v6, const char *why)
+{
+	struct agent *a = x->a;
+	char err[256];
+	bool changed;
+
+	pthread_mutex_lock(&a->lock);
+	changed = !c ? a->has_exit_peer
+		     : (!a->has_exit_peer || memcmp(a->exit_peer, c->public_key, 32) || a->exit_peer_v6 != v6);
+	if (c) {
+		memcpy(a->exit_peer, c->public_key, 32);
+		a->exit_peer_v6 = v6;
+	}
+	a->has_exit_peer = c != NULL;
+	pthread_mutex_unlock(&a->lock);
+	if (!changed)
+		return;
+	sync_reconverge(a);
+	if (v6 != x->exit_v6_in_table) {
+		x->exit_v6_in_table = v6;
+		if (apply_client_table(x, err, sizeof(err)))
+			log_warn("exit client: cannot update the IPv6 rules: %s", err);
+	}
+	if (c) {
+		char ip[INET6_ADDRSTRLEN] = "";
+		inet_ntop(c->family, c->tunnel_ip, ip, sizeof(ip));
+		log_info("exit client: traffic now leaves through exit node %s (%s)%s%s", c->hostname, ip,
+			 why ? ": " : "", why ? why : "");
+	}
+	agent_redial(a);
 }
 
 /* Keeps an installed subscription in step: table 19302 and the masquerade
@@ -482,55 +596,82 @@ out:
 static void converge_client(struct exit_ctx *x, bool routes_changed)
 {
 	struct agent *a = x->a;
-	const struct api_device *d;
-	uint8_t peer[32];
-	char name[300] = "", status[160], err[256] = "";
-	bool wanted, have_peer, active, same_peer = false;
+	struct exit_candidate c[EXIT_CANDIDATES_MAX];
+	const struct api_device *dev[EXIT_CANDIDATES_MAX];
+	struct exit_candidate chosen;
+	struct exit_prefs prefs;
+	char status[160], err[256] = "", why[200] = "";
+	bool wanted, active, v6 = false, have = false;
+	int current = -1, pick;
+	size_t n;
 
+	memset(&chosen, 0, sizeof(chosen));
 	pthread_mutex_lock(&a->lock);
 	wanted = a->sub_wanted && a->registered && a->up;
-	d = wanted ? choose_exit(a) : NULL;
-	have_peer = d != NULL;
-	if (d) {
-		char ip[INET6_ADDRSTRLEN] = "";
-		inet_ntop(d->tunnel_family, d->tunnel_ip, ip, sizeof(ip));
-		memcpy(peer, d->public_key, 32);
-		snprintf(name, sizeof(name), "%s (%s)", d->hostname, ip);
-	}
 	active = a->exit_active;
-	if (active && have_peer)
-		same_peer = a->has_exit_peer && !memcmp(a->exit_peer, peer, 32);
+	prefs = a->sub_prefs;
+	n = candidates(a, c, dev, EXIT_CANDIDATES_MAX);
+	for (size_t i = 0; i < n; i++)
+		if (a->has_exit_peer && !memcmp(c[i].public_key, a->exit_peer, 32))
+			current = (int)i;
+	pick = wanted ? exit_choose(c, n, current, &prefs, time_now_ns()) : -1;
+	if (pick >= 0) {
+		chosen = c[pick];
+		snprintf(x->chosen_name, sizeof(x->chosen_name), "%s", c[pick].hostname);
+		chosen.hostname = x->chosen_name;
+		v6 = advertises_v6_default(dev[pick]);
+		have = true;
+		if (current >= 0 && pick != current)
+			snprintf(why, sizeof(why), "%.100s %s", c[current].hostname,
+				 c[current].reachable ? "is slower or not preferred" : "stopped answering");
+	} else if (a->has_exit_peer && current < 0) {
+		snprintf(why, sizeof(why), "the exit node in use is gone");
+	}
 	pthread_mutex_unlock(&a->lock);
 
-	if (active && (!have_peer || !same_peer)) {
+	if (active && !wanted) {
 		teardown(x);
 		active = false;
 	}
-	if (!active && have_peer && time_now_ns() >= x->retry_after_ns) {
-		if (install(x, peer, name, err, sizeof(err)) == 0) {
+	if (!active && wanted && time_now_ns() >= x->retry_after_ns) {
+		if (install(x, err, sizeof(err)) == 0) {
 			active = true;
 		} else {
 			log_error("exit client: %s", err);
 			x->retry_after_ns = time_now_ns() + EXIT_RETRY_MS * NSEC_PER_MSEC;
 		}
 	}
-	if (active)
+	if (active) {
+		if (!have && why[0])
+			log_warn("exit client: %s; no exit node left, traffic is blocked (fail closed)", why);
+		use_exit(x, have ? &chosen : NULL, v6, why[0] ? why : NULL);
 		follow(x, routes_changed);
+	}
 
 	if (!a->sub_wanted)
 		snprintf(status, sizeof(status), "off");
-	else if (active)
-		snprintf(status, sizeof(status), "using %.140s", name);
-	else if (have_peer)
-		snprintf(status, sizeof(status), "error: %.140s", err[0] ? err : "cannot use the exit node");
-	else
+	else if (!active)
+		snprintf(status, sizeof(status), "error: %.140s", err[0] ? err : "cannot install the subscription");
+	else if (!have)
 		snprintf(status, sizeof(status), "waiting for an exit node");
+	else if (!chosen.reachable && chosen.measured)
+		snprintf(status, sizeof(status), "%.100s does not answer; traffic blocked", chosen.hostname);
+	else {
+		char ip[INET6_ADDRSTRLEN] = "";
+		inet_ntop(chosen.family, chosen.tunnel_ip, ip, sizeof(ip));
+		snprintf(status, sizeof(status), "using %.100s (%s)", chosen.hostname, ip);
+	}
 	pthread_mutex_lock(&a->lock);
 	if (strcmp(status, a->exit_status))
 		log_info("exit client: %s", status);
 	snprintf(a->exit_status, sizeof(a->exit_status), "%s", status);
 	pthread_mutex_unlock(&a->lock);
 	push_state(x);
+}
+
+static void on_health_change(void *ctx)
+{
+	exit_wake(ctx);
 }
 
 void *exit_main(void *arg)
@@ -550,9 +691,11 @@ void *exit_main(void *arg)
 		goto out;
 	}
 	nftrules_client_table(a->opt.interface, x.table);
+	if (a->health)
+		health_set_notify(a->health, on_health_change, a);
 	if (a->opt.router_exit_node) {
-		r = exit_node_start(&x.node, x.nl, x.journal, a->opt.interface, a->opt.egress_interface, warn,
-				    sizeof(warn), err, sizeof(err));
+		r = exit_node_start(&x.node, x.nl, x.journal, a->opt.interface, a->opt.egress_interface, a->exit_ipv6,
+				    warn, sizeof(warn), err, sizeof(err));
 		if (r) {
 			agent_fail(a, 1, "exit node: %s", err);
 			goto out;

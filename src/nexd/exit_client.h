@@ -23,7 +23,7 @@ void exit_wake(struct agent *a);
 /* The API server's record of this device changed (sync thread). */
 void exit_on_self(struct agent *a, const struct api_device *self);
 /* Control commands. */
-json_t *exit_cmd_subscribe(struct agent *a, bool on, char *err, size_t errlen);
+json_t *exit_cmd_subscribe(struct agent *a, const json_t *args, bool on, char *err, size_t errlen);
 json_t *exit_cmd_list(struct agent *a, char *err, size_t errlen);
 
 #endif

@@ -37,7 +37,7 @@ void exit_node_remove_leftovers(const char *mesh_if)
 }
 
 int exit_node_start(struct exit_node **out, struct nl *nl, struct journal *j, const char *mesh_if,
-		    const char *egress, char *warn, size_t warnlen, char *err, size_t errlen)
+		    const char *egress, bool ipv6, char *warn, size_t warnlen, char *err, size_t errlen)
 {
 	struct nftrules_exit p = { 0 };
 	struct exit_node *e;
@@ -72,6 +72,7 @@ int exit_node_start(struct exit_node **out, struct nl *nl, struct journal *j, co
 	nftrules_exit_table(mesh_if, e->table);
 	p.ifname = mesh_if;
 	p.uplink = e->uplink;
+	p.ipv6 = ipv6;
 	r = nftrules_exit_script(&p, &script);
 	if (r) {
 		snprintf(err, errlen, "cannot build the exit node's table for %s -> %s", mesh_if, e->uplink);
@@ -80,6 +81,8 @@ int exit_node_start(struct exit_node **out, struct nl *nl, struct journal *j, co
 	r = forwarding_on(j, mesh_if);
 	if (!r)
 		r = forwarding_on(j, e->uplink);
+	if (!r && ipv6)
+		r = journal_sysctl_set(j, "net/ipv6/conf/all/forwarding", "1");
 	if (r) {
 		snprintf(err, errlen, "cannot enable forwarding on %s and %s: %s", mesh_if, e->uplink, strerror(-r));
 		goto err_restore;
@@ -90,7 +93,8 @@ int exit_node_start(struct exit_node **out, struct nl *nl, struct journal *j, co
 		goto err_restore;
 	}
 	free(script);
-	log_info("exit node: forwarding and masquerading %s -> %s (table inet %s)", mesh_if, e->uplink, e->table);
+	log_info("exit node: forwarding and masquerading %s -> %s, IPv4%s (table inet %s)", mesh_if, e->uplink,
+		 ipv6 ? " and IPv6" : "", e->table);
 	if (nft_forward_drop_chains(NFTRULES_FAMILY, e->table, drops, 8, &ndrops) == 0 && ndrops) {
 		size_t o = 0;
 		for (size_t i = 0; i < ndrops && i < 8; i++) {

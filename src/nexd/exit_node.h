@@ -6,6 +6,7 @@
 #ifndef NEXD_EXIT_NODE_H
 #define NEXD_EXIT_NODE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct journal;
@@ -15,8 +16,11 @@ struct exit_node;
 /* egress NULL: the interface of the main table's IPv4 default route.
  * 0 or -errno with a message in err; warn gets the forward-drop warning
  * ("" when none). */
+/* ipv6: forward and masquerade IPv6 too (the uplink has an IPv6 default
+ * route); IPv6 has no per-interface forwarding switch, so this sets
+ * net.ipv6.conf.all.forwarding, journalled and restored like the rest. */
 int exit_node_start(struct exit_node **out, struct nl *nl, struct journal *j, const char *mesh_if,
-		    const char *egress, char *warn, size_t warnlen, char *err, size_t errlen);
+		    const char *egress, bool ipv6, char *warn, size_t warnlen, char *err, size_t errlen);
 /* The uplink in use. */
 const char *exit_node_uplink(const struct exit_node *e);
 /* Removes the table and restores the sysctls. */

@@ -33,6 +33,8 @@ struct health {
 	uint16_t next_seq;
 	pthread_t thread;
 	char ifname[16];
+	void (*notify)(void *ctx);
+	void *notify_ctx;
 };
 
 bool health_parse_reply(const uint8_t *buf, size_t len, uint16_t id, uint8_t src[4], uint16_t *seq)
@@ -68,9 +70,31 @@ static uint16_t checksum(const uint8_t *p, size_t len)
 	return (uint16_t)~sum;
 }
 
+void health_set_notify(struct health *h, void (*fn)(void *ctx), void *ctx)
+{
+	pthread_mutex_lock(&h->lock);
+	h->notify = fn;
+	h->notify_ctx = ctx;
+	pthread_mutex_unlock(&h->lock);
+}
+
+static void notify(struct health *h)
+{
+	void (*fn)(void *ctx);
+	void *ctx;
+
+	pthread_mutex_lock(&h->lock);
+	fn = h->notify;
+	ctx = h->notify_ctx;
+	pthread_mutex_unlock(&h->lock);
+	if (fn)
+		fn(ctx);
+}
+
 static void send_round(struct health *h)
 {
 	uint64_t now = time_now_ns();
+	bool flipped = false;
 
 	pthread_mutex_lock(&h->lock);
 	for (size_t i = 0; i < h->n; i++) {
@@ -79,8 +103,11 @@ static void send_round(struct health *h)
 		struct sockaddr_in to = { .sin_family = AF_INET };
 		uint16_t c;
 
-		if (now - p->result.last_reply_ns > HEALTH_REACHABLE_WINDOW_MS * NSEC_PER_MSEC)
+		if (p->result.reachable && now - p->result.last_reply_ns > HEALTH_REACHABLE_WINDOW_MS * NSEC_PER_MSEC) {
 			p->result.reachable = false;
+			p->result.reachable_since_ns = 0;
+			flipped = true;
+		}
 		p->seq = h->next_seq++;
 		pkt[4] = (uint8_t)(h->id >> 8);
 		pkt[5] = (uint8_t)h->id;
@@ -95,6 +122,8 @@ static void send_round(struct health *h)
 			p->sent_ns = now;
 	}
 	pthread_mutex_unlock(&h->lock);
+	if (flipped)
+		notify(h);
 }
 
 static void receive_replies(struct health *h)
@@ -112,6 +141,7 @@ static void receive_replies(struct health *h)
 		if (!health_parse_reply(buf, (size_t)n, h->id, src, &seq))
 			continue;
 		now = time_now_ns();
+		bool flipped = false;
 		pthread_mutex_lock(&h->lock);
 		for (size_t i = 0; i < h->n; i++) {
 			struct probe *p = &h->probes[i];
@@ -119,11 +149,17 @@ static void receive_replies(struct health *h)
 				continue;
 			p->result.latency_us = (uint32_t)((now - p->sent_ns) / 1000);
 			p->result.has_latency = true;
+			if (!p->result.reachable) {
+				p->result.reachable_since_ns = now;
+				flipped = true;
+			}
 			p->result.reachable = true;
 			p->result.last_reply_ns = now;
 			p->sent_ns = 0;
 		}
 		pthread_mutex_unlock(&h->lock);
+		if (flipped)
+			notify(h);
 	}
 }
 

@@ -8,8 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HEALTH_INTERVAL_MS 2000
-#define HEALTH_REACHABLE_WINDOW_MS 6500 /* a reply within this: reachable */
+#define HEALTH_INTERVAL_MS 1000
+#define HEALTH_REACHABLE_WINDOW_MS 2500 /* a reply within this: reachable (two probes missed: not) */
 #define HEALTH_MAX_TARGETS 4096
 
 struct health_target {
@@ -22,11 +22,14 @@ struct health_result {
 	bool has_latency;
 	uint32_t latency_us;      /* latest round trip */
 	uint64_t last_reply_ns;   /* monotonic, 0 never */
+	uint64_t reachable_since_ns; /* start of the current reachable streak, 0 when unreachable */
 };
 
 struct health;
 
 int health_start(struct health **out, const char *ifname);
+/* Called on the prober's thread when a peer's reachable flag flips. */
+void health_set_notify(struct health *h, void (*fn)(void *ctx), void *ctx);
 /* Replaces the set of probed peers; results of kept peers are kept. */
 int health_set_targets(struct health *h, const struct health_target *t, size_t n);
 /* False when the peer is not probed. */

@@ -1,5 +1,7 @@
 #include "nexd/options.h"
 
+#include "nexd/exit_choice.h"
+
 #include <errno.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -26,6 +28,9 @@ void options_usage(FILE *f)
 		"  --log-level LEVEL       error, warn, info (default) or debug\n"
 		"  --exit-node-client      send all traffic through the organization's exit node\n"
 		"                          (kept until disabled with nexctl nexd exit-node disable)\n"
+		"  --exit-node A[,B...]    with --exit-node-client: the exit node(s) to use, by name,\n"
+		"                          tunnel IP or public key, in order of preference\n"
+		"  --failover              with one --exit-node: move to another when it stops answering\n"
 		"  --version               print the version and exit\n"
 		"  -h, --help              this text\n"
 		"\n"
@@ -105,6 +110,10 @@ int options_parse(int argc, char **argv, struct nexd_options *o, char *err, size
 			o->exit_node_client = true;
 			continue;
 		}
+		if (!strcmp(a, "--failover")) {
+			o->failover = true;
+			continue;
+		}
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			o->help = true;
 			takes = false;
@@ -120,6 +129,13 @@ int options_parse(int argc, char **argv, struct nexd_options *o, char *err, size
 				return -EINVAL;
 			}
 			o->service_url = v;
+		} else if (!strcmp(a, "--exit-node")) {
+			struct exit_prefs p;
+			if (exit_prefs_parse(v, &p)) {
+				snprintf(err, errlen, "--exit-node: \"%.64s\" is not a list of names, tunnel IPs or keys", v);
+				return -EINVAL;
+			}
+			o->exit_node = v;
 		} else if (!strcmp(a, "--reg-key")) {
 			o->reg_key = v;
 		} else if (!strcmp(a, "--ca-cert")) {
@@ -173,6 +189,10 @@ int options_parse(int argc, char **argv, struct nexd_options *o, char *err, size
 	}
 	if (o->help || o->version)
 		return 0;
+	if ((o->exit_node || o->failover) && !o->exit_node_client) {
+		snprintf(err, errlen, "--exit-node and --failover go with --exit-node-client");
+		return -EINVAL;
+	}
 	if (o->router_exit_node && o->exit_node_client) {
 		snprintf(err, errlen, "an exit node cannot also be an exit-node client");
 		return -EINVAL;

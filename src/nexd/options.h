@@ -28,6 +28,8 @@ struct nexd_options {
 	const char *hostname;          /* NULL: the system's */
 	enum log_level log_level;
 	bool exit_node_client;         /* --exit-node-client */
+	const char *exit_node;         /* --exit-node A,B,... (names, tunnel IPs, keys) */
+	bool failover;                 /* --failover */
 	bool router_exit_node;         /* router --exit-node */
 	const char *egress_interface;  /* router --egress-interface */
 	bool help, version;

@@ -82,7 +82,7 @@ static enum sync_result do_register(struct agent *a, struct api_client *c)
 	struct api_endpoint eps[AGENT_MAX_ENDPOINTS];
 	struct api_registration reg = { 0 };
 	struct api_device dev = { 0 };
-	struct cidr default_route;
+	struct cidr default_routes[2];
 	char pub[KEY_B64_LEN + 1];
 	char *token = NULL;
 	int r;
@@ -91,7 +91,8 @@ static enum sync_result do_register(struct agent *a, struct api_client *c)
 		agent_fail(a, 1, "the device token was rejected and no --reg-key was given to register again");
 		return SYNC_FATAL;
 	}
-	cidr_parse("0.0.0.0/0", &default_route);
+	cidr_parse("0.0.0.0/0", &default_routes[0]);
+	cidr_parse("::/0", &default_routes[1]);
 	key_to_base64(pub, a->state.public_key);
 	reg.public_key = pub;
 	reg.hostname = a->hostname;
@@ -100,8 +101,8 @@ static enum sync_result do_register(struct agent *a, struct api_client *c)
 	reg.n_endpoints = copy_endpoints(a, eps);
 	reg.endpoints = eps;
 	if (a->opt.router_exit_node) {
-		reg.advertise_cidrs = &default_route;
-		reg.n_advertise_cidrs = 1;
+		reg.advertise_cidrs = default_routes;
+		reg.n_advertise_cidrs = a->exit_ipv6 ? 2 : 1;
 	}
 	if (api_client_set_token(c, a->opt.reg_key)) {
 		agent_fail(a, 1, "the registration key has characters a token cannot have");
@@ -168,22 +169,32 @@ static enum sync_result ensure_registered(struct agent *a, struct api_client *c)
  * 0.0.0.0/0, any other device does not. */
 static enum sync_result publish_role(struct agent *a, struct api_client *c)
 {
-	bool advertises = api_device_is_exit_node(&a->self);
+	bool has4 = false, has6 = false;
 	json_t *patch, *cidrs;
 	int r;
 
 	exit_on_self(a, &a->self);
-	if (advertises == a->opt.router_exit_node)
+	for (size_t i = 0; i < a->self.n_advertise_cidrs; i++) {
+		const struct cidr *p = &a->self.advertise_cidrs[i];
+		if (p->prefix == 0 && p->family == AF_INET)
+			has4 = true;
+		else if (p->prefix == 0)
+			has6 = true;
+	}
+	if (has4 == a->opt.router_exit_node && has6 == (a->opt.router_exit_node && a->exit_ipv6))
 		return SYNC_OK;
 	cidrs = json_array();
 	if (a->opt.router_exit_node)
 		json_array_append_new(cidrs, json_string("0.0.0.0/0"));
+	if (a->opt.router_exit_node && a->exit_ipv6)
+		json_array_append_new(cidrs, json_string("::/0"));
 	patch = json_pack("{s:o}", "advertise_cidrs", cidrs);
 	r = api_device_patch(c, a->self.id, patch, NULL, NULL);
 	json_decref(patch);
 	if (r)
 		return classify(a, c, r, "publishing the advertised prefixes");
-	log_info("%s 0.0.0.0/0", a->opt.router_exit_node ? "advertising" : "no longer advertising");
+	log_info("advertising %s", a->opt.router_exit_node ? (a->exit_ipv6 ? "0.0.0.0/0 and ::/0" : "0.0.0.0/0")
+							     : "no default route");
 	return SYNC_OK;
 }
 
@@ -306,8 +317,9 @@ static void converge_locked(struct agent *a)
 		}
 		p->exit_node = api_device_is_exit_node(d);
 		if (a->exit_active && a->has_exit_peer && !memcmp(d->public_key, a->exit_peer, 32)) {
-			cidr_parse("0.0.0.0/0", &p->extra[0]);
-			p->n_extra = 1;
+			cidr_parse("0.0.0.0/0", &p->extra[p->n_extra++]);
+			if (a->exit_peer_v6)
+				cidr_parse("::/0", &p->extra[p->n_extra++]);
 		}
 		if (d->tunnel_family == AF_INET) {
 			memcpy(targets[nt].public_key, d->public_key, 32);

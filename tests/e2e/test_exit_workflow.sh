@@ -2,7 +2,7 @@
 # Exit nodes, the workflow of the design: a client's source address as the
 # internet sees it before, after `nexctl nexd exit-node enable`, after
 # `disable`; the exact output lines; mesh traffic unchanged throughout;
-# enabling before any exit node exists waits and then uses one; an exit node
+# enabling before any exit node exists waits (failing closed) and then uses one; an exit node
 # of another organization is never used; `--exit-node-client` at start; the
 # subscription driven from the API server (nexctl device update); `list` in
 # an organization without exit nodes fails.
@@ -46,8 +46,9 @@ nexd_wait_up exit2
 out=$(nexd_ctl c1 exit-node enable)
 assert_eq "enable output" "Successfully enabled exit node client on this device" "$out"
 sleep 3
-assert_eq "c1 still leaves from its own address (no exit node of its own organization yet)" \
-	203.0.113.2 "$(whoami_from c1)"
+assert_eq "c1 is not carried by another organization's exit node, nor leaks (fail closed while waiting)" \
+	"" "$(whoami_from c1)"
+mesh_ping c1 c2
 st=$(nexd_ctl c1 status -o json | jq -r .exit_node_client)
 assert_eq "c1 exit status while waiting" "waiting for an exit node" "$st"
 

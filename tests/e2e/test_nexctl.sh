@@ -216,7 +216,8 @@ done
 
 say "usage errors exit 2"
 fails 2 "which command" 
-fails 2 "unknown command" nexd status
+fails 1 "nexd is not running" nexd --unix-socket "$TMP/no-agent.sock" status
+fails 2 "unknown command" nexd --unix-socket "$TMP/no-agent.sock" frobnicate
 fails 2 "unknown command" bogus
 fails 2 "unknown option" --bogus org list
 fails 2 "unknown option" org list --bogus
