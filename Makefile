@@ -157,8 +157,10 @@ bench: deps
 	$(Q)for b in bench/*.sh; do BUILD=$(BUILD) $$b || exit 1; done
 
 install: programs
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/nexodus/web
 	install -m 0755 $(PROG_BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 src/nexapi/web/index.html src/nexapi/web/app.js src/nexapi/web/style.css \
+	    $(DESTDIR)$(PREFIX)/share/nexodus/web/
 
 clean:
 	rm -rf build

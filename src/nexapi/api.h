@@ -10,6 +10,7 @@
 #include "nexapi/auth.h"
 #include "nexapi/http.h"
 #include "nexapi/jsonw.h"
+#include "nexapi/static.h"
 #include "nexapi/store.h"
 #include "nexapi/watch.h"
 
@@ -39,6 +40,7 @@ struct api {
 	struct store *store;
 	const struct store_ops *ops;
 	struct watch *watch;
+	struct static_site *web;   /* the web UI (static.h), or NULL */
 	struct api_watch_cache cache;
 };
 

@@ -20,7 +20,7 @@
 #define PEM_MAX (256 * 1024)
 
 struct options {
-	const char *listen, *db, *tls_cert, *tls_key, *admin_token_file;
+	const char *listen, *db, *tls_cert, *tls_key, *admin_token_file, *web_root;
 	unsigned long history;
 	bool insecure_http;
 	enum log_level level;
@@ -31,6 +31,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: nexapi --listen HOST:PORT --db PATH [--tls-cert FILE --tls-key FILE]\n"
 		"              [--admin-token-file FILE] [--insecure-http] [--log-level LEVEL]\n"
+		"              [--web-root DIR]\n"
 		"              [--history N]\n"
 		"\n"
 		"  --listen HOST:PORT       address to serve on (127.0.0.1:8080, [::1]:8080, localhost:8080)\n"
@@ -40,6 +41,8 @@ static void usage(FILE *f)
 		"                           (default: <db>.admin-token, mode 0600)\n"
 		"  --insecure-http          allow plain HTTP on a non-loopback address\n"
 		"  --log-level LEVEL        error, warn, info (default), debug\n"
+		"  --web-root DIR           the web UI's files (default: $NEXAPI_WEB_ROOT, else\n"
+		"                           <bin>/../share/nexodus/web, else the build tree's)\n"
 		"  --history N              device changes kept for watchers (default 10000, 10 to\n"
 		"                           10000000); a watcher from an older revision relists\n");
 }
@@ -53,6 +56,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "tls-key", required_argument, NULL, 'k' },
 		{ "admin-token-file", required_argument, NULL, 'a' },
 		{ "insecure-http", no_argument, NULL, 'i' },
+		{ "web-root", required_argument, NULL, 'w' },
 		{ "log-level", required_argument, NULL, 'L' },
 		{ "history", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
@@ -71,6 +75,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'k': o->tls_key = optarg; break;
 		case 'a': o->admin_token_file = optarg; break;
 		case 'i': o->insecure_http = true; break;
+		case 'w': o->web_root = optarg; break;
 		case 'L':
 			if (log_level_parse(optarg, &o->level)) {
 				fprintf(stderr, "nexapi: bad --log-level %s\n", optarg);
@@ -226,6 +231,11 @@ err_unlink:
 	return err;
 }
 
+static enum httpd_result handle_web(struct httpd_request *r, void *ctx)
+{
+	return static_serve(((struct api *)ctx)->web, r);
+}
+
 int main(int argc, char **argv)
 {
 	struct store_options sopt;
@@ -269,6 +279,9 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	memset(&api, 0, sizeof(api));
+	if (static_site_open(o.web_root, &api.web))
+		fatal("cannot load the web UI (--web-root, NEXAPI_WEB_ROOT)");
+	hc.fallback = handle_web;
 	api.ops = &store_sqlite_ops;
 	sopt.events_kept = (unsigned)o.history;
 	if ((err = api.ops->open(o.db, &sopt, &api.store)))
@@ -320,6 +333,7 @@ err_destroy_watch:
 	free(api.cache.body);
 err_close_store:
 	api.ops->close(api.store);
+	static_site_free(api.web);
 	free(token_path);
 	free(cert);
 	if (key)
