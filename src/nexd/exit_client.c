@@ -167,19 +167,10 @@ int exit_prepare(struct agent *a, char *err, size_t errlen)
 		a->sub_prefs = prefs;
 		save_subscription(a);
 	}
-	if (a->opt.router_exit_node) {
-		struct nl_route def;
-
-		r = nl_open(&nl);
-		if (r) {
-			snprintf(err, errlen, "netlink: %s", strerror(-r));
-			return r;
-		}
-		a->exit_ipv6 = nl_route_get_default(nl, AF_INET6, &def) == 0;
-		nl_close(nl);
-		if (a->exit_ipv6)
-			log_info("exit node: the host has an IPv6 default route: IPv6 is carried too");
-	}
+	/* IPv6 through an exit node needs IPv6 tunnel addresses on the mesh
+	 * (the exit node routes the replies back by them); until devices have
+	 * them, exit nodes carry IPv4 only and clients block IPv6. */
+	a->exit_ipv6 = false;
 	snprintf(a->exit_status, sizeof(a->exit_status), "off");
 	a->exit_wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (a->exit_wake_fd < 0) {
