@@ -64,6 +64,7 @@ nat_host() {
 			ct state established,related accept
 			iifname { "lo", "lan0" } accept
 			icmp type echo-request accept
+			icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-advert, echo-request } accept
 		}
 		chain forward {
 			type filter hook forward priority 0; policy drop;
@@ -126,12 +127,18 @@ reg_key() {
 	nexctl_admin "$host" reg-key create "$@"
 }
 
-# nexd_start HOST KEY [ARGS...]: nexd on HOST, interface ${NX}<HOST>.
+# nexd_start HOST KEY [ARGS...]: nexd on HOST, interface ${NX}n<N> (the
+# same one again when HOST restarts).
+NX_IF_SEQ=0
 nexd_start() {
 	local host=$1 key=$2 ifname
 	shift 2
-	ifname=$(wg_ifname "${host:0:5}")
-	NEXD_IF[$host]=$ifname
+	if [ -z "${NEXD_IF[$host]:-}" ]; then
+		NEXD_IF[$host]=$NX-n$NX_IF_SEQ
+		NX_IF_SEQ=$((NX_IF_SEQ + 1))
+		[ ${#NEXD_IF[$host]} -le 15 ] || fail "interface name ${NEXD_IF[$host]} too long"
+	fi
+	ifname=${NEXD_IF[$host]}
 	NEXD_SOCK[$host]=$TMPD/nexd-$host.sock
 	NX_SOCKETS+=("$WG_RUNDIR/$ifname.sock")
 	mkdir -p "$TMPD/state-$host"
@@ -264,4 +271,56 @@ routing_state() {
 # exit_rules HOST: how many policy rules at 19300-19302 (both families).
 exit_rules() {
 	{ ip -n "$NX-$1" rule; ip -n "$NX-$1" -6 rule 2>/dev/null; } | grep -cE '^1930[012]:' || true
+}
+
+# delayed_host NAME ROUTER OUTSIDE-ADDR DELAY-MS: a host behind its own NAT
+# router whose link to it adds DELAY-MS each way (delaylink, in userspace:
+# this kernel has no netem). NAME's only link is the TUN dlB (192.0.2.66/30).
+delayed_host() {
+	local name=$1 router=$2 outside=$3 delay=$4
+	ns_add "$router"
+	inet_attach "$router" "$outside/24"
+	ip -n "$NX-$router" route add default via 203.0.113.1 dev eth0
+	ns_add "$name"
+	bg_start "delaylink-$name" "$router" "$TOOLS/delaylink" --delay-ms "$delay" dlA dlB
+	wait_for 5 grep -q ready "$TMPD/delaylink-$name.log" || fail "delaylink did not start"
+	pp ip -n "$NX-$router" link set dlB netns "$NX-$name"
+	ip -n "$NX-$router" addr add 192.0.2.65/30 dev dlA
+	ip -n "$NX-$router" link set dlA up
+	ip -n "$NX-$name" addr add 192.0.2.66/30 dev dlB
+	ip -n "$NX-$name" link set dlB up
+	ip -n "$NX-$name" route add default dev dlB
+	n "$router" sysctl -qw net.ipv4.ip_forward=1
+	n "$router" nft -f - <<-NFT
+	table inet home {
+		chain input {
+			type filter hook input priority 0; policy drop;
+			ct state established,related accept
+			iifname { "lo", "dlA" } accept
+			icmp type echo-request accept
+			icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-advert, echo-request } accept
+		}
+		chain forward {
+			type filter hook forward priority 0; policy drop;
+			ct state established,related accept
+			iifname "dlA" accept
+		}
+		chain postrouting {
+			type nat hook postrouting priority 100;
+			oifname "eth0" masquerade
+		}
+	}
+	NFT
+}
+
+# failover_ms HOST ADDR LIMIT-S: milliseconds until HOST reaches the
+# internet host as ADDR (polling every 100 ms); fails after LIMIT-S.
+source_within() {
+	local host=$1 addr=$2 limit=$3 t0
+	t0=$(date +%s%3N)
+	until [ "$(n "$host" curl -s -m 1.5 "http://$WWW_IP/" 2>/dev/null)" = "$addr" ]; do
+		[ $(($(date +%s%3N) - t0)) -lt $((limit * 1000)) ] || { echo -1; return 0; }
+		sleep 0.1
+	done
+	echo $(($(date +%s%3N) - t0))
 }
