@@ -56,20 +56,29 @@ nat_host() {
 	addr_add "$router" lan0 "$lan.1/24"
 	addr_add "$name" eth0 "$lan.2/24"
 	pp ip -n "$NX-$name" route add default via "$lan.1"
+	home_router "$router" lan0
+}
+
+# home_router ROUTER LANIF: forwarding, masquerade out of eth0, and the
+# stateful firewall of a home router (nothing new comes in from outside;
+# unsolicited packets are dropped before conntrack keeps them, which is
+# what lets two NATed peers punch holes to each other).
+home_router() {
+	local router=$1 lan=$2
 	n "$router" sysctl -qw net.ipv4.ip_forward=1
 	n "$router" nft -f - <<-NFT
 	table inet home {
 		chain input {
 			type filter hook input priority 0; policy drop;
 			ct state established,related accept
-			iifname { "lo", "lan0" } accept
+			iifname { "lo", "$lan" } accept
 			icmp type echo-request accept
 			icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-advert, echo-request } accept
 		}
 		chain forward {
 			type filter hook forward priority 0; policy drop;
 			ct state established,related accept
-			iifname "lan0" accept
+			iifname "$lan" accept
 		}
 		chain postrouting {
 			type nat hook postrouting priority 100;
@@ -290,27 +299,7 @@ delayed_host() {
 	ip -n "$NX-$name" addr add 192.0.2.66/30 dev dlB
 	ip -n "$NX-$name" link set dlB up
 	ip -n "$NX-$name" route add default dev dlB
-	n "$router" sysctl -qw net.ipv4.ip_forward=1
-	n "$router" nft -f - <<-NFT
-	table inet home {
-		chain input {
-			type filter hook input priority 0; policy drop;
-			ct state established,related accept
-			iifname { "lo", "dlA" } accept
-			icmp type echo-request accept
-			icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-advert, echo-request } accept
-		}
-		chain forward {
-			type filter hook forward priority 0; policy drop;
-			ct state established,related accept
-			iifname "dlA" accept
-		}
-		chain postrouting {
-			type nat hook postrouting priority 100;
-			oifname "eth0" masquerade
-		}
-	}
-	NFT
+	home_router "$router" dlA
 }
 
 # failover_ms HOST ADDR LIMIT-S: milliseconds until HOST reaches the
