@@ -435,6 +435,8 @@ void agent_destroy(struct agent *a)
 		 * first all the same so that nothing outlives us if it lingers. */
 		if (a->has_tunnel_addr)
 			nl_addr_del(a->nl, a->ifindex, &a->tunnel_addr);
+		if (a->has_tunnel_addr6)
+			nl_addr_del(a->nl, a->ifindex, &a->tunnel_addr6);
 		nl_close(a->nl);
 	}
 	uapi_server_stop(a->uapi);

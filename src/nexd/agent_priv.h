@@ -40,6 +40,11 @@ struct agent {
 	bool has_org_prefix;
 	struct cidr tunnel_addr;          /* installed on the interface */
 	bool has_tunnel_addr;
+	struct cidr org_prefix6;          /* the organization's IPv6 prefix, if it has one */
+	bool has_org_prefix6;
+	struct cidr tunnel_addr6;         /* derived: org_prefix6 + the IPv4 address */
+	bool has_tunnel_addr6;
+	bool host_has_ipv6_default;       /* the host has an IPv6 default route (at start) */
 	struct api_device_list mesh;      /* the organization's devices, as last seen */
 	struct converge_memory memory;
 	char api_state[256];              /* "connected", or what is wrong */

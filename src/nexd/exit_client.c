@@ -168,9 +168,20 @@ int exit_prepare(struct agent *a, char *err, size_t errlen)
 		save_subscription(a);
 	}
 	/* IPv6 through an exit node needs IPv6 tunnel addresses on the mesh
-	 * (the exit node routes the replies back by them); until devices have
-	 * them, exit nodes carry IPv4 only and clients block IPv6. */
-	a->exit_ipv6 = false;
+	 * (the exit node routes the replies back by them): an exit node
+	 * carries IPv6 when its host has an IPv6 default route and its
+	 * organization an IPv6 prefix (known once registered). */
+	if (a->opt.router_exit_node) {
+		struct nl_route def;
+
+		r = nl_open(&nl);
+		if (r) {
+			snprintf(err, errlen, "netlink: %s", strerror(-r));
+			return r;
+		}
+		a->host_has_ipv6_default = nl_route_get_default(nl, AF_INET6, &def) == 0;
+		nl_close(nl);
+	}
 	snprintf(a->exit_status, sizeof(a->exit_status), "off");
 	a->exit_wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (a->exit_wake_fd < 0) {
@@ -361,6 +372,10 @@ static int apply_client_table(struct exit_ctx *x, char *err, size_t errlen)
 	pthread_mutex_unlock(&a->lock);
 	if (p.mesh4.family != AF_INET)
 		cidr_parse("100.100.0.0/16", &p.mesh4);
+	pthread_mutex_lock(&a->lock);
+	p.has_mesh6 = a->has_org_prefix6;
+	p.mesh6 = a->org_prefix6;
+	pthread_mutex_unlock(&a->lock);
 	p.exit_ipv6 = x->exit_v6_in_table;
 	p.oob.api = x->oob.api;
 	p.oob.n_api = x->oob.n_api;
@@ -685,6 +700,13 @@ void *exit_main(void *arg)
 	if (a->health)
 		health_set_notify(a->health, on_health_change, a);
 	if (a->opt.router_exit_node) {
+		/* The organization's prefixes decide whether IPv6 is carried. */
+		pthread_mutex_lock(&a->lock);
+		while (!a->has_org_prefix && !agent_stopping(a))
+			pthread_cond_wait(&a->cond, &a->lock);
+		pthread_mutex_unlock(&a->lock);
+		if (agent_stopping(a))
+			goto out;
 		r = exit_node_start(&x.node, x.nl, x.journal, a->opt.interface, a->opt.egress_interface, a->exit_ipv6,
 				    warn, sizeof(warn), err, sizeof(err));
 		if (r) {

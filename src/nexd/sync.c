@@ -198,21 +198,62 @@ static enum sync_result publish_role(struct agent *a, struct api_client *c)
 	return SYNC_OK;
 }
 
-/* The organization's prefix, then our address as a host address and the
- * mesh prefix routed onto the interface. */
+/* One tunnel address (a host prefix) on the interface and its mesh
+ * prefix routed there; `old` is replaced when it differs. 0 or -errno. */
+static int install_one(struct agent *a, const struct cidr *addr, const struct cidr *prefix, const struct cidr *old,
+		       bool had_old)
+{
+	struct nl_route route = { 0 };
+	char at[ADDR_CIDR_STRLEN], pt[ADDR_CIDR_STRLEN];
+	int r;
+
+	cidr_format(addr, at);
+	cidr_format(prefix, pt);
+	pthread_mutex_lock(&a->nl_lock);
+	if (had_old && !cidr_equal(addr, old))
+		nl_addr_del(a->nl, a->ifindex, old);
+	r = nl_addr_add(a->nl, a->ifindex, addr);
+	if (r && r != -EEXIST) {
+		pthread_mutex_unlock(&a->nl_lock);
+		agent_fail(a, 1, "cannot add the tunnel address %s to %s: %s", at, a->opt.interface, strerror(-r));
+		return r;
+	}
+	route.dst = *prefix;
+	route.table = RT_TABLE_MAIN;
+	route.type = RTN_UNICAST;
+	route.oif = a->ifindex;
+	r = nl_route_add(a->nl, &route);
+	pthread_mutex_unlock(&a->nl_lock);
+	if (r == -EEXIST)
+		log_warn("the mesh prefix %s is already routed elsewhere (another nexd in the same mesh on this "
+			 "host?); traffic to it may not reach %s", pt, a->opt.interface);
+	else if (r) {
+		agent_fail(a, 1, "cannot route %s onto %s: %s", pt, a->opt.interface, strerror(-r));
+		return r;
+	}
+	log_info("tunnel address %s on %s, mesh %s routed there", at, a->opt.interface, pt);
+	return 0;
+}
+
+/* The organization's prefixes, then our addresses as host addresses and
+ * the mesh prefixes routed onto the interface: IPv4, and IPv6 when the
+ * organization has an IPv6 prefix (the device's IPv6 address is derived:
+ * the prefix with the IPv4 address in its last 32 bits). */
 static enum sync_result install_address(struct agent *a, struct api_client *c)
 {
-	struct cidr addr = { 0 }, prefix;
-	struct nl_route route = { 0 };
+	struct cidr addr = { 0 }, prefix, addr6 = { 0 }, prefix6 = { 0 };
+	bool has6 = false;
 	json_t *org = NULL;
-	const char *ptext;
+	const char *ptext, *p6text;
 	int r;
 
 	r = api_org_get(c, a->self.organization, &org);
 	if (r)
 		return classify(a, c, r, "reading the organization");
 	ptext = json_string_value(json_object_get(org, "prefix"));
-	if (!ptext || cidr_parse(ptext, &prefix)) {
+	p6text = json_string_value(json_object_get(org, "prefix6"));
+	if (!ptext || cidr_parse(ptext, &prefix) || prefix.family != AF_INET ||
+	    (p6text && (cidr_parse(p6text, &prefix6) || prefix6.family != AF_INET6 || prefix6.prefix > 96))) {
 		json_decref(org);
 		set_api_state(a, false, "the organization's prefix is missing or malformed");
 		return SYNC_RETRY;
@@ -222,43 +263,28 @@ static enum sync_result install_address(struct agent *a, struct api_client *c)
 	addr.family = a->self.tunnel_family;
 	memcpy(addr.addr, a->self.tunnel_ip, 16);
 	addr.prefix = addr.family == AF_INET ? 32 : 128;
-	if (a->has_tunnel_addr && cidr_equal(&addr, &a->tunnel_addr) && a->has_org_prefix &&
-	    cidr_equal(&prefix, &a->org_prefix))
-		return SYNC_OK;
-
-	pthread_mutex_lock(&a->nl_lock);
-	if (a->has_tunnel_addr && !cidr_equal(&addr, &a->tunnel_addr))
-		nl_addr_del(a->nl, a->ifindex, &a->tunnel_addr);
-	r = nl_addr_add(a->nl, a->ifindex, &addr);
-	if (r && r != -EEXIST) {
-		pthread_mutex_unlock(&a->nl_lock);
-		agent_fail(a, 1, "cannot add the tunnel address to %s: %s", a->opt.interface, strerror(-r));
+	if (p6text && addr.family == AF_INET) {
+		cidr_normalize(&prefix6);
+		addr6 = prefix6;
+		memcpy(addr6.addr + 12, addr.addr, 4);
+		addr6.prefix = 128;
+		has6 = true;
+	}
+	if (install_one(a, &addr, &prefix, &a->tunnel_addr, a->has_tunnel_addr))
 		return SYNC_FATAL;
-	}
-	route.dst = prefix;
-	route.table = RT_TABLE_MAIN;
-	route.type = RTN_UNICAST;
-	route.oif = a->ifindex;
-	r = nl_route_add(a->nl, &route);
-	pthread_mutex_unlock(&a->nl_lock);
-	if (r == -EEXIST)
-		log_warn("the mesh prefix %s is already routed elsewhere (another nexd in the same mesh on this "
-			 "host?); traffic to it may not reach %s", ptext, a->opt.interface);
-	if (r && r != -EEXIST) {
-		agent_fail(a, 1, "cannot route %s onto %s: %s", ptext, a->opt.interface, strerror(-r));
+	if (has6 && install_one(a, &addr6, &prefix6, &a->tunnel_addr6, a->has_tunnel_addr6))
 		return SYNC_FATAL;
-	}
-	{
-		char at[ADDR_CIDR_STRLEN], pt[ADDR_CIDR_STRLEN];
-		cidr_format(&addr, at);
-		cidr_format(&prefix, pt);
-		log_info("tunnel address %s on %s, mesh %s routed there", at, a->opt.interface, pt);
-	}
 	pthread_mutex_lock(&a->lock);
 	a->tunnel_addr = addr;
 	a->has_tunnel_addr = true;
 	a->org_prefix = prefix;
 	a->has_org_prefix = true;
+	a->tunnel_addr6 = addr6;
+	a->has_tunnel_addr6 = has6;
+	a->org_prefix6 = prefix6;
+	a->has_org_prefix6 = has6;
+	a->exit_ipv6 = a->opt.router_exit_node && has6 && a->host_has_ipv6_default;
+	pthread_cond_broadcast(&a->cond);
 	pthread_mutex_unlock(&a->lock);
 	return SYNC_OK;
 }
@@ -303,6 +329,13 @@ static void converge_locked(struct agent *a)
 		if (!strcmp(d->id, a->self.id) || !memcmp(d->public_key, a->state.public_key, 32))
 			continue;
 		memcpy(p->public_key, d->public_key, 32);
+		if (a->has_org_prefix6 && d->tunnel_family == AF_INET) {
+			/* its IPv6 tunnel address, derived as ours is */
+			struct cidr *t6 = &p->extra[p->n_extra++];
+			*t6 = a->org_prefix6;
+			memcpy(t6->addr + 12, d->tunnel_ip, 4);
+			t6->prefix = 128;
+		}
 		p->tunnel_ip.family = d->tunnel_family;
 		memcpy(p->tunnel_ip.addr, d->tunnel_ip, 16);
 		p->tunnel_ip.prefix = d->tunnel_family == AF_INET ? 32 : 128;
@@ -542,8 +575,6 @@ void *sync_main(void *arg)
 
 		if (!have_registration) {
 			s = ensure_registered(a, c);
-			if (s == SYNC_OK)
-				s = publish_role(a, c);
 			have_registration = s == SYNC_OK;
 		}
 		if (s == SYNC_OK && !up) {
@@ -556,6 +587,8 @@ void *sync_main(void *arg)
 		}
 		if (s == SYNC_OK && !have_address) {
 			s = install_address(a, c);
+			if (s == SYNC_OK)
+				s = publish_role(a, c);
 			have_address = s == SYNC_OK;
 		}
 		if (s == SYNC_OK)
