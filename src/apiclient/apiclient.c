@@ -590,13 +590,15 @@ int api_org_get(struct api_client *c, const char *id_or_name, json_t **reply)
 	return expect(c, r, j, false, "organization", reply);
 }
 
-int api_org_create(struct api_client *c, const char *name, const char *prefix, json_t **reply)
+int api_org_create(struct api_client *c, const char *name, const char *prefix,
+		   const char *prefix6, json_t **reply)
 {
 	json_t *body = json_object(), *j = NULL;
 	int r = -ENOMEM;
 
 	if (!body || json_object_set_new(body, "name", json_string(name ? name : "")) ||
-	    (prefix && json_object_set_new(body, "prefix", json_string(prefix)))) {
+	    (prefix && json_object_set_new(body, "prefix", json_string(prefix))) ||
+	    (prefix6 && json_object_set_new(body, "prefix6", json_string(prefix6)))) {
 		set_error(c, "out of memory (or a name that is not UTF-8)");
 		goto out;
 	}

@@ -81,7 +81,8 @@ int api_request(struct api_client *c, const char *method, const char *path,
 int api_health(struct api_client *c);
 int api_org_list(struct api_client *c, json_t **reply);
 int api_org_get(struct api_client *c, const char *id_or_name, json_t **reply);
-int api_org_create(struct api_client *c, const char *name, const char *prefix, json_t **reply);
+int api_org_create(struct api_client *c, const char *name, const char *prefix,
+		   const char *prefix6, json_t **reply);
 int api_token_create(struct api_client *c, const char *org, json_t **reply);
 /* expires_in_s 0: never expires. org NULL: the server's default. */
 int api_regkey_create(struct api_client *c, const char *org, bool single_use,

@@ -98,6 +98,28 @@ static int get_time(const json_t *obj, const char *key, bool may_be_null, int64_
 	return 0;
 }
 
+/* "tunnel_ip6": optional (an older server has none; null when the
+ * organization has no prefix6); a string must be an IPv6 address. */
+static int parse_tunnel_ip6(const json_t *j, struct api_device *d, char *err, size_t errlen)
+{
+	uint8_t a[16];
+	const char *s;
+	int family, r;
+
+	d->has_tunnel_ip6 = false;
+	if (!json_object_get(j, "tunnel_ip6"))
+		return 0;
+	if ((r = get_text(j, "tunnel_ip6", true, true, INET6_ADDRSTRLEN, &s, err, errlen)) < 0)
+		return r;
+	if (!s[0] && json_is_null(json_object_get(j, "tunnel_ip6")))
+		return 0;
+	if (addr_ip_parse(s, &family, a) < 0 || family != AF_INET6)
+		return fail(err, errlen, "tunnel_ip6: not an IPv6 address");
+	memcpy(d->tunnel_ip6, a, sizeof(d->tunnel_ip6));
+	d->has_tunnel_ip6 = true;
+	return 0;
+}
+
 static bool is_hex(char c)
 {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
@@ -253,6 +275,8 @@ static int device_parse(const json_t *j, struct api_device *d, char *err, size_t
 		return r;
 	if (addr_ip_parse(s, &d->tunnel_family, d->tunnel_ip) < 0)
 		return fail(err, errlen, "tunnel_ip: not an IP address");
+	if ((r = parse_tunnel_ip6(j, d, err, errlen)) < 0)
+		return r;
 
 	if ((r = parse_endpoints(j, d, err, errlen)) < 0)
 		return r;

@@ -40,6 +40,8 @@ struct api_device {
 	uint8_t public_key[KEY_LEN];
 	int tunnel_family;                 /* AF_INET or AF_INET6 */
 	uint8_t tunnel_ip[16];
+	bool has_tunnel_ip6;               /* "tunnel_ip6": false when absent or null */
+	uint8_t tunnel_ip6[16];            /* IPv6, network order, when has_tunnel_ip6 */
 	struct api_endpoint *endpoints;    /* n_endpoints, heap */
 	size_t n_endpoints;
 	struct cidr *advertise_cidrs;      /* n_advertise_cidrs, heap */

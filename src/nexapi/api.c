@@ -119,7 +119,8 @@ json_t *api_org_json(const struct org_rec *o)
 	char t[32];
 
 	api_time(o->created_at, t);
-	return json_pack("{s:s, s:s, s:s, s:s}", "id", o->id, "name", o->name, "prefix", o->prefix,
+	return json_pack("{s:s, s:s, s:s, s:o, s:s}", "id", o->id, "name", o->name, "prefix", o->prefix,
+			 "prefix6", o->prefix6[0] ? json_string(o->prefix6) : json_null(),
 			 "created_at", t);
 }
 
@@ -161,6 +162,11 @@ void api_device_write(struct jsonw *w, const struct device_rec *d, int64_t now)
 	jsonw_string(w, d->public_key);
 	jsonw_key(w, "tunnel_ip", false);
 	jsonw_string(w, d->tunnel_ip);
+	jsonw_key(w, "tunnel_ip6", false);
+	if (d->tunnel_ip6[0])
+		jsonw_string(w, d->tunnel_ip6);
+	else
+		jsonw_raw(w, "null");
 	jsonw_key(w, "endpoints", false);
 	raw_array(w, d->endpoints_json);
 	jsonw_key(w, "advertise_cidrs", false);

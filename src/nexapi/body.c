@@ -12,7 +12,8 @@ static int opt(int rc)
 
 int body_parse_org(const char *buf, size_t len, struct body_org *out, struct jsonv_err *e)
 {
-	static const char *const keys[] = { "name", "prefix", NULL };
+	static const char *const keys[] = { "name", "prefix", "prefix6", NULL };
+	char prefix6[ADDR_CIDR_STRLEN];
 	json_t *o;
 	int rc;
 
@@ -30,6 +31,13 @@ int body_parse_org(const char *buf, size_t len, struct body_org *out, struct jso
 	rc = jsonv_string(o, "prefix", false, 1, ADDR_CIDR_STRLEN - 1, out->prefix, sizeof(out->prefix), e);
 	if (rc == 0 && validate_org_prefix(out->prefix))
 		rc = jsonv_fail(e, "field \"prefix\" must be an IPv4 prefix from /8 to /30 with no host bits set");
+	if ((rc = opt(rc)))
+		goto out;
+	if (json_is_null(json_object_get(o, "prefix6")))
+		goto out;
+	rc = jsonv_string(o, "prefix6", false, 1, ADDR_CIDR_STRLEN - 1, prefix6, sizeof(prefix6), e);
+	if (rc == 0 && validate_org_prefix6(prefix6, out->prefix6))
+		rc = jsonv_fail(e, "field \"prefix6\" must be an IPv6 /64 prefix with no host bits set");
 	rc = opt(rc);
 out:
 	json_decref(o);

@@ -20,6 +20,7 @@
 struct body_org {
 	char name[STORE_NAME_MAX + 1];
 	char prefix[ADDR_CIDR_STRLEN];   /* "" when absent */
+	char prefix6[ADDR_CIDR_STRLEN];  /* canonical IPv6 /64; "" when absent or null */
 };
 
 struct body_token {

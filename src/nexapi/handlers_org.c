@@ -60,6 +60,7 @@ enum httpd_result handle_org_create(struct httpd_request *r, void *ctx)
 	auth_uuid(org.id);
 	snprintf(org.name, sizeof(org.name), "%s", b.name);
 	snprintf(org.prefix, sizeof(org.prefix), "%s", b.prefix[0] ? b.prefix : API_DEFAULT_PREFIX);
+	snprintf(org.prefix6, sizeof(org.prefix6), "%s", b.prefix6);
 	org.created_at = api_now();
 	err = a->ops->org_create(a->store, &org, API_MAX_ORGS);
 	if (err == -EEXIST) {
@@ -70,7 +71,8 @@ enum httpd_result handle_org_create(struct httpd_request *r, void *ctx)
 		api_reply_store_error(r, err, "organization");
 		return HTTPD_DONE;
 	}
-	log_info("organization %s created (%s, prefix %s)", org.name, org.id, org.prefix);
+	log_info("organization %s created (%s, prefix %s%s%s)", org.name, org.id, org.prefix,
+		 org.prefix6[0] ? ", prefix6 " : "", org.prefix6);
 	httpd_reply_json(r, 201, api_org_json(&org));
 	return HTTPD_DONE;
 }

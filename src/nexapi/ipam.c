@@ -80,3 +80,34 @@ int ipam_parse(const char *s, uint32_t *out)
 	*out = ntohl(in.s_addr);
 	return 0;
 }
+
+int ipam_prefix6_parse(const char *s, uint8_t net[16])
+{
+	struct cidr c, n;
+
+	if (!strchr(s, '/') || cidr_parse(s, &c) || c.family != AF_INET6 ||
+	    c.prefix != IPAM_PREFIX6_LEN)
+		return -EINVAL;
+	n = c;
+	cidr_normalize(&n);
+	if (memcmp(n.addr, c.addr, 16))
+		return -EINVAL;
+	memcpy(net, c.addr, 16);
+	return 0;
+}
+
+int ipam_derive6(const char *prefix6, const char *tunnel_ip, char out[INET6_ADDRSTRLEN])
+{
+	uint8_t a[16];
+	uint32_t ip4;
+
+	if (ipam_prefix6_parse(prefix6, a) || ipam_parse(tunnel_ip, &ip4))
+		return -EINVAL;
+	a[12] = (uint8_t)(ip4 >> 24);
+	a[13] = (uint8_t)(ip4 >> 16);
+	a[14] = (uint8_t)(ip4 >> 8);
+	a[15] = (uint8_t)ip4;
+	if (!inet_ntop(AF_INET6, a, out, INET6_ADDRSTRLEN))
+		return -EINVAL;
+	return 0;
+}

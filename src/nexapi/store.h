@@ -25,6 +25,7 @@
 #define STORE_STATUS_MAX 128     /* exit_node_status */
 #define STORE_HASH_LEN 32
 #define STORE_IP4_STRLEN 16
+#define STORE_IP6_STRLEN INET6_ADDRSTRLEN
 
 struct store;
 
@@ -32,6 +33,7 @@ struct org_rec {
 	char id[STORE_ID_LEN + 1];
 	char name[STORE_NAME_MAX + 1];
 	char prefix[ADDR_CIDR_STRLEN];
+	char prefix6[ADDR_CIDR_STRLEN];   /* IPv6 /64; "" when none */
 	int64_t created_at;
 };
 
@@ -63,6 +65,9 @@ struct device_rec {
 	char hostname[STORE_HOSTNAME_MAX + 1];
 	char public_key[KEY_B64_LEN + 1];
 	char tunnel_ip[STORE_IP4_STRLEN];
+	char tunnel_ip6[STORE_IP6_STRLEN];  /* filled on reads, derived from the
+	                                     * organization's prefix6 and tunnel_ip;
+	                                     * "" when it has none */
 	char *endpoints_json;             /* owned; JSON array text */
 	char *cidrs_json;                 /* owned; JSON array text */
 	bool exit_node_client;

@@ -32,6 +32,12 @@ struct store {
 	} cache[STMT_CACHE];
 };
 
+/* The schema version this code writes (meta 'schema'). A database of an
+ * older version is upgraded on open (upgrade_schema):
+ *   1 -> 2: organizations.prefix6 (TEXT, NULL: no IPv6 prefix). */
+#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION_TEXT "2"
+
 static const char *const schema[] = {
 	"CREATE TABLE IF NOT EXISTS meta ("
 	" key TEXT PRIMARY KEY,"
@@ -40,7 +46,8 @@ static const char *const schema[] = {
 	" id TEXT PRIMARY KEY,"
 	" name TEXT NOT NULL UNIQUE,"
 	" prefix TEXT NOT NULL,"
-	" created_at BIGINT NOT NULL)",
+	" created_at BIGINT NOT NULL,"
+	" prefix6 TEXT)",
 	"CREATE TABLE IF NOT EXISTS devices ("
 	" id TEXT PRIMARY KEY,"
 	" org_id TEXT NOT NULL REFERENCES organizations(id),"
@@ -95,16 +102,19 @@ static const char *const schema[] = {
 	" last_seen BIGINT,"
 	" created_at BIGINT NOT NULL)",
 	"CREATE INDEX IF NOT EXISTS events_org ON events (org_id, revision)",
-	"INSERT INTO meta (key, value) VALUES ('schema', 1) ON CONFLICT (key) DO NOTHING",
+	"INSERT INTO meta (key, value) VALUES ('schema', " SCHEMA_VERSION_TEXT ") ON CONFLICT (key) DO NOTHING",
 	"INSERT INTO meta (key, value) VALUES ('revision', 0) ON CONFLICT (key) DO NOTHING",
 	"INSERT INTO meta (key, value) VALUES ('pruned', 0) ON CONFLICT (key) DO NOTHING",
 };
 
-/* The device columns in the order read_device expects. */
+/* The device columns in the order read_device expects (the organization's
+ * prefix6 last: tunnel_ip6 is derived from it, not stored). */
 #define DEVICE_COLS \
 	"d.id, d.org_id, o.name, d.hostname, d.public_key, d.tunnel_ip, d.endpoints, " \
 	"d.advertise_cidrs, d.exit_node_client, d.exit_node_status, d.os, d.version, " \
-	"d.last_seen, d.revision, d.created_at"
+	"d.last_seen, d.revision, d.created_at, o.prefix6"
+
+#define ORG_COLS "id, name, prefix, created_at, prefix6"
 
 static int db_error(struct store *s, const char *what)
 {
@@ -225,6 +235,8 @@ void store_events_free(struct event_rec *e, size_t n)
 /* Reads DEVICE_COLS starting at column `c`. */
 static int read_device(sqlite3_stmt *st, int c, struct device_rec *d)
 {
+	const char *prefix6;
+
 	memset(d, 0, sizeof(*d));
 	col_copy(st, c + 0, d->id, sizeof(d->id));
 	col_copy(st, c + 1, d->org_id, sizeof(d->org_id));
@@ -245,6 +257,70 @@ static int read_device(sqlite3_stmt *st, int c, struct device_rec *d)
 		store_device_clear(d);
 		return -ENOMEM;
 	}
+	prefix6 = (const char *)sqlite3_column_text(st, c + 15);
+	if (prefix6 && ipam_derive6(prefix6, d->tunnel_ip, d->tunnel_ip6)) {
+		log_error("store: device %s: bad prefix6 %s or tunnel_ip %s", d->id, prefix6,
+			  d->tunnel_ip);
+		store_device_clear(d);
+		return -EIO;
+	}
+	return 0;
+}
+
+static int count(struct store *s, const char *sql, const char *arg, int64_t *n);
+
+static int has_column(struct store *s, const char *table_info_sql, const char *column,
+		      bool *found)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*found = false;
+	if (sqlite3_prepare_v2(s->db, table_info_sql, -1, &st, NULL) != SQLITE_OK)
+		return db_error(s, "table_info");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 1);
+		if (name && !strcmp(name, column))
+			*found = true;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_error(s, "table_info");
+	return 0;
+}
+
+/* Inside the open transaction, after the CREATE ... IF NOT EXISTS: brings
+ * a database written by an older version up to SCHEMA_VERSION. Each step
+ * checks the catalog too, so a half-known state cannot add a column twice. */
+static int upgrade_schema(struct store *s)
+{
+	static const char sql_get[] = "SELECT value FROM meta WHERE key = 'schema'";
+	static const char sql_set[] = "UPDATE meta SET value = ? WHERE key = 'schema'";
+	sqlite3_stmt *st;
+	int64_t version;
+	bool found;
+	int err;
+
+	if ((err = count(s, sql_get, NULL, &version)))
+		return err;
+	if (version > SCHEMA_VERSION) {
+		log_error("store: database schema %lld is newer than this nexapi's (%d)",
+			  (long long)version, SCHEMA_VERSION);
+		return -EIO;
+	}
+	if (version == SCHEMA_VERSION)
+		return 0;
+	if ((err = has_column(s, "PRAGMA table_info(organizations)", "prefix6", &found)))
+		return err;
+	if (!found && (err = exec(s, "ALTER TABLE organizations ADD COLUMN prefix6 TEXT")))
+		return err;
+	if (!(st = stmt(s, sql_set)))
+		return -EIO;
+	sqlite3_bind_int64(st, 1, SCHEMA_VERSION);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_error(s, "set schema version");
+	log_info("store: database schema upgraded from %lld to %d", (long long)version,
+		 SCHEMA_VERSION);
 	return 0;
 }
 
@@ -287,12 +363,18 @@ static int sq_open(const char *path, const struct store_options *opt, struct sto
 			goto err_close_db;
 		}
 	}
+	if (upgrade_schema(s)) {
+		rollback(s);
+		goto err_close_db;
+	}
 	if (commit(s))
 		goto err_close_db;
 	*out = s;
 	return 0;
 
 err_close_db:
+	for (unsigned i = 0; i < STMT_CACHE && s->cache[i].sql; i++)
+		sqlite3_finalize(s->cache[i].st);
 	sqlite3_close(s->db);
 	free(s);
 	return err;
@@ -312,7 +394,7 @@ static void sq_close(struct store *s)
 static int insert_org(struct store *s, const struct org_rec *o)
 {
 	static const char sql[] =
-		"INSERT INTO organizations (id, name, prefix, created_at) VALUES (?, ?, ?, ?)";
+		"INSERT INTO organizations (id, name, prefix, created_at, prefix6) VALUES (?, ?, ?, ?, ?)";
 	sqlite3_stmt *st = stmt(s, sql);
 	int rc;
 
@@ -322,6 +404,10 @@ static int insert_org(struct store *s, const struct org_rec *o)
 	bind_text(st, 2, o->name);
 	bind_text(st, 3, o->prefix);
 	sqlite3_bind_int64(st, 4, o->created_at);
+	if (o->prefix6[0])
+		bind_text(st, 5, o->prefix6);
+	else
+		sqlite3_bind_null(st, 5);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_CONSTRAINT)
 		return -EEXIST;
@@ -429,12 +515,13 @@ static void read_org(sqlite3_stmt *st, struct org_rec *o)
 	col_copy(st, 1, o->name, sizeof(o->name));
 	col_copy(st, 2, o->prefix, sizeof(o->prefix));
 	o->created_at = sqlite3_column_int64(st, 3);
+	col_copy(st, 4, o->prefix6, sizeof(o->prefix6));
 }
 
 static int sq_org_get(struct store *s, const char *id_or_name, struct org_rec *out)
 {
 	static const char sql[] =
-		"SELECT id, name, prefix, created_at FROM organizations WHERE id = ? OR name = ?";
+		"SELECT " ORG_COLS " FROM organizations WHERE id = ? OR name = ?";
 	sqlite3_stmt *st = stmt(s, sql);
 	int rc;
 
@@ -455,9 +542,9 @@ static int sq_org_get(struct store *s, const char *id_or_name, struct org_rec *o
 static int sq_org_list(struct store *s, const char *only_id, struct org_rec **out, size_t *n)
 {
 	static const char sql_all[] =
-		"SELECT id, name, prefix, created_at FROM organizations ORDER BY name";
+		"SELECT " ORG_COLS " FROM organizations ORDER BY name";
 	static const char sql_one[] =
-		"SELECT id, name, prefix, created_at FROM organizations WHERE id = ? ORDER BY name";
+		"SELECT " ORG_COLS " FROM organizations WHERE id = ? ORDER BY name";
 	sqlite3_stmt *st = stmt(s, only_id ? sql_one : sql_all);
 	struct org_rec *v = NULL;
 	size_t len = 0, cap = 0;
@@ -1130,7 +1217,7 @@ static int sq_events_since(struct store *s, const char *org_id, int64_t since, s
 	static const char sql[] =
 		"SELECT e.revision, e.type, e.device_id, e.org_id, o.name, e.hostname, e.public_key,"
 		" e.tunnel_ip, e.endpoints, e.advertise_cidrs, e.exit_node_client, e.exit_node_status,"
-		" e.os, e.version, e.last_seen, e.revision, e.created_at"
+		" e.os, e.version, e.last_seen, e.revision, e.created_at, o.prefix6"
 		" FROM events e JOIN organizations o ON o.id = e.org_id"
 		" WHERE e.org_id = ? AND e.revision > ? ORDER BY e.revision LIMIT ?";
 	struct event_rec *v = NULL;

@@ -58,6 +58,18 @@ int validate_org_prefix(const char *s)
 	return ipam_prefix_parse(s, &net, &len);
 }
 
+int validate_org_prefix6(const char *s, char out[ADDR_CIDR_STRLEN])
+{
+	struct cidr c;
+
+	if (ipam_prefix6_parse(s, c.addr))
+		return -EINVAL;
+	c.family = AF_INET6;
+	c.prefix = IPAM_PREFIX6_LEN;
+	cidr_format(&c, out);
+	return 0;
+}
+
 int validate_cidr(const char *s, char out[ADDR_CIDR_STRLEN])
 {
 	struct cidr c;

@@ -15,6 +15,9 @@ int validate_hostname(const char *s);
 int validate_printable(const char *s);
 /* Organization prefix: IPv4, /8../30, host bits zero. */
 int validate_org_prefix(const char *s);
+/* Organization IPv6 prefix: IPv6, exactly /64, host bits zero; out: its
+ * canonical text. */
+int validate_org_prefix6(const char *s, char out[ADDR_CIDR_STRLEN]);
 /* Any CIDR; out: its normalized text. */
 int validate_cidr(const char *s, char out[ADDR_CIDR_STRLEN]);
 /* A WireGuard public key in base64, not all zero. */

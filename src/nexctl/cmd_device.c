@@ -25,8 +25,9 @@ static const struct nexctl_subcommand device_commands[] = {
 
 static const char device_list_help[] =
 	"Lists the devices of an organization, by tunnel address.\n"
-	"Columns: ID HOSTNAME TUNNEL-IP PUBLIC-KEY ONLINE EXIT-NODE EXIT-CLIENT LAST-SEEN\n"
-	"(EXIT-NODE: the device advertises 0.0.0.0/0; EXIT-CLIENT: its subscription).\n"
+	"Columns: ID HOSTNAME TUNNEL-IP TUNNEL-IP6 PUBLIC-KEY ONLINE EXIT-NODE EXIT-CLIENT\n"
+	"LAST-SEEN (TUNNEL-IP6 \"-\": its organization has no prefix6; EXIT-NODE: the\n"
+	"device advertises 0.0.0.0/0; EXIT-CLIENT: its subscription).\n"
 	"With -o json: the server's {\"revision\", \"devices\"}.\n"
 	"  --org NAME   the organization (admin token: default \"default\";\n"
 	"               organization token: its own)\n";
@@ -51,6 +52,13 @@ static void tunnel_ip_text(const struct api_device *d, char out[INET6_ADDRSTRLEN
 		snprintf(out, INET6_ADDRSTRLEN, "?");
 }
 
+/* "-" when the device has no IPv6 tunnel address. */
+static void tunnel_ip6_text(const struct api_device *d, char out[INET6_ADDRSTRLEN])
+{
+	if (!d->has_tunnel_ip6 || !inet_ntop(AF_INET6, d->tunnel_ip6, out, INET6_ADDRSTRLEN))
+		snprintf(out, INET6_ADDRSTRLEN, "-");
+}
+
 static void last_seen_text(const struct api_device *d, char out[API_TIME_STRLEN])
 {
 	if (d->last_seen < 0)
@@ -61,29 +69,33 @@ static void last_seen_text(const struct api_device *d, char out[API_TIME_STRLEN]
 
 static int print_device_table(const struct api_device_list *l)
 {
-	static const char *const headers[] = { "ID", "HOSTNAME", "TUNNEL-IP", "PUBLIC-KEY", "ONLINE",
-					       "EXIT-NODE", "EXIT-CLIENT", "LAST-SEEN" };
-	struct out_table *t = out_table_new(8, headers);
+	static const char *const headers[] = { "ID", "HOSTNAME", "TUNNEL-IP", "TUNNEL-IP6",
+					       "PUBLIC-KEY", "ONLINE", "EXIT-NODE", "EXIT-CLIENT",
+					       "LAST-SEEN" };
+	struct out_table *t = out_table_new(9, headers);
 	int r = NEXCTL_OK;
 
 	if (!t)
 		return NEXCTL_ERROR;
 	for (size_t i = 0; i < l->n_devices; i++) {
 		const struct api_device *d = &l->devices[i];
-		char ip[INET6_ADDRSTRLEN], key[KEY_B64_LEN + 1], seen[API_TIME_STRLEN];
-		const char *row[8];
+		char ip[INET6_ADDRSTRLEN], ip6[INET6_ADDRSTRLEN], key[KEY_B64_LEN + 1];
+		char seen[API_TIME_STRLEN];
+		const char *row[9];
 
 		tunnel_ip_text(d, ip);
+		tunnel_ip6_text(d, ip6);
 		key_to_base64(key, d->public_key);
 		last_seen_text(d, seen);
 		row[0] = d->id;
 		row[1] = d->hostname;
 		row[2] = ip;
-		row[3] = key;
-		row[4] = d->online ? "yes" : "no";
-		row[5] = api_device_is_exit_node(d) ? "yes" : "no";
-		row[6] = d->exit_node_client ? "on" : "off";
-		row[7] = seen;
+		row[3] = ip6;
+		row[4] = key;
+		row[5] = d->online ? "yes" : "no";
+		row[6] = api_device_is_exit_node(d) ? "yes" : "no";
+		row[7] = d->exit_node_client ? "on" : "off";
+		row[8] = seen;
 		if (out_table_add(t, row) < 0) {
 			out_error("out of memory");
 			r = NEXCTL_ERROR;
@@ -135,8 +147,8 @@ static void join_cidrs(const struct api_device *d, char *out, size_t cap)
 static int print_device(const struct api_device *d)
 {
 	static const char *const headers[] = { "FIELD", "VALUE" };
-	char ip[INET6_ADDRSTRLEN], key[KEY_B64_LEN + 1], seen[API_TIME_STRLEN];
-	char created[API_TIME_STRLEN], revision[24];
+	char ip[INET6_ADDRSTRLEN], ip6[INET6_ADDRSTRLEN], key[KEY_B64_LEN + 1];
+	char seen[API_TIME_STRLEN], created[API_TIME_STRLEN], revision[24];
 	char endpoints[API_MAX_ENDPOINTS * (ADDR_ENDPOINT_STRLEN + 12)];
 	char cidrs[API_MAX_ADVERTISE_CIDRS * (ADDR_CIDR_STRLEN + 2)];
 	struct out_table *t = out_table_new(2, headers);
@@ -145,6 +157,7 @@ static int print_device(const struct api_device *d)
 	if (!t)
 		return NEXCTL_ERROR;
 	tunnel_ip_text(d, ip);
+	tunnel_ip6_text(d, ip6);
 	key_to_base64(key, d->public_key);
 	last_seen_text(d, seen);
 	api_time_format(d->created_at, created);
@@ -157,6 +170,7 @@ static int print_device(const struct api_device *d)
 			{ "organization", d->organization },
 			{ "hostname", d->hostname },
 			{ "tunnel_ip", ip },
+			{ "tunnel_ip6", ip6 },
 			{ "public_key", key },
 			{ "endpoints", endpoints },
 			{ "advertise_cidrs", cidrs },

@@ -187,7 +187,7 @@ ok --version
 has '^nexctl [0-9]'
 declare -A HELP_FLAGS=(
 	["org list"]=""
-	["org create"]="NAME --prefix"
+	["org create"]="NAME --prefix --prefix6"
 	["token create"]="--org"
 	["reg-key create"]="--org --single-use --expires"
 	["reg-key list"]="--org"
@@ -256,14 +256,14 @@ A=(--service-url "$URL" --token-file "$TMP/admin.token")
 say "org list and org create"
 ok "${A[@]}" org list
 lines 2
-has '^NAME +PREFIX +ID +CREATED$'
-has '^default +100\.100\.0\.0/16 +[0-9a-f-]{36} +20[0-9-]+T'
+has '^NAME +PREFIX +PREFIX6 +ID +CREATED$'
+has '^default +100\.100\.0\.0/16 +- +[0-9a-f-]{36} +20[0-9-]+T'
 aligned
 ok "${A[@]}" org list -o json
 jqe 'length == 1 and .[0].name == "default" and .[0].prefix == "100.100.0.0/16"'
 ok "${A[@]}" org create acme --prefix 100.100.16.0/20
 lines 2
-has '^acme +100\.100\.16\.0/20 '
+has '^acme +100\.100\.16\.0/20 +- '
 aligned
 ok "${A[@]}" -o json org create beta
 jqe '.name == "beta" and .prefix == "100.100.0.0/16" and (.id | length) == 36'
@@ -349,9 +349,9 @@ ok_line "4 devices registered"
 say "device list"
 ok "${A[@]}" device list
 lines 3
-has '^ID +HOSTNAME +TUNNEL-IP +PUBLIC-KEY +ONLINE +EXIT-NODE +EXIT-CLIENT +LAST-SEEN$'
-has "^$ID_ALPHA +alpha +100\.100\.0\.1 +[A-Za-z0-9+/]{43}= +yes +yes +off +20"
-has "^$ID_BRAVO +bravo +100\.100\.0\.2 +[A-Za-z0-9+/]{43}= +yes +no +off +20"
+has '^ID +HOSTNAME +TUNNEL-IP +TUNNEL-IP6 +PUBLIC-KEY +ONLINE +EXIT-NODE +EXIT-CLIENT +LAST-SEEN$'
+has "^$ID_ALPHA +alpha +100\.100\.0\.1 +- +[A-Za-z0-9+/]{43}= +yes +yes +off +20"
+has "^$ID_BRAVO +bravo +100\.100\.0\.2 +- +[A-Za-z0-9+/]{43}= +yes +no +off +20"
 aligned
 ok "${A[@]}" device list -o json
 jqe '(.revision | type) == "number" and (.devices | length) == 2'
@@ -374,6 +374,7 @@ ok "${A[@]}" device get "$ID_ALPHA"
 has "^id +$ID_ALPHA$"
 has '^hostname +alpha$'
 has '^tunnel_ip +100\.100\.0\.1$'
+has '^tunnel_ip6 +-$'
 has '^endpoints +192\.0\.2\.10:51820 \(local\)$'
 has '^advertise_cidrs +0\.0\.0\.0/0$'
 has '^exit_node +yes$'
@@ -412,6 +413,31 @@ lines 0
 ok "${A[@]}" device list -o json
 jqe '[.devices[].hostname] == ["alpha"]'
 
+say "IPv6 tunnel addresses: org create --prefix6, TUNNEL-IP6"
+fails 1 "HTTP 400" "${A[@]}" org create bad6 --prefix6 2001:db8:6464::1/64
+fails 1 "HTTP 400" "${A[@]}" org create bad6 --prefix6 2001:db8::/48
+fails 1 "HTTP 400" "${A[@]}" org create bad6 --prefix6 100.100.0.0/16
+ok "${A[@]}" org create six --prefix 100.100.48.0/24 --prefix6 2001:DB8:6464::/64
+lines 2
+has '^six +100\.100\.48\.0/24 +2001:db8:6464::/64 +[0-9a-f-]{36} '
+aligned
+ok "${A[@]}" org list -o json
+jqe 'map(select(.name == "six"))[0].prefix6 == "2001:db8:6464::/64" and map(select(.name == "acme"))[0].prefix6 == null'
+ok "${A[@]}" reg-key create --org six
+KEY_SIX=$OUT
+register "$KEY_SIX" foxtrot
+[ "$STATUS" == 201 ] || fail "register foxtrot: $STATUS"
+ID_FOXTROT=$DEV_ID
+ok "${A[@]}" device list --org six
+lines 2
+has "^$ID_FOXTROT +foxtrot +100\.100\.48\.1 +2001:db8:6464::6464:3001 +[A-Za-z0-9+/]{43}= "
+aligned
+ok "${A[@]}" device get "$ID_FOXTROT"
+has '^tunnel_ip6 +2001:db8:6464::6464:3001$'
+aligned
+ok "${A[@]}" device get "$ID_FOXTROT" -o json
+jqe '.tunnel_ip6 == "2001:db8:6464::6464:3001"'
+
 say "bad tokens"
 fails 1 "HTTP 401" --service-url "$URL" --token nxa_0000000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA org list
 fails 1 "HTTP 401" --service-url "$URL" --token garbage device list
@@ -427,7 +453,7 @@ nx --service-url "$URL" --token-file "$TMP/open.token" org list -o json
 [ "$RC" -eq 0 ] || fail "exit $RC"
 grep -q "warning: the token file .* can be read or changed by other users" <<<"$ERR" ||
 	fail "no warning: $ERR"
-jqe 'length == 4'
+jqe 'length == 5'
 # a token file without a trailing newline works as well
 printf '%s' "$ACME_TOKEN" >"$TMP/acme2.token"
 chmod 0600 "$TMP/acme2.token"
@@ -442,7 +468,7 @@ jqe '[.devices[].hostname] == ["delta"]'
 NEXCTL_SERVICE_URL=http://127.0.0.1:9 NEXCTL_TOKEN=$ACME_TOKEN nx --service-url "$URL" org list -o json
 [ "$RC" -eq 0 ] || fail "flag over env: exit $RC: $ERR"
 NEXCTL_SERVICE_URL=$URL NEXCTL_TOKEN=$ACME_TOKEN nx --token-file "$TMP/admin.token" org list -o json
-jqe 'length == 4'
+jqe 'length == 5'
 NEXCTL_SERVICE_URL=$URL NEXCTL_TOKEN=bogus nx org list
 [ "$RC" -eq 1 ] || fail "a bad NEXCTL_TOKEN was not refused"
 ok_line "env vars"
@@ -476,10 +502,10 @@ URL=https://127.0.0.1:$PORT
 CURL_TLS=(--cacert "$TMP/ca.pem")
 T=(--service-url "$URL" --token-file "$TMP/admin.token" --ca-cert "$TMP/ca.pem")
 ok "${T[@]}" org list
-lines 5
+lines 6
 aligned
 ok "${T[@]}" org list -o json
-jqe '[.[].name] == ["acme", "beta", "default", "gamma"]'
+jqe '[.[].name] == ["acme", "beta", "default", "gamma", "six"]'
 ok "${T[@]}" device list
 has "^$ID_ALPHA +alpha +100\.100\.0\.1 "
 register "$KEY_DEFAULT" echo
@@ -496,10 +522,10 @@ has '^nxo_'
 ok "${T[@]}" reg-key create --single-use
 has '^nxr_'
 ok "${T[@]}" reg-key list -o json
-jqe 'length == 5'
+jqe 'length == 6'
 ok "${T[@]}" device delete "$ID_ECHO"
 ok --service-url "https://localhost:$PORT" --token-file "$TMP/admin.token" --ca-cert "$TMP/ca.pem" org list
-lines 5
+lines 6
 NEXCTL_SERVICE_URL=$URL NEXCTL_TOKEN=$ACME_TOKEN nx --ca-cert "$TMP/ca.pem" device list -o json
 [ "$RC" -eq 0 ] || fail "env over TLS: exit $RC: $ERR"
 jqe '[.devices[].hostname] == ["delta"]'

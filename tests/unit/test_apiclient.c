@@ -58,6 +58,7 @@ static void test_device_valid(void **state)
 	assert_string_equal(d.hostname, "laptop.example_1");
 	assert_int_equal(d.tunnel_family, AF_INET);
 	assert_memory_equal(d.tunnel_ip, ((uint8_t[]){ 100, 100, 0, 7 }), 4);
+	assert_false(d.has_tunnel_ip6);   /* absent: an older server */
 	assert_int_equal(d.n_endpoints, 2);
 	assert_int_equal(d.endpoints[0].source, API_ENDPOINT_LOCAL);
 	assert_int_equal(d.endpoints[1].source, API_ENDPOINT_STUN);
@@ -100,6 +101,30 @@ static void test_device_nulls_and_empties(void **state)
 	assert_null(d.endpoints);
 	assert_false(api_device_is_exit_node(&d));
 	assert_int_equal(d.tunnel_family, AF_INET6);
+	api_device_free(&d);
+	json_decref(j);
+}
+
+/* "tunnel_ip6": optional; null or absent is none, a string an IPv6 address. */
+static void test_device_tunnel_ip6(void **state)
+{
+	static const uint8_t want[16] = { 0x20, 0x01, 0x0d, 0xb8, 0x64, 0x64, 0, 0,
+					  0, 0, 0, 0, 0x64, 0x64, 0, 7 };
+	json_t *j = load(valid_device);
+	struct api_device d;
+	char err[API_PARSE_ERROR_MAX];
+
+	(void)state;
+	json_object_set_new(j, "tunnel_ip6", json_string("2001:db8:6464::6464:7"));
+	assert_int_equal(api_device_from_json(j, &d, err, sizeof(err)), 0);
+	assert_true(d.has_tunnel_ip6);
+	assert_memory_equal(d.tunnel_ip6, want, 16);
+	assert_int_equal(d.tunnel_family, AF_INET);
+	api_device_free(&d);
+
+	json_object_set_new(j, "tunnel_ip6", json_null());
+	assert_int_equal(api_device_from_json(j, &d, err, sizeof(err)), 0);
+	assert_false(d.has_tunnel_ip6);
 	api_device_free(&d);
 	json_decref(j);
 }
@@ -187,6 +212,18 @@ static void test_device_bad_values(void **state)
 	expect_bad("tunnel_ip", json_string("100.100.0.256"));
 	expect_bad("tunnel_ip", json_string("100.100.0.1/32"));
 	expect_bad("tunnel_ip", json_string("100.100.0.1:5"));
+	expect_bad("tunnel_ip6", json_string("100.100.0.7"));
+	expect_bad("tunnel_ip6", json_string("2001:db8::7/128"));
+	expect_bad("tunnel_ip6", json_string("2001:db8::7 "));
+	expect_bad("tunnel_ip6", json_string("fe80::1%lo"));
+	expect_bad("tunnel_ip6", json_string("2001:db8:::7"));
+	expect_bad("tunnel_ip6", json_string(""));
+	expect_bad("tunnel_ip6", json_stringn("2001:db8::7\0", 12));
+	expect_bad("tunnel_ip6", json_string("2001:db8::7\n"));
+	expect_bad("tunnel_ip6", json_integer(7));
+	expect_bad("tunnel_ip6", json_true());
+	expect_bad("tunnel_ip6", json_pack("[s]", "2001:db8::7"));
+	expect_bad("tunnel_ip6", json_object());
 	expect_bad("endpoints", json_pack("[{s:s, s:s}]", "source", "relay", "address", "192.0.2.1:1"));
 	expect_bad("endpoints", json_pack("[{s:s, s:s}]", "source", "local", "address", "192.0.2.1"));
 	expect_bad("endpoints", json_pack("[{s:s, s:s}]", "source", "local", "address", "192.0.2.1:70000"));
@@ -810,6 +847,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_device_valid),
 		cmocka_unit_test(test_device_nulls_and_empties),
+		cmocka_unit_test(test_device_tunnel_ip6),
 		cmocka_unit_test(test_device_missing_fields),
 		cmocka_unit_test(test_device_wrong_types),
 		cmocka_unit_test(test_device_bad_values),

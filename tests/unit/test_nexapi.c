@@ -169,6 +169,49 @@ static void test_auth_tokens(void **state)
 
 #define PARSE(fn, s, out) fn(s, strlen(s), out, &e)
 
+static void test_prefix6(void **state)
+{
+	char out[ADDR_CIDR_STRLEN], a6[INET6_ADDRSTRLEN];
+	uint8_t net[16];
+	static const char *const bad[] = {
+		"2001:db8:6464::1/64",     /* host bits */
+		"2001:db8:6464:0:1::/64",  /* host bits */
+		"2001:db8:6464::/48", "2001:db8:6464::/96", "2001:db8:6464::/128", "2001:db8::/65",
+		"2001:db8:6464::",         /* no length */
+		"100.100.0.0/16", "100.100.0.0/64", "::ffff:100.100.0.0/64",
+		"2001:db8::/64 ", " 2001:db8::/64", "2001:db8::/064x", "2001:db8::/-64", "2001:db8::/",
+		"2001:db8::%lo/64", "2001:db8:::/64", "", "/64",
+	};
+
+	assert_int_equal(ipam_prefix6_parse("2001:db8:6464::/64", net), 0);
+	assert_memory_equal(net, ((uint8_t[16]){ 0x20, 0x01, 0x0d, 0xb8, 0x64, 0x64 }), 16);
+	assert_int_equal(validate_org_prefix6("2001:DB8:6464:0:0::/64", out), 0);
+	assert_string_equal(out, "2001:db8:6464::/64");
+	assert_int_equal(validate_org_prefix6("fd00:1:2:3::/64", out), 0);
+	assert_string_equal(out, "fd00:1:2:3::/64");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		strcpy(out, "untouched");
+		if (validate_org_prefix6(bad[i], out) != -EINVAL)
+			fail_msg("accepted prefix6 \"%s\"", bad[i]);
+		assert_int_equal(ipam_prefix6_parse(bad[i], net), -EINVAL);
+	}
+
+	/* tunnel_ip6: prefix6 with the low 32 bits of the IPv4 tunnel address. */
+	assert_int_equal(ipam_derive6("2001:db8:6464::/64", "100.100.0.5", a6), 0);
+	assert_string_equal(a6, "2001:db8:6464::6464:5");
+	assert_int_equal(ipam_derive6("2001:db8:6464::/64", "100.100.16.1", a6), 0);
+	assert_string_equal(a6, "2001:db8:6464::6464:1001");
+	assert_int_equal(ipam_derive6("fd00:1:2:3::/64", "100.100.255.254", a6), 0);
+	assert_string_equal(a6, "fd00:1:2:3::6464:fffe");
+	assert_int_equal(ipam_derive6("2001:db8::/64", "10.0.0.1", a6), 0);
+	assert_string_equal(a6, "2001:db8::a00:1");
+	assert_int_equal(ipam_derive6("2001:db8::1/64", "100.100.0.5", a6), -EINVAL);
+	assert_int_equal(ipam_derive6("2001:db8::/48", "100.100.0.5", a6), -EINVAL);
+	assert_int_equal(ipam_derive6("2001:db8::/64", "100.100.0.256", a6), -EINVAL);
+	assert_int_equal(ipam_derive6("2001:db8::/64", "2001:db8::5", a6), -EINVAL);
+	assert_int_equal(ipam_derive6("2001:db8::/64", "", a6), -EINVAL);
+}
+
 static void test_body_org_token_regkey(void **state)
 {
 	struct body_org o;
@@ -181,6 +224,20 @@ static void test_body_org_token_regkey(void **state)
 	assert_string_equal(o.prefix, "");
 	assert_int_equal(PARSE(body_parse_org, "{\"name\":\"acme\",\"prefix\":\"100.100.8.0/22\"}", &o), 0);
 	assert_string_equal(o.prefix, "100.100.8.0/22");
+	assert_string_equal(o.prefix6, "");
+	assert_int_equal(PARSE(body_parse_org, "{\"name\":\"acme\",\"prefix6\":\"2001:DB8:1:0::/64\"}", &o), 0);
+	assert_string_equal(o.prefix, "");
+	assert_string_equal(o.prefix6, "2001:db8:1::/64");
+	assert_int_equal(PARSE(body_parse_org, "{\"name\":\"acme\",\"prefix6\":null}", &o), 0);
+	assert_string_equal(o.prefix6, "");
+	assert_int_equal(PARSE(body_parse_org, "{\"name\":\"acme\",\"prefix6\":\"2001:db8:1::1/64\"}", &o), -EINVAL);
+	assert_non_null(strstr(e.msg, "prefix6"));
+	assert_int_equal(PARSE(body_parse_org, "{\"name\":\"acme\",\"prefix6\":\"2001:db8::/56\"}", &o), -EINVAL);
+	assert_int_equal(PARSE(body_parse_org, "{\"name\":\"acme\",\"prefix6\":\"100.100.0.0/16\"}", &o), -EINVAL);
+	assert_int_equal(PARSE(body_parse_org, "{\"name\":\"acme\",\"prefix6\":\"\"}", &o), -EINVAL);
+	assert_int_equal(PARSE(body_parse_org, "{\"name\":\"acme\",\"prefix6\":64}", &o), -EINVAL);
+	assert_int_equal(PARSE(body_parse_org, "{\"name\":\"acme\",\"prefix\":\"100.100.0.1/16\",\"prefix6\":\"2001:db8::/64\"}", &o), -EINVAL);
+	assert_non_null(strstr(e.msg, "\"prefix\""));
 	assert_int_equal(PARSE(body_parse_org, "{\"name\":\"acme\",\"x\":1}", &o), -EINVAL);
 	assert_non_null(strstr(e.msg, "unknown field"));
 	assert_int_equal(PARSE(body_parse_org, "{\"name\":\"a\",\"name\":\"b\"}", &o), -EINVAL);
@@ -255,6 +312,7 @@ int main(void)
 		cmocka_unit_test(test_ipam_first_free),
 		cmocka_unit_test(test_ipam_dense),
 		cmocka_unit_test(test_validate),
+		cmocka_unit_test(test_prefix6),
 		cmocka_unit_test(test_auth_tokens),
 		cmocka_unit_test(test_body_org_token_regkey),
 		cmocka_unit_test(test_body_device),

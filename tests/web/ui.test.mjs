@@ -431,6 +431,27 @@ test('an admin switches organization and creates one', async () => {
   assert.equal(await row('acme-1').count(), 0);
 });
 
+test('an IPv6 tunnel address is shown when the organization has a prefix6', async () => {
+  let r = await api('POST', '/api/v1/organizations', { name: 'six', prefix: '100.100.48.0/24', prefix6: '2001:db8:6464::/64' }, adminToken);
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  r = await api('POST', '/api/v1/reg-keys', { organization: 'six' }, adminToken);
+  await register('six-1', {}, r.body.key);
+  assert.equal(devices['six-1'].device.tunnel_ip6, '2001:db8:6464::6464:3001');
+  // The organization list is read at sign-in.
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.locator('#signin').waitFor({ state: 'visible' });
+  await signIn(adminToken);
+  await row('exit-1').waitFor();
+  assert.equal(await row('exit-1').locator('.tunnel-ip6').count(), 0);
+  const select = page.getByLabel('Organization', { exact: true });
+  await select.selectOption('six');
+  await row('six-1').waitFor();
+  assert.equal(await row('six-1').locator('.tunnel-ip6').textContent(), '2001:db8:6464::6464:3001');
+  assert.ok((await row('six-1').textContent()).includes('100.100.48.1'));
+  await select.selectOption('default');
+  await row('exit-1').waitFor();
+});
+
 test('usable at phone width', async () => {
   await page.setViewportSize({ width: 390, height: 844 });
   await row('exit-1').waitFor();

@@ -402,7 +402,11 @@
         ? el('span', { class: 'sub' }, [d.os, d.version].filter(Boolean).join(' '))
         : null);
 
-    const tunnel = cell('Tunnel address', null, el('code', null, d.tunnel_ip));
+    // The IPv6 tunnel address (null when the organization has no prefix6).
+    const tunnel = cell('Tunnel address', null, el('code', null, d.tunnel_ip),
+      typeof d.tunnel_ip6 === 'string' && d.tunnel_ip6
+        ? el('code', { class: 'sub tunnel-ip6', title: 'IPv6 tunnel address' }, d.tunnel_ip6)
+        : null);
 
     const eps = cell('Endpoints', null,
       list(d.endpoints, (e) => [el('code', null, e.address), ' ', el('span', { class: 'sub' }, e.source)]));
