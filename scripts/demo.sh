@@ -73,8 +73,8 @@ show_curl client1
 tell ""
 tell "-- it subscribes to the exit node:"
 nexctl_on client1 exit-node enable
-nexctl_on client1 exit-node list
 wait_for 15 sh -c "[ \"\$(ip netns exec $NX-client1 curl -s -m 2 http://$WWW_IP/)\" = 203.0.113.40 ]" || true
+nexctl_on client1 exit-node list
 tell ""
 tell "-- now its traffic leaves from the exit node's address:"
 show_curl client1
