@@ -41,8 +41,16 @@ say "before: c1 reaches the internet from its own NAT address"
 expect_source c1 203.0.113.2
 
 say "an exit node of another organization is never used"
+say "(its host has a foreign forward chain with policy drop, as Docker installs: nexd warns)"
+n exit2 nft add table ip filter
+n exit2 nft "add chain ip filter FORWARD { type filter hook forward priority 0; policy drop; }"
 nexd_start exit2 "$KEY2" router --exit-node
 nexd_wait_up exit2
+wait_for 10 grep -q "table ip filter, chain FORWARD has policy drop" "$TMPD/nexd-exit2.log" ||
+	fail "no warning about the foreign forward chain in the log"
+assert_contains "status warns about the foreign forward chain" "table ip filter, chain FORWARD" \
+	"$(nexd_ctl exit2 status -o json | jq -r .warnings)"
+n exit2 nft delete table ip filter
 out=$(nexd_ctl c1 exit-node enable)
 assert_eq "enable output" "Successfully enabled exit node client on this device" "$out"
 sleep 3
