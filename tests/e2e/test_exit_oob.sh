@@ -45,6 +45,23 @@ mesh_ping c1 exit
 assert_eq "rules of one subscription" 6 "$(exit_rules c1)"
 assert_eq "c1 resolves through its resolver" "$WWW_IP" "$(n c1 getent hosts www.example.test | awk '{ print $1 }')"
 
+say "DNS to the host's resolver goes out of band; DNS to any other server through the tunnel"
+public_host dns2 203.0.113.54
+bg_start dnsmasq2 dns2 dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv --no-hosts \
+	--user=root --listen-address=203.0.113.54 --bind-interfaces --pid-file="$TMPD/dnsmasq2.pid" \
+	--address=/www.example.test/"$WWW_IP" --log-facility="$TMPD/dnsmasq2-queries.log" --log-queries
+wait_for 5 n dns2 sh -c "ss -Hluln | grep -q '203.0.113.54:53 '" || fail "the second DNS server did not start"
+# a DNS query for oob.example.test, by hand (no dig on a fresh machine)
+dnsq() { n c1 bash -c "printf '\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03oob\x07example\x04test\x00\x00\x01\x00\x01' >/dev/udp/$1/53"; }
+dnsq 203.0.113.54
+dnsq "$DNS_IP"
+wait_for 5 grep -q "oob.example.test from 203.0.113.40" "$TMPD/dnsmasq2-queries.log" ||
+	fail "DNS to another server did not go through the exit node: $(grep oob "$TMPD/dnsmasq2-queries.log")"
+printf '    ok: %s\n' "$(grep -m1 'oob.example.test from' "$TMPD/dnsmasq2-queries.log" | sed 's/^.*query/query/')" >&2
+wait_for 5 grep -q "oob.example.test from 203.0.113.2" "$TMPD/dnsmasq-queries.log" ||
+	fail "DNS to the host's resolver did not go out of band: $(grep oob "$TMPD/dnsmasq-queries.log")"
+printf '    ok: %s\n' "$(grep -m1 'oob.example.test from' "$TMPD/dnsmasq-queries.log" | sed 's/^.*query/query/')" >&2
+
 say "a host on the exit node's LAN routing the mesh to it cannot reach the client"
 public_host lan 203.0.113.50
 n lan ip route add 100.100.0.0/16 via 203.0.113.40
