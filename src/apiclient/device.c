@@ -333,6 +333,34 @@ void api_device_free(struct api_device *d)
 	d->n_endpoints = d->n_advertise_cidrs = 0;
 }
 
+/* The shape shared by a list and a watch answer: {"revision": N, KEY: [...]}
+ * with at most max elements. *arr is NULL when the array is empty. */
+static int revision_and_array(const json_t *j, const char *what, const char *key, size_t max, uint64_t *revision,
+			      const json_t **arr, size_t *n, char *err, size_t errlen)
+{
+	const json_t *a;
+	int r;
+
+	*arr = NULL;
+	*n = 0;
+	if (err && errlen)
+		err[0] = '\0';
+	if (!json_is_object(j))
+		return fail(err, errlen, "%s: not an object", what);
+	if ((r = get_uint(j, "revision", revision, err, errlen)) < 0)
+		return r;
+	a = json_object_get(j, key);
+	if (!a)
+		return fail(err, errlen, "%s: missing", key);
+	if (!json_is_array(a))
+		return fail(err, errlen, "%s: not an array", key);
+	if (json_array_size(a) > max)
+		return fail(err, errlen, "%s: more than %zu", key, max);
+	*n = json_array_size(a);
+	*arr = *n ? a : NULL;
+	return 0;
+}
+
 int api_device_list_from_json(const json_t *j, struct api_device_list *out, char *err, size_t errlen)
 {
 	const json_t *arr;
@@ -340,22 +368,9 @@ int api_device_list_from_json(const json_t *j, struct api_device_list *out, char
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	if (err && errlen)
-		err[0] = '\0';
-	if (!json_is_object(j))
-		return fail(err, errlen, "device list: not an object");
-	if ((r = get_uint(j, "revision", &out->revision, err, errlen)) < 0)
+	r = revision_and_array(j, "device list", "devices", API_MAX_DEVICES, &out->revision, &arr, &n, err, errlen);
+	if (r < 0 || !n)
 		return r;
-	arr = json_object_get(j, "devices");
-	if (!arr)
-		return fail(err, errlen, "devices: missing");
-	if (!json_is_array(arr))
-		return fail(err, errlen, "devices: not an array");
-	n = json_array_size(arr);
-	if (n > API_MAX_DEVICES)
-		return fail(err, errlen, "devices: more than %d", API_MAX_DEVICES);
-	if (!n)
-		return 0;
 	out->devices = calloc(n, sizeof(*out->devices));
 	if (!out->devices)
 		return fail(err, errlen, "out of memory"), -ENOMEM;
@@ -417,22 +432,9 @@ int api_watch_from_json(const json_t *j, struct api_watch *out, char *err, size_
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	if (err && errlen)
-		err[0] = '\0';
-	if (!json_is_object(j))
-		return fail(err, errlen, "watch: not an object");
-	if ((r = get_uint(j, "revision", &out->revision, err, errlen)) < 0)
+	r = revision_and_array(j, "watch", "events", API_MAX_WATCH_EVENTS, &out->revision, &arr, &n, err, errlen);
+	if (r < 0 || !n)
 		return r;
-	arr = json_object_get(j, "events");
-	if (!arr)
-		return fail(err, errlen, "events: missing");
-	if (!json_is_array(arr))
-		return fail(err, errlen, "events: not an array");
-	n = json_array_size(arr);
-	if (n > API_MAX_WATCH_EVENTS)
-		return fail(err, errlen, "events: more than %d", API_MAX_WATCH_EVENTS);
-	if (!n)
-		return 0;
 	out->events = calloc(n, sizeof(*out->events));
 	if (!out->events)
 		return fail(err, errlen, "out of memory"), -ENOMEM;
