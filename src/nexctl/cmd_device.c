@@ -200,30 +200,14 @@ static int print_device(const struct api_device *d)
 
 static int device_list(struct nexctl *ctx, int argc, char *argv[])
 {
-	static const struct option opts[] = {
-		{ "org", required_argument, NULL, 'O' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const struct nexctl_subcommand *sub = &device_commands[0];
+	const char *org;
 	struct api_device_list list;
-	const char *org = NULL;
 	json_t *reply = NULL;
-	int opt, r;
+	int r;
 
-	while ((opt = nexctl_getopt(ctx, argc, argv, "", opts)) != -1) {
-		switch (opt) {
-		case 'O':
-			org = optarg;
-			break;
-		case 'h':
-			nexctl_usage(stdout, sub, device_list_help);
-			return NEXCTL_OK;
-		default:
-			return nexctl_bad_flags(sub);
-		}
-	}
-	if (optind != argc)
-		return nexctl_usage_error(sub, "device list takes no arguments");
+	if (nexctl_org_flag_only(ctx, sub, device_list_help, argc, argv, &org, &r))
+		return r;
 	if (!nexctl_api(ctx))
 		return NEXCTL_ERROR;
 	if (api_device_list(ctx->api, org, &reply, &list) < 0)

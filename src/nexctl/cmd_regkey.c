@@ -148,29 +148,13 @@ out:
 
 static int regkey_list(struct nexctl *ctx, int argc, char *argv[])
 {
-	static const struct option opts[] = {
-		{ "org", required_argument, NULL, 'O' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const struct nexctl_subcommand *sub = &regkey_commands[1];
-	const char *org = NULL;
+	const char *org;
 	json_t *reply = NULL;
-	int opt, r;
+	int r;
 
-	while ((opt = nexctl_getopt(ctx, argc, argv, "", opts)) != -1) {
-		switch (opt) {
-		case 'O':
-			org = optarg;
-			break;
-		case 'h':
-			nexctl_usage(stdout, sub, regkey_list_help);
-			return NEXCTL_OK;
-		default:
-			return nexctl_bad_flags(sub);
-		}
-	}
-	if (optind != argc)
-		return nexctl_usage_error(sub, "reg-key list takes no arguments");
+	if (nexctl_org_flag_only(ctx, sub, regkey_list_help, argc, argv, &org, &r))
+		return r;
 	if (!nexctl_api(ctx))
 		return NEXCTL_ERROR;
 	if (api_regkey_list(ctx->api, org, &reply) < 0)

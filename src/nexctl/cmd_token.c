@@ -21,29 +21,13 @@ static const char token_create_help[] =
 
 static int token_create(struct nexctl *ctx, int argc, char *argv[])
 {
-	static const struct option opts[] = {
-		{ "org", required_argument, NULL, 'O' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const struct nexctl_subcommand *sub = &token_commands[0];
-	const char *org = NULL;
+	const char *org;
 	json_t *reply = NULL;
-	int opt, r;
+	int r;
 
-	while ((opt = nexctl_getopt(ctx, argc, argv, "", opts)) != -1) {
-		switch (opt) {
-		case 'O':
-			org = optarg;
-			break;
-		case 'h':
-			nexctl_usage(stdout, sub, token_create_help);
-			return NEXCTL_OK;
-		default:
-			return nexctl_bad_flags(sub);
-		}
-	}
-	if (optind != argc)
-		return nexctl_usage_error(sub, "token create takes no arguments");
+	if (nexctl_org_flag_only(ctx, sub, token_create_help, argc, argv, &org, &r))
+		return r;
 	if (!org)
 		return nexctl_usage_error(sub, "token create needs --org NAME");
 	if (!nexctl_api(ctx))

@@ -249,6 +249,42 @@ int nexctl_bad_flags(const struct nexctl_subcommand *sub)
 	return NEXCTL_USAGE;
 }
 
+int nexctl_org_flag_only(struct nexctl *ctx, const struct nexctl_subcommand *sub, const char *help, int argc,
+			 char *argv[], const char **org, int *status)
+{
+	static const struct option opts[] = {
+		{ "org", required_argument, NULL, 'O' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	*org = NULL;
+	while ((opt = nexctl_getopt(ctx, argc, argv, "", opts)) != -1) {
+		switch (opt) {
+		case 'O':
+			*org = optarg;
+			break;
+		case 'h':
+			nexctl_usage(stdout, sub, help);
+			*status = NEXCTL_OK;
+			return 1;
+		default:
+			*status = nexctl_bad_flags(sub);
+			return 1;
+		}
+	}
+	if (optind != argc) {
+		/* "device list [--org NAME]" -> "device list" */
+		int n = (int)strcspn(sub->usage, "[");
+
+		while (n > 0 && sub->usage[n - 1] == ' ')
+			n--;
+		*status = nexctl_usage_error(sub, "%.*s takes no arguments", n, sub->usage);
+		return 1;
+	}
+	return 0;
+}
+
 int nexctl_dispatch(struct nexctl *ctx, const char *command, const struct nexctl_subcommand *subs,
 		    int argc, char *argv[])
 {

@@ -81,6 +81,12 @@ int nexctl_usage_error(const struct nexctl_subcommand *sub, const char *fmt, ...
  * stderr; returns NEXCTL_USAGE. */
 int nexctl_bad_flags(const struct nexctl_subcommand *sub);
 
+/* The flags of a command that takes only an optional --org NAME (and the
+ * global ones) and no operands: 1 when the command must end with *status
+ * (--help, a usage error), else 0 with *org set (NULL when not given). */
+int nexctl_org_flag_only(struct nexctl *ctx, const struct nexctl_subcommand *sub, const char *help, int argc,
+			 char *argv[], const char **org, int *status);
+
 int cmd_org(struct nexctl *ctx, int argc, char *argv[]);
 int cmd_token(struct nexctl *ctx, int argc, char *argv[]);
 int cmd_regkey(struct nexctl *ctx, int argc, char *argv[]);
