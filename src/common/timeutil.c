@@ -24,6 +24,17 @@ void time_sleep_ns(uint64_t ns)
 		;
 }
 
+void time_deadline(struct timespec *ts, clockid_t clock, unsigned ms)
+{
+	clock_gettime(clock, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
 int time_parse_duration(const char *s, uint64_t max_s, uint64_t *out_s)
 {
 	unsigned long long v, mult = 1;

@@ -62,13 +62,7 @@ bool agent_sleep(struct agent *a, unsigned ms)
 	struct timespec ts;
 	bool stop;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	time_deadline(&ts, CLOCK_MONOTONIC, ms);
 	pthread_mutex_lock(&a->lock);
 	while (!(stop = agent_stopping(a))) {
 		if (pthread_cond_timedwait(&a->cond, &a->lock, &ts) == ETIMEDOUT)

@@ -81,13 +81,7 @@ static int stun_query(struct agent *a, const union sockaddr_any *server, union s
 		struct timespec ts;
 
 		wg_device_send_raw(a->dev, server, req, (size_t)len);
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += rto / 1000;
-		ts.tv_nsec += (long)(rto % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		time_deadline(&ts, CLOCK_REALTIME, rto);
 		pthread_mutex_lock(&a->stun_lock);
 		while (!a->stun_answered && !agent_stopping(a))
 			if (pthread_cond_timedwait(&a->stun_cond, &a->stun_lock, &ts) == ETIMEDOUT)
