@@ -129,6 +129,22 @@ static int parse_cidrs(json_t *arr, struct body_device *d, struct jsonv_err *e)
 	return 0;
 }
 
+/* An optional printable-ASCII text field; sets bit in d->fields when present. */
+static int printable_field(json_t *o, const char *key, char *out, size_t cap, unsigned bit, struct body_device *d,
+			   struct jsonv_err *e)
+{
+	int rc = jsonv_string(o, key, false, 0, STORE_SHORT_MAX, out, cap, e);
+
+	if (rc == -ENOENT)
+		return 0;
+	if (rc)
+		return rc;
+	if (validate_printable(out))
+		return jsonv_fail(e, "field \"%s\" must be printable ASCII", key);
+	d->fields |= bit;
+	return 0;
+}
+
 /* The fields common to registration and update. */
 static int parse_device_fields(json_t *o, struct body_device *d, struct jsonv_err *e)
 {
@@ -143,22 +159,10 @@ static int parse_device_fields(json_t *o, struct body_device *d, struct jsonv_er
 	} else if (rc != -ENOENT) {
 		return rc;
 	}
-	rc = jsonv_string(o, "os", false, 0, STORE_SHORT_MAX, d->os, sizeof(d->os), e);
-	if (rc == 0) {
-		if (validate_printable(d->os))
-			return jsonv_fail(e, "field \"os\" must be printable ASCII");
-		d->fields |= DEV_OS;
-	} else if (rc != -ENOENT) {
+	if ((rc = printable_field(o, "os", d->os, sizeof(d->os), DEV_OS, d, e)))
 		return rc;
-	}
-	rc = jsonv_string(o, "version", false, 0, STORE_SHORT_MAX, d->version, sizeof(d->version), e);
-	if (rc == 0) {
-		if (validate_printable(d->version))
-			return jsonv_fail(e, "field \"version\" must be printable ASCII");
-		d->fields |= DEV_VERSION;
-	} else if (rc != -ENOENT) {
+	if ((rc = printable_field(o, "version", d->version, sizeof(d->version), DEV_VERSION, d, e)))
 		return rc;
-	}
 	rc = jsonv_array(o, "endpoints", BODY_MAX_ENDPOINTS, &arr, e);
 	if (rc == 0) {
 		if ((rc = parse_endpoints(arr, d, e)))
