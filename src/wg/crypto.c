@@ -12,14 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
 
 #include "common/timeutil.h"
 
 #define HMAC_BLOCK_LEN BLAKE2S_BLOCKBYTES
 #define AEAD_NONCE_LEN 12
+#define CHACHA_BLOCK_LEN 64
 
 int wg_crypto_init(void)
 {
@@ -193,38 +193,36 @@ int wg_xaead_decrypt(uint8_t *dst, const void *src, size_t len, const void *ad, 
 	return 0;
 }
 
-/* The data path. Each thread owns two EVP contexts, one per direction, keyed
- * with the key it last used; a packet under the same key only sets the IV.
- * A pthread key's destructor frees them when the thread exits; the __thread
- * pointer makes the lookup free on the packet path. */
-struct evp_slot {
-	EVP_CIPHER_CTX *ctx;
+/* The data path: RFC 8439's AEAD construction (section 2.8) over OpenSSL's
+ * ChaCha20 and Poly1305 primitives, no associated data. OpenSSL's own
+ * chacha20-poly1305 cipher spends about as long per packet on its
+ * parameter plumbing as on the cryptography (a 1424-byte seal: 1,000 ns
+ * through EVP_chacha20_poly1305, 630-700 ns this way, on our CPU); the
+ * primitives themselves are OpenSSL's assembly either way.
+ *
+ * Each thread owns a ChaCha20 context keyed with the key it last used (a
+ * packet under the same key only sets the IV) and a Poly1305 MAC context.
+ * A pthread key's destructor frees them when the thread exits; the
+ * __thread pointer makes the lookup free on the packet path. */
+struct evp_thread {
+	EVP_CIPHER_CTX *chacha;
+	EVP_MAC_CTX *poly;
 	uint8_t key[WG_KEY_LEN];
 	bool keyed;
 };
 
-struct evp_thread {
-	struct evp_slot seal, open;
-};
-
 static pthread_key_t evp_key;
 static pthread_once_t evp_once = PTHREAD_ONCE_INIT;
+static EVP_MAC *poly1305_mac;
 static __thread struct evp_thread *evp_self;
-
-static void evp_slot_free(struct evp_slot *s)
-{
-	EVP_CIPHER_CTX_free(s->ctx);
-	sodium_memzero(s->key, sizeof(s->key));
-	s->ctx = NULL;
-	s->keyed = false;
-}
 
 static void evp_thread_free(void *p)
 {
 	struct evp_thread *t = p;
 
-	evp_slot_free(&t->seal);
-	evp_slot_free(&t->open);
+	EVP_CIPHER_CTX_free(t->chacha);
+	EVP_MAC_CTX_free(t->poly);
+	sodium_memzero(t, sizeof(*t));
 	free(t);
 }
 
@@ -232,6 +230,7 @@ static void evp_key_create(void)
 {
 	if (pthread_key_create(&evp_key, evp_thread_free) != 0)
 		abort();
+	poly1305_mac = EVP_MAC_fetch(NULL, "POLY1305", NULL);
 }
 
 static struct evp_thread *evp_thread_get(void)
@@ -241,12 +240,14 @@ static struct evp_thread *evp_thread_get(void)
 	if (evp_self)
 		return evp_self;
 	pthread_once(&evp_once, evp_key_create);
+	if (!poly1305_mac)
+		return NULL;
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
-	t->seal.ctx = EVP_CIPHER_CTX_new();
-	t->open.ctx = EVP_CIPHER_CTX_new();
-	if (!t->seal.ctx || !t->open.ctx || pthread_setspecific(evp_key, t) != 0) {
+	t->chacha = EVP_CIPHER_CTX_new();
+	t->poly = EVP_MAC_CTX_new(poly1305_mac);
+	if (!t->chacha || !t->poly || pthread_setspecific(evp_key, t) != 0) {
 		evp_thread_free(t);
 		return NULL;
 	}
@@ -254,27 +255,57 @@ static struct evp_thread *evp_thread_get(void)
 	return t;
 }
 
-/* Prepares the slot for one packet: key (when changed) and IV, and for
- * opening the expected tag, in one EVP_CipherInit_ex2 call. OpenSSL 3's
- * EVP_CIPHER_CTX_ctrl builds and looks up parameters on every call: about
- * 15 % of sealing a full-size packet; the params calls skip the wrapper. */
-static int evp_slot_begin(struct evp_slot *s, const uint8_t key[WG_KEY_LEN], uint64_t nonce, int enc,
-			  uint8_t tag[WG_TAG_LEN])
+/* Starts the ChaCha20 key stream of a packet at block 0 and takes the
+ * Poly1305 one-time key from that block (RFC 8439 2.6); the stream goes on
+ * at block 1, where the message starts. OpenSSL's ChaCha20 IV is the 32-bit
+ * little-endian block counter followed by the 96-bit nonce. */
+static int data_begin(struct evp_thread *t, const uint8_t key[WG_KEY_LEN], uint64_t nonce,
+		      uint8_t poly_key[CHACHA_BLOCK_LEN])
 {
-	OSSL_PARAM params[2] = { OSSL_PARAM_END, OSSL_PARAM_END };
-	uint8_t iv[AEAD_NONCE_LEN];
+	static const uint8_t zeros[CHACHA_BLOCK_LEN];
+	uint8_t iv[16] = { 0 };
+	int outl;
 
-	if (!s->keyed || memcmp(s->key, key, WG_KEY_LEN) != 0) {
-		s->keyed = false;
-		if (EVP_CipherInit_ex2(s->ctx, EVP_chacha20_poly1305(), key, NULL, enc, NULL) != 1)
+	aead_nonce(iv + 4, nonce);
+	if (!t->keyed || memcmp(t->key, key, WG_KEY_LEN) != 0) {
+		t->keyed = false;
+		if (EVP_CipherInit_ex2(t->chacha, EVP_chacha20(), key, iv, 1, NULL) != 1)
 			return -ENOMEM;
-		memcpy(s->key, key, WG_KEY_LEN);
-		s->keyed = true;
+		memcpy(t->key, key, WG_KEY_LEN);
+		t->keyed = true;
+	} else if (EVP_CipherInit_ex2(t->chacha, NULL, NULL, iv, 1, NULL) != 1) {
+		goto err;
 	}
-	if (tag)
-		params[0] = OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, WG_TAG_LEN);
-	aead_nonce(iv, nonce);
-	if (EVP_CipherInit_ex2(s->ctx, NULL, NULL, iv, enc, tag ? params : NULL) != 1)
+	if (EVP_CipherUpdate(t->chacha, poly_key, &outl, zeros, CHACHA_BLOCK_LEN) != 1 || outl != CHACHA_BLOCK_LEN)
+		goto err;
+	return 0;
+err:
+	t->keyed = false;
+	return -ENOMEM;
+}
+
+/* Poly1305 over ct, pad16(ct), le64(0) (no associated data), le64(len).
+ * The tail of ct that is not a whole block goes with the padding and the
+ * lengths in one buffer, and so do the last 16 whole bytes when there are
+ * any: OpenSSL's vector Poly1305 is much slower on a lone 16-byte update
+ * after a long one (a third of the MAC of a 1424-byte packet). */
+static int data_mac(struct evp_thread *t, const uint8_t poly_key[32], const uint8_t *ct, size_t len,
+		    uint8_t tag[WG_TAG_LEN])
+{
+	uint8_t tail[48] = { 0 };
+	size_t head = len & ~(size_t)15, rest, outl;
+
+	if (head >= 16)
+		head -= 16;
+	rest = len - head;                             /* 0..31 bytes of ct */
+	memcpy(tail, ct + head, rest);
+	rest = (rest + 15) & ~(size_t)15;              /* padded */
+	for (int i = 0; i < 8; i++)
+		tail[rest + 8 + i] = (uint8_t)((uint64_t)len >> (8 * i));
+	rest += 16;
+	if (EVP_MAC_init(t->poly, poly_key, 32, NULL) != 1 || (head && EVP_MAC_update(t->poly, ct, head) != 1) ||
+	    EVP_MAC_update(t->poly, tail, rest) != 1 || EVP_MAC_final(t->poly, tag, &outl, WG_TAG_LEN) != 1 ||
+	    outl != WG_TAG_LEN)
 		return -ENOMEM;
 	return 0;
 }
@@ -282,33 +313,34 @@ static int evp_slot_begin(struct evp_slot *s, const uint8_t key[WG_KEY_LEN], uin
 int wg_data_seal(const uint8_t key[WG_KEY_LEN], uint64_t nonce, uint8_t *dst, const uint8_t *src, size_t len)
 {
 	struct evp_thread *t = evp_thread_get();
-	OSSL_PARAM params[2] = { OSSL_PARAM_END, OSSL_PARAM_END };
+	uint8_t poly_key[CHACHA_BLOCK_LEN], tag[WG_TAG_LEN];
 	int outl, ret;
 
 	if (!t)
 		return -ENOMEM;
 	if (len > INT_MAX - WG_TAG_LEN)
 		return -EMSGSIZE;
-	ret = evp_slot_begin(&t->seal, key, nonce, 1, NULL);
+	ret = data_begin(t, key, nonce, poly_key);
 	if (ret)
 		return ret;
-	if (len && (EVP_EncryptUpdate(t->seal.ctx, dst, &outl, src, (int)len) != 1 || (size_t)outl != len))
-		goto err;
-	if (EVP_EncryptFinal_ex(t->seal.ctx, dst + len, &outl) != 1)
-		goto err;
-	params[0] = OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, dst + len, WG_TAG_LEN);
-	if (EVP_CIPHER_CTX_get_params(t->seal.ctx, params) != 1)
-		goto err;
-	return 0;
-err:
-	t->seal.keyed = false;
-	return -ENOMEM;
+	if (len && (EVP_CipherUpdate(t->chacha, dst, &outl, src, (int)len) != 1 || (size_t)outl != len)) {
+		t->keyed = false;
+		ret = -ENOMEM;
+	}
+	if (!ret)
+		ret = data_mac(t, poly_key, dst, len, tag);
+	sodium_memzero(poly_key, sizeof(poly_key));
+	if (!ret)
+		memcpy(dst + len, tag, WG_TAG_LEN);
+	return ret;
 }
 
+/* The tag is checked (in constant time) before anything is decrypted: a
+ * forged packet costs a MAC, never a decryption, and leaves dst as it was. */
 int wg_data_open(const uint8_t key[WG_KEY_LEN], uint64_t nonce, uint8_t *dst, const uint8_t *src, size_t len)
 {
 	struct evp_thread *t = evp_thread_get();
-	uint8_t tag[WG_TAG_LEN];
+	uint8_t poly_key[CHACHA_BLOCK_LEN], tag[WG_TAG_LEN];
 	size_t plain_len;
 	int outl, ret;
 
@@ -319,26 +351,22 @@ int wg_data_open(const uint8_t key[WG_KEY_LEN], uint64_t nonce, uint8_t *dst, co
 	if (len > INT_MAX)
 		return -EMSGSIZE;
 	plain_len = len - WG_TAG_LEN;
-	/* Read the tag first: in place, the plaintext does not reach it, but
-	 * keep it independent of dst anyway. */
-	memcpy(tag, src + plain_len, WG_TAG_LEN);
-	ret = evp_slot_begin(&t->open, key, nonce, 0, tag);
-	if (ret) {
-		t->open.keyed = false;
+	ret = data_begin(t, key, nonce, poly_key);
+	if (ret)
 		return ret;
-	}
-	if (plain_len &&
-	    (EVP_DecryptUpdate(t->open.ctx, dst, &outl, src, (int)plain_len) != 1 || (size_t)outl != plain_len))
-		goto err_reset;
-	if (EVP_DecryptFinal_ex(t->open.ctx, dst + plain_len, &outl) != 1) {
-		sodium_memzero(dst, plain_len);
+	ret = data_mac(t, poly_key, src, plain_len, tag);
+	sodium_memzero(poly_key, sizeof(poly_key));
+	if (ret)
+		return ret;
+	if (CRYPTO_memcmp(tag, src + plain_len, WG_TAG_LEN) != 0)
 		return -EBADMSG;
+	if (plain_len && (EVP_CipherUpdate(t->chacha, dst, &outl, src, (int)plain_len) != 1 ||
+			  (size_t)outl != plain_len)) {
+		t->keyed = false;
+		sodium_memzero(dst, plain_len);
+		return -ENOMEM;
 	}
 	return 0;
-err_reset:
-	t->open.keyed = false;
-	sodium_memzero(dst, plain_len);
-	return -ENOMEM;
 }
 
 void wg_wipe(void *p, size_t len)

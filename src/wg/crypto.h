@@ -48,7 +48,8 @@ void wg_xaead_encrypt(uint8_t *dst, const void *src, size_t len, const void *ad,
 int wg_xaead_decrypt(uint8_t *dst, const void *src, size_t len, const void *ad, size_t adlen,
 		     const uint8_t nonce[WG_XNONCE_LEN], const uint8_t key[WG_KEY_LEN]);
 
-/* Data path: ChaCha20-Poly1305 through OpenSSL EVP, no associated data.
+/* Data path: ChaCha20-Poly1305 (RFC 8439) from OpenSSL's ChaCha20 and
+ * Poly1305, no associated data; open checks the tag before decrypting.
  * Thread-safe: each thread keeps its own EVP contexts (thread-local), and
  * re-keys one only when the key differs from the last it used.
  * seal writes len + 16 bytes to dst; open takes len including the tag and

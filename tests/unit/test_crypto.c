@@ -335,7 +335,11 @@ static void test_data_seal_open_cross(void **state)
 
 			memcpy(buf, ct, len + 16);
 			buf[at] ^= (uint8_t)(1u << wg_random_uniform(8));
+			memset(pt, 0xa5, len + 16);
 			assert_int_equal(wg_data_open(k, nonce, pt, buf, len + 16), -EBADMSG);
+			/* the tag is checked before anything is decrypted */
+			for (size_t j = 0; j < len; j++)
+				assert_int_equal(pt[j], 0xa5);
 			assert_int_equal(wg_data_open(k, nonce + 1, pt, ct, len + 16), -EBADMSG);
 			assert_int_equal(wg_data_open((len & 1) ? key2 : key, nonce, pt, ct, len + 16), -EBADMSG);
 			assert_int_equal(wg_data_open(k, nonce, pt, ct, len + 16), 0);
