@@ -68,17 +68,40 @@ void offload_vnet_write(uint8_t h[OFFLOAD_VNET_HDR_LEN], const struct offload_vn
  * network order added to `sum`. Starts at an even offset of the data. */
 uint32_t offload_csum_add(uint32_t sum, const uint8_t *p, size_t len)
 {
-	uint64_t acc = 0;
-	uint32_t a, b;
+	/* 64-bit words into two accumulators, their carries counted apart
+	 * and added back at the end (2^64 = 1 modulo 2^16 - 1). */
+	uint64_t s0 = 0, s1 = 0, c = 0, w0, w1, w2, w3, acc;
+	uint32_t a;
 	uint16_t h;
 
+	while (len >= 32) {
+		memcpy(&w0, p, 8);
+		memcpy(&w1, p + 8, 8);
+		memcpy(&w2, p + 16, 8);
+		memcpy(&w3, p + 24, 8);
+		s0 += w0;
+		c += s0 < w0;
+		s1 += w1;
+		c += s1 < w1;
+		s0 += w2;
+		c += s0 < w2;
+		s1 += w3;
+		c += s1 < w3;
+		p += 32;
+		len -= 32;
+	}
 	while (len >= 8) {
-		memcpy(&a, p, 4);
-		memcpy(&b, p + 4, 4);
-		acc += (uint64_t)a + b;
+		memcpy(&w0, p, 8);
+		s0 += w0;
+		c += s0 < w0;
 		p += 8;
 		len -= 8;
 	}
+	s0 += s1;
+	c += s0 < s1;
+	s0 += c;
+	c = s0 < c; /* at most one more */
+	acc = (s0 & 0xffffffff) + (s0 >> 32) + c;
 	if (len >= 4) {
 		memcpy(&a, p, 4);
 		acc += a;

@@ -340,6 +340,24 @@ static void test_csum_helpers(void **state)
 	for (len = 0; len <= sizeof(p); len++)
 		assert_int_equal(offload_csum_fold(offload_csum_add(0, p, len)), naive_csum(p, len, 0));
 	assert_int_equal(offload_csum_fold(offload_csum_add(0x1fffe, p, 10)), naive_csum(p, 10, 0x1fffe));
+
+	/* long runs of all-ones words carry on every addition; random data;
+	 * every length and alignment around the 32- and 8-byte strides */
+	{
+		static uint8_t q[4096];
+		unsigned seed = 7;
+
+		memset(q, 0xff, sizeof(q));
+		for (len = 0; len <= 200; len++)
+			assert_int_equal(offload_csum_fold(offload_csum_add(0, q, len)), naive_csum(q, len, 0));
+		assert_int_equal(offload_csum_fold(offload_csum_add(0, q, sizeof(q))), naive_csum(q, sizeof(q), 0));
+		for (i = 0; i < sizeof(q); i++)
+			q[i] = (uint8_t)((seed = seed * 1103515245u + 12345u) >> 16);
+		for (len = 0; len <= 1600; len += 7)
+			for (i = 0; i < 40; i += 2)
+				assert_int_equal(offload_csum_fold(offload_csum_add(0, q + i, len)),
+						 naive_csum(q + i, len, 0));
+	}
 }
 
 int main(void)
