@@ -11,6 +11,11 @@
  * Environment, as wireguard-go reads it:
  *   WG_PROCESS_FOREGROUND=1  same as -f
  *   WG_TUN_FD=N              use the already open TUN file descriptor N
+ * and of our own:
+ *   NEXWG_CRYPTO_WORKERS=N   threads that share the cryptography of large
+ *                            batches (0: none; default: one per CPU beyond
+ *                            two, at most 8)
+ *   NEXWG_NO_OFFLOAD=1       no TUN or UDP segmentation offloads
  *   LOG_LEVEL=verbose|debug|info|warn|error|silent   (default: error). When
  *                            set (and not silent), a daemon keeps stdout and
  *                            stderr; otherwise they go to /dev/null.
@@ -58,12 +63,15 @@ static void usage(FILE *f, const char *prog)
 		"Environment:\n"
 		"  WG_PROCESS_FOREGROUND=1   stay in the foreground\n"
 		"  WG_TUN_FD=N               use the open TUN file descriptor N\n"
+		"  NEXWG_CRYPTO_WORKERS=N    crypto threads besides send and receive (0: none;\n"
+		"                            default: one per CPU beyond two, at most %d)\n"
+		"  NEXWG_NO_OFFLOAD=1        no TUN/UDP segmentation offloads\n"
 		"  LOG_LEVEL=LEVEL           verbose, debug, info, warn, error (default), silent\n"
 		"\n"
 		"Options:\n"
 		"  --version                 print the version\n"
 		"  --help                    print this help\n",
-		prog, UAPI_SOCKET_DIR);
+		prog, UAPI_SOCKET_DIR, WG_MAX_CRYPTO_WORKERS);
 }
 
 static void version(void)
@@ -157,7 +165,7 @@ static void *signal_thread(void *arg)
 	return NULL;
 }
 
-static int parse_fd(const char *s, int *out)
+static int parse_uint(const char *s, int *out)
 {
 	char *end;
 	unsigned long v;
@@ -209,9 +217,11 @@ static int redirect_to_null(bool keep_output)
 }
 
 /* Creates the device and its socket, runs until it stops, tears down. */
-static int run(const char *ifname_arg, int tun_fd)
+static int run(const char *ifname_arg, int tun_fd, int crypto_workers)
 {
-	struct wg_device_opts opts = { .ifname = ifname_arg, .tun_fd = tun_fd, .mtu = 0 };
+	struct wg_device_opts opts = {
+		.ifname = ifname_arg, .tun_fd = tun_fd, .mtu = 0, .crypto_workers = crypto_workers
+	};
 	struct uapi_server *uapi = NULL;
 	struct wg_device *dev = NULL;
 	char ifname[16];
@@ -271,7 +281,7 @@ int main(int argc, char **argv)
 	const char *ifname, *env;
 	bool foreground = false, silent, keep_output;
 	enum log_level level;
-	int tun_fd = -1, pipefd[2];
+	int tun_fd = -1, crypto_workers = 0, pipefd[2];
 	pid_t pid;
 
 	if (argc == 2 && !strcmp(argv[1], "--version")) {
@@ -309,9 +319,19 @@ int main(int argc, char **argv)
 		return EXIT_SETUP_FAILED;
 	}
 	env = getenv("WG_TUN_FD");
-	if (env && *env && parse_fd(env, &tun_fd)) {
+	if (env && *env && parse_uint(env, &tun_fd)) {
 		log_error("invalid WG_TUN_FD '%s'", env);
 		return EXIT_SETUP_FAILED;
+	}
+	env = getenv("NEXWG_CRYPTO_WORKERS");
+	if (env && *env) {
+		int n;
+
+		if (parse_uint(env, &n) || n > WG_MAX_CRYPTO_WORKERS) {
+			log_error("invalid NEXWG_CRYPTO_WORKERS '%s': 0 to %d", env, WG_MAX_CRYPTO_WORKERS);
+			return EXIT_SETUP_FAILED;
+		}
+		crypto_workers = n ? n : -1;
 	}
 	signal(SIGPIPE, SIG_IGN);
 
@@ -347,5 +367,5 @@ int main(int argc, char **argv)
 	sigaddset(&g_signals, SIGINT);
 	sigaddset(&g_signals, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &g_signals, NULL);
-	return run(ifname, tun_fd);
+	return run(ifname, tun_fd, crypto_workers);
 }

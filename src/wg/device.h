@@ -25,6 +25,7 @@
 #include "wg/index.h"
 #include "wg/noise.h"
 #include "wg/peer.h"
+#include "wg/pool.h"
 #include "wg/ratelimiter.h"
 #include "wg/socket.h"
 #include "wg/tun.h"
@@ -33,6 +34,8 @@
 #define DEVICE_BATCH 64
 #define DEVICE_INIT_RING 1024
 #define DEVICE_HS_BATCH 16
+/* Batches of fewer packets are sealed or opened by their own thread. */
+#define POOL_MIN_ITEMS 8
 /* A slot big enough for any datagram or TUN packet with head room. */
 #define DEVICE_SLOT_SIZE (MESSAGE_MAX_LENGTH + 64)
 
@@ -79,6 +82,7 @@ struct wg_device {
 	_Atomic(wg_stray_fn) stray_fn;
 	void *_Atomic stray_ctx;
 
+	struct pool *pool;  /* crypto workers, shared by the send and receive threads */
 	pthread_t threads[4];
 	unsigned n_threads;
 
@@ -93,6 +97,11 @@ void *send_thread(void *dev);
  * bytes, with room behind it for padding and the tag) into a data message
  * starting at buf; returns the message length. */
 size_t send_encapsulate(const struct keypair *kp, uint64_t nonce, uint8_t *buf, size_t plain_len, unsigned mtu);
+/* The same in two steps: the header and padding (padded_len: the bytes to
+ * seal), then the sealing, which may run on another thread. */
+size_t send_prepare(const struct keypair *kp, uint64_t nonce, uint8_t *buf, size_t plain_len, unsigned mtu,
+		    size_t *padded_len);
+void send_seal(const struct keypair *kp, uint64_t nonce, uint8_t *buf, size_t padded_len);
 /* Asks the handshake thread to send an initiation (rate limited: at most
  * one per REKEY_TIMEOUT). Caller holds cfg_lock (any side), not the peer lock. */
 void send_request_initiation(struct wg_device *dev, struct wg_peer *peer, bool is_retry);

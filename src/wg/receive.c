@@ -20,6 +20,7 @@
 #include "wg/offload.h"
 
 #define UNDER_LOAD_AFTER_NS NSEC_PER_SEC
+#define RX_MAX_JOBS 1024 /* data messages opened together */
 
 int receive_open(const struct keypair *kp, uint8_t *msg, size_t len, uint64_t *counter, size_t *plain_len)
 {
@@ -74,10 +75,22 @@ struct rx_ctx {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} ctrl[DEVICE_BATCH];     /* UDP_GRO: the size of coalesced datagrams */
+	/* the data messages of a batch: found (in order), opened (shared with
+	 * the pool), then checked and delivered (in order) */
+	struct rx_job {
+		uint8_t *buf;
+		size_t len, plain_len;
+		union sockaddr_any *src;
+		struct wg_peer *peer;
+		struct keypair *kp;   /* a reference */
+		uint32_t index;
+		uint64_t counter;
+		int err;
+	} *jobs;
+	unsigned n_jobs;
 	/* the run of data messages under one keypair */
 	struct wg_peer *peer;
 	struct keypair *kp;
-	uint32_t index;
 	union sockaddr_any src;
 	uint64_t bytes;
 	bool authenticated, data;
@@ -148,55 +161,106 @@ static void deliver(struct rx_ctx *c, uint8_t *pkt, size_t len)
 		STAT_INC(dev, tx_dropped);
 }
 
-static void receive_data(struct rx_ctx *c, uint8_t *buf, size_t len, const union sockaddr_any *src, uint64_t now)
+static void receive_opened(struct rx_ctx *c, struct rx_job *j, uint64_t now);
+static void open_job(void *ctx, unsigned i);
+
+/* Opens the queued data messages (with the pool's help) and hands them on
+ * in order. */
+static void receive_jobs(struct rx_ctx *c, uint64_t now)
+{
+	unsigned i;
+
+	pool_run(c->dev->pool, open_job, c, c->n_jobs, POOL_MIN_ITEMS);
+	for (i = 0; i < c->n_jobs; i++)
+		receive_opened(c, &c->jobs[i], now);
+	c->n_jobs = 0;
+}
+
+/* Finds the keypair of a data message and queues it to be opened. */
+static void receive_data(struct rx_ctx *c, uint8_t *buf, size_t len, union sockaddr_any *src, uint64_t now)
 {
 	struct wg_device *dev = c->dev;
 	uint32_t index = le32_load(buf + 4);
-	const uint8_t *inner_src;
-	size_t plain_len, inner_len;
-	uint64_t counter;
-	int family;
+	struct rx_job *j = &c->jobs[c->n_jobs], *prev = c->n_jobs ? j - 1 : NULL;
+	struct keypair *kp = NULL;
+	struct wg_peer *peer;
 
-	if (!c->kp || c->index != index) {
-		struct keypair *kp = NULL;
-		struct wg_peer *peer;
-
-		run_flush(c, now);
+	if (c->n_jobs == RX_MAX_JOBS) {
+		/* (UDP GRO hands over at most 64 datagrams a read; never mind) */
+		receive_jobs(c, now);
+		j = c->jobs;
+		prev = NULL;
+	}
+	if (prev && prev->index == index) {
+		peer = prev->peer;
+		kp = keypair_get(prev->kp);
+	} else {
 		peer = index_lookup(dev->index, index, INDEX_KEYPAIR, NULL, &kp);
 		if (!peer) {
 			STAT_INC(dev, rx_no_keypair);
 			return;
 		}
-		c->peer = peer;
-		c->kp = kp;
-		c->index = index;
 	}
-	if (!keypair_receiving_usable(c->kp, now)) {
+	if (!keypair_receiving_usable(kp, now)) {
+		keypair_put(kp);
 		STAT_INC(dev, rx_no_keypair);
 		return;
 	}
-	if (receive_open(c->kp, buf, len, &counter, &plain_len)) {
+	j->buf = buf;
+	j->len = len;
+	j->src = src;
+	j->peer = peer;
+	j->kp = kp;
+	j->index = index;
+	c->n_jobs++;
+}
+
+static void open_job(void *ctx, unsigned i)
+{
+	struct rx_job *j = &((struct rx_ctx *)ctx)->jobs[i];
+
+	j->err = receive_open(j->kp, j->buf, j->len, &j->counter, &j->plain_len);
+}
+
+/* An opened data message, in order: replay window, roaming, the inner
+ * packet's source against the peer's allowed IPs, delivery. Takes over the
+ * job's keypair reference. */
+static void receive_opened(struct rx_ctx *c, struct rx_job *j, uint64_t now)
+{
+	struct wg_device *dev = c->dev;
+	const uint8_t *inner_src;
+	size_t inner_len;
+	int family;
+
+	if (j->kp != c->kp) {
+		run_flush(c, now);
+		c->peer = j->peer;
+		c->kp = j->kp;
+	} else {
+		keypair_put(j->kp);
+	}
+	if (j->err) {
 		STAT_INC(dev, rx_bad_auth);
 		return;
 	}
-	if (!replay_check(&c->kp->replay, counter)) {
+	if (!replay_check(&c->kp->replay, j->counter)) {
 		STAT_INC(dev, rx_replayed);
 		return;
 	}
-	if (!c->authenticated || !addr_endpoint_equal(&c->src, src)) {
+	if (!c->authenticated || !addr_endpoint_equal(&c->src, j->src)) {
 		/* Roaming: follow the source of authenticated packets, before
 		 * the packet goes up (an answer must go to the new address). */
-		c->src = *src;
+		c->src = *j->src;
 		pthread_mutex_lock(&c->peer->lock);
-		if (!addr_endpoint_equal(&c->peer->endpoint, src))
-			c->peer->endpoint = *src;
+		if (!addr_endpoint_equal(&c->peer->endpoint, j->src))
+			c->peer->endpoint = *j->src;
 		pthread_mutex_unlock(&c->peer->lock);
 	}
 	c->authenticated = true;
-	c->bytes += len;
-	if (!plain_len)
+	c->bytes += j->len;
+	if (!j->plain_len)
 		return; /* a keepalive */
-	if (receive_inner_packet(buf + DATA_PACKET_HEAD_ROOM, plain_len, &inner_len, &family, &inner_src)) {
+	if (receive_inner_packet(j->buf + DATA_PACKET_HEAD_ROOM, j->plain_len, &inner_len, &family, &inner_src)) {
 		STAT_INC(dev, rx_invalid);
 		return;
 	}
@@ -205,7 +269,7 @@ static void receive_data(struct rx_ctx *c, uint8_t *buf, size_t len, const union
 		return;
 	}
 	c->data = true;
-	deliver(c, buf + DATA_PACKET_HEAD_ROOM, inner_len);
+	deliver(c, j->buf + DATA_PACKET_HEAD_ROOM, inner_len);
 }
 
 /* A cookie reply: cheap (no DH), so the reader does it at once instead of
@@ -297,7 +361,7 @@ static bool receive_handshake(struct wg_device *dev, enum message_type type, con
 	return true;
 }
 
-static void receive_one(struct rx_ctx *c, uint8_t *buf, size_t len, const union sockaddr_any *src, uint64_t now,
+static void receive_one(struct rx_ctx *c, uint8_t *buf, size_t len, union sockaddr_any *src, uint64_t now,
 			bool *wake)
 {
 	struct wg_device *dev = c->dev;
@@ -367,6 +431,7 @@ static void receive_batch(struct rx_ctx *c, unsigned n)
 		for (off = 0; off < total; off += seg)
 			receive_one(c, buf + off, total - off < seg ? total - off : seg, src, now, &wake);
 	}
+	receive_jobs(c, now);
 	run_flush(c, now);
 	pthread_rwlock_unlock(&dev->cfg_lock);
 	gro_flush(c);
@@ -407,10 +472,13 @@ void *receive_thread(void *arg)
 	struct rx_ctx *c = calloc(1, sizeof(*c));
 
 	if (!c || !(c->slots = malloc((size_t)DEVICE_BATCH * DEVICE_SLOT_SIZE)) ||
-	    !(c->gro.buf = malloc(OFFLOAD_VNET_HDR_LEN + OFFLOAD_MAX_PACKET))) {
+	    !(c->gro.buf = malloc(OFFLOAD_VNET_HDR_LEN + OFFLOAD_MAX_PACKET)) ||
+	    !(c->jobs = calloc(RX_MAX_JOBS, sizeof(*c->jobs)))) {
 		log_error("%s: receive thread: out of memory", dev->tun.ifname);
-		if (c)
+		if (c) {
+			free(c->gro.buf);
 			free(c->slots);
+		}
 		free(c);
 		return NULL;
 	}
@@ -443,6 +511,7 @@ void *receive_thread(void *arg)
 			n = dev->sock.hs_fd >= 0 ? receive_some(c, dev->sock.hs_fd) : 0;
 		} while (n == DEVICE_BATCH && !atomic_load_explicit(&dev->stopping, memory_order_relaxed));
 	}
+	free(c->jobs);
 	free(c->gro.buf);
 	free(c->slots);
 	free(c);

@@ -34,7 +34,8 @@ static uint64_t jitter_ns(void)
 	return x % ((uint64_t)REKEY_TIMEOUT_JITTER_MAX_MS * NSEC_PER_MSEC);
 }
 
-size_t send_encapsulate(const struct keypair *kp, uint64_t nonce, uint8_t *buf, size_t plain_len, unsigned mtu)
+size_t send_prepare(const struct keypair *kp, uint64_t nonce, uint8_t *buf, size_t plain_len, unsigned mtu,
+		    size_t *padded_len)
 {
 	uint8_t *plain = buf + DATA_PACKET_HEAD_ROOM;
 	size_t last_unit = plain_len, padded;
@@ -51,8 +52,23 @@ size_t send_encapsulate(const struct keypair *kp, uint64_t nonce, uint8_t *buf, 
 	le32_store(buf, MESSAGE_DATA);
 	le32_store(buf + 4, kp->remote_index);
 	le64_store(buf + 8, nonce);
-	(void)wg_data_seal(kp->sending_key, nonce, plain, plain, padded);
+	*padded_len = padded;
 	return DATA_PACKET_HEAD_ROOM + padded + NOISE_AUTHTAG_LEN;
+}
+
+void send_seal(const struct keypair *kp, uint64_t nonce, uint8_t *buf, size_t padded_len)
+{
+	uint8_t *plain = buf + DATA_PACKET_HEAD_ROOM;
+
+	(void)wg_data_seal(kp->sending_key, nonce, plain, plain, padded_len);
+}
+
+size_t send_encapsulate(const struct keypair *kp, uint64_t nonce, uint8_t *buf, size_t plain_len, unsigned mtu)
+{
+	size_t padded, len = send_prepare(kp, nonce, buf, plain_len, mtu, &padded);
+
+	send_seal(kp, nonce, buf, padded);
+	return len;
 }
 
 void send_request_initiation(struct wg_device *dev, struct wg_peer *peer, bool is_retry)
@@ -224,6 +240,15 @@ struct tx_ctx {
 		char buf[CMSG_SPACE(sizeof(uint16_t))];
 		struct cmsghdr align;
 	} ctrl[DEVICE_BATCH];
+	/* the sealing still to do for each datagram, shared with the pool */
+	struct tx_job {
+		struct keypair *kp;
+		uint64_t nonce;
+		size_t padded;
+	} jobs[DEVICE_BATCH];
+	/* keypairs of finished runs, put once their packets are sealed */
+	struct keypair *done_kps[DEVICE_BATCH];
+	unsigned n_done_kps;
 	/* the run of packets to one peer being assembled */
 	struct wg_peer *peer;
 	struct keypair *kp;
@@ -278,7 +303,8 @@ static void run_flush(struct tx_ctx *c, uint64_t now)
 		send_staged(c->dev, peer); /* sends them if a session is up, else asks for one */
 	else if (rekey)
 		send_request_initiation(c->dev, peer, false);
-	keypair_put(c->kp);
+	if (c->kp)
+		c->done_kps[c->n_done_kps++] = c->kp;
 	c->kp = NULL;
 	c->peer = NULL;
 	c->bytes = 0;
@@ -316,6 +342,15 @@ static void stage(struct tx_ctx *c, const uint8_t *pkt, size_t len)
 	c->want_handshake = true;
 }
 
+static void seal_job(void *ctx, unsigned i)
+{
+	struct tx_ctx *c = ctx;
+
+	send_seal(c->jobs[i].kp, c->jobs[i].nonce, c->iovs[i].iov_base, c->jobs[i].padded);
+}
+
+/* Finds each packet's peer, gives it a nonce and a header in order, then
+ * seals the batch (shared with the pool's workers). */
 static unsigned encrypt_batch(struct tx_ctx *c, unsigned n)
 {
 	struct wg_device *dev = c->dev;
@@ -358,12 +393,14 @@ static unsigned encrypt_batch(struct tx_ctx *c, unsigned n)
 			stage(c, pkt, c->lens[i]);
 			continue;
 		}
-		len = send_encapsulate(c->kp, nonce, buf, c->lens[i], mtu);
 		alen = socket_dest(&dev->sock, &c->ep, &c->addrs[nmsg]);
 		if (!alen) {
 			STAT_INC(dev, tx_dropped);
 			continue;
 		}
+		len = send_prepare(c->kp, nonce, buf, c->lens[i], mtu, &c->jobs[nmsg].padded);
+		c->jobs[nmsg].kp = c->kp;
+		c->jobs[nmsg].nonce = nonce;
 		c->alens[nmsg] = alen;
 		c->iovs[nmsg].iov_base = buf;
 		c->iovs[nmsg].iov_len = len;
@@ -372,6 +409,11 @@ static unsigned encrypt_batch(struct tx_ctx *c, unsigned n)
 		c->data |= c->lens[i] > 0;
 	}
 	run_flush(c, now);
+	/* The keypairs stay referenced until their packets are sealed. */
+	pool_run(dev->pool, seal_job, c, nmsg, POOL_MIN_ITEMS);
+	for (i = 0; i < c->n_done_kps; i++)
+		keypair_put(c->done_kps[i]);
+	c->n_done_kps = 0;
 	pthread_rwlock_unlock(&dev->cfg_lock);
 	return nmsg;
 }

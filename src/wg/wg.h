@@ -77,7 +77,13 @@ struct wg_device_opts {
 	const char *ifname;   /* TUN name to create (a "%d" template allowed) */
 	int tun_fd;           /* >= 0: use this open TUN fd instead (WG_TUN_FD) */
 	unsigned mtu;         /* 0: WG_DEFAULT_MTU (1420) */
+	/* Threads that share the cryptography of large batches with the send
+	 * and receive threads: 0 chooses (one per online CPU beyond two, at
+	 * most WG_MAX_CRYPTO_WORKERS), < 0 none. */
+	int crypto_workers;
 };
+
+#define WG_MAX_CRYPTO_WORKERS 8
 
 /* Process-wide set-up (crypto libraries); call once before anything else. */
 int wg_init(void);

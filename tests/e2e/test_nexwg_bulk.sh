@@ -5,10 +5,12 @@
 # (TUN TSO segmentation, GRO coalescing on the way in, UDP GSO/GRO batches,
 # parallel crypto reordering) shows here as a corrupted or stalled stream.
 #
-# Pairs: nexwg <-> nexwg, then nexwg <-> wireguard-go; for each pair the
-# file goes A -> B and B -> A, over IPv4 and over IPv6 inside the tunnel
-# (four transfers a pair). With NEXWG_NO_OFFLOAD=1 in the environment the
-# same runs with nexwg's offloads off.
+# Pairs: nexwg <-> nexwg, then nexwg <-> wireguard-go, then nexwg <-> nexwg
+# with two crypto workers each (NEXWG_CRYPTO_WORKERS=2: batches sealed and
+# opened on three threads; the workers must have done some of it); for each
+# pair the file goes A -> B and B -> A, over IPv4 and over IPv6 inside the
+# tunnel (four transfers a pair). With NEXWG_NO_OFFLOAD=1 in the
+# environment the same runs with nexwg's offloads off.
 #
 #   A eth0 192.0.2.1/24 --- B eth0 192.0.2.2/24
 #   tunnel A 100.100.0.1 2001:db8:100::1 <-> B 100.100.0.2 2001:db8:100::2
@@ -75,6 +77,17 @@ transfer() {
 	rm -f "$out"
 }
 
+# worker_ticks PID: CPU time (clock ticks) of the daemon's crypto workers.
+worker_ticks() {
+	local t sum=0
+	for t in /proc/"$1"/task/*; do
+		case "$(cat "$t/comm" 2>/dev/null)" in
+		wg-crypto-*) sum=$((sum + $(awk '{ print $14 + $15 }' "$t/stat"))) ;;
+		esac
+	done
+	echo "$sum"
+}
+
 # pair KIND_A KIND_B TAG: a tunnel between two new namespaces, then the
 # four transfers.
 pair() {
@@ -105,9 +118,17 @@ pair() {
 	transfer "$A" "$B" 2001:db8:100::2 "$tag"
 	transfer "$B" "$A" 2001:db8:100::1 "$tag"
 
+	if [ "${NEXWG_CRYPTO_WORKERS:-}" == 2 ]; then
+		local ta tb
+		ta=$(worker_ticks "${WG_PID[$wa]}")
+		tb=$(worker_ticks "${WG_PID[$wb]}")
+		printf '    crypto workers: %s + %s ticks\n' "$ta" "$tb" >&2
+		[ $((ta + tb)) -gt 0 ] || fail "[$tag] the crypto workers did nothing"
+	fi
 	wg_stop "$wa"
 	wg_stop "$wb"
 }
 
 pair nexwg nexwg 1
 pair nexwg wireguard-go 2
+NEXWG_CRYPTO_WORKERS=2 pair nexwg nexwg 3
