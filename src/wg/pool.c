@@ -18,13 +18,19 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SPIN_WAIT 4000   /* pause loops before sleeping on a claimed item */
+/* A worker that just helped stays awake this long for the next batch:
+ * under load batches follow each other within tens of microseconds, and
+ * a futex wake-up costs about as much. */
+#define LINGER_NS 50000
 
 struct pool_task {
 	pool_fn fn;
@@ -77,16 +83,43 @@ static unsigned help(struct pool_task *t)
 	return ran;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* Waits up to LINGER_NS for the generation to move on from g. */
+static void linger(struct pool *p, unsigned g)
+{
+	uint64_t until = mono_ns() + LINGER_NS;
+	unsigned k = 0;
+
+	while (atomic_load_explicit(&p->gen, memory_order_relaxed) == g && !atomic_load(&p->stop)) {
+		cpu_relax();
+		if (!(++k & 63) && mono_ns() > until)
+			break;
+	}
+}
+
 static void *worker(void *arg)
 {
 	struct pool *p = arg;
 	unsigned seen = atomic_load(&p->gen);
+	bool helped = false;
 
 	for (;;) {
 		unsigned g = atomic_load(&p->gen);
 
 		if (atomic_load(&p->stop))
 			break;
+		if (g == seen && helped) {
+			helped = false;
+			linger(p, g);
+			continue;
+		}
 		if (g != seen) {
 			struct pool_task *t;
 
@@ -98,6 +131,7 @@ static void *worker(void *arg)
 
 				if (ran)
 					atomic_fetch_add_explicit(&p->by_workers, ran, memory_order_relaxed);
+				helped = true;
 			}
 			atomic_fetch_sub(&p->users, 1);
 			continue;
