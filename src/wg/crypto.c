@@ -335,6 +335,45 @@ int wg_data_seal(const uint8_t key[WG_KEY_LEN], uint64_t nonce, uint8_t *dst, co
 	return ret;
 }
 
+int wg_data_seal_lead(const uint8_t key[WG_KEY_LEN], uint64_t nonce, uint8_t *buf, size_t len)
+{
+	struct evp_thread *t = evp_thread_get();
+	uint8_t *lead = buf - WG_DATA_SEAL_LEAD, poly_key[32], tag[WG_TAG_LEN];
+	uint8_t iv[16] = { 0 };
+	int outl, ret = 0;
+
+	if (!t)
+		return -ENOMEM;
+	if (len > INT_MAX - WG_DATA_SEAL_LEAD - WG_TAG_LEN)
+		return -EMSGSIZE;
+	aead_nonce(iv + 4, nonce);
+	if (!t->keyed || memcmp(t->key, key, WG_KEY_LEN) != 0) {
+		t->keyed = false;
+		if (EVP_CipherInit_ex2(t->chacha, EVP_chacha20(), key, iv, 1, NULL) != 1)
+			return -ENOMEM;
+		memcpy(t->key, key, WG_KEY_LEN);
+		t->keyed = true;
+	} else if (EVP_CipherInit_ex2(t->chacha, NULL, NULL, iv, 1, NULL) != 1) {
+		t->keyed = false;
+		return -ENOMEM;
+	}
+	/* Block 0 over the zeroed lead, the message from block 1 on: one call. */
+	memset(lead, 0, WG_DATA_SEAL_LEAD);
+	if (EVP_CipherUpdate(t->chacha, lead, &outl, lead, (int)(WG_DATA_SEAL_LEAD + len)) != 1 ||
+	    (size_t)outl != WG_DATA_SEAL_LEAD + len) {
+		t->keyed = false;
+		ret = -ENOMEM;
+	}
+	memcpy(poly_key, lead, sizeof(poly_key));
+	sodium_memzero(lead, WG_DATA_SEAL_LEAD);
+	if (!ret)
+		ret = data_mac(t, poly_key, buf, len, tag);
+	sodium_memzero(poly_key, sizeof(poly_key));
+	if (!ret)
+		memcpy(buf + len, tag, WG_TAG_LEN);
+	return ret;
+}
+
 /* The tag is checked (in constant time) before anything is decrypted: a
  * forged packet costs a MAC, never a decryption, and leaves dst as it was. */
 int wg_data_open(const uint8_t key[WG_KEY_LEN], uint64_t nonce, uint8_t *dst, const uint8_t *src, size_t len)

@@ -56,6 +56,12 @@ int wg_xaead_decrypt(uint8_t *dst, const void *src, size_t len, const void *ad, 
  * writes len - 16 bytes. In place (dst == src) allowed. 0 or -EBADMSG/-ENOMEM. */
 int wg_data_seal(const uint8_t key[WG_KEY_LEN], uint64_t nonce, uint8_t *dst, const uint8_t *src, size_t len);
 int wg_data_open(const uint8_t key[WG_KEY_LEN], uint64_t nonce, uint8_t *dst, const uint8_t *src, size_t len);
+/* wg_data_seal in place, with the WG_DATA_SEAL_LEAD bytes before buf as
+ * scratch (they are zero afterwards): the key stream block of the one-time
+ * MAC key and the message's come out of one call, ~10 % cheaper on a
+ * full-size packet. */
+#define WG_DATA_SEAL_LEAD 64
+int wg_data_seal_lead(const uint8_t key[WG_KEY_LEN], uint64_t nonce, uint8_t *buf, size_t len);
 
 /* Wipes memory (sodium_memzero); constant-time compare (sodium_memcmp). */
 void wg_wipe(void *p, size_t len);

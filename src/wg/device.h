@@ -37,7 +37,7 @@
 /* Batches of fewer packets are sealed or opened by their own thread. */
 #define POOL_MIN_ITEMS 8
 /* A slot big enough for any datagram or TUN packet with head room. */
-#define DEVICE_SLOT_SIZE (MESSAGE_MAX_LENGTH + 64)
+#define DEVICE_SLOT_SIZE (MESSAGE_MAX_LENGTH + 128)
 
 struct hs_work {
 	uint8_t msg[sizeof(struct message_handshake_initiation)];
@@ -97,11 +97,11 @@ void *send_thread(void *dev);
  * bytes, with room behind it for padding and the tag) into a data message
  * starting at buf; returns the message length. */
 size_t send_encapsulate(const struct keypair *kp, uint64_t nonce, uint8_t *buf, size_t plain_len, unsigned mtu);
-/* The same in two steps: the header and padding (padded_len: the bytes to
- * seal), then the sealing, which may run on another thread. */
-size_t send_prepare(const struct keypair *kp, uint64_t nonce, uint8_t *buf, size_t plain_len, unsigned mtu,
-		    size_t *padded_len);
-void send_seal(const struct keypair *kp, uint64_t nonce, uint8_t *buf, size_t padded_len);
+/* The same in two steps: the padding (padded_len: the bytes to seal), then
+ * sealing and the header, which may run on another thread; buf must have
+ * the WG_DATA_SEAL_LEAD - DATA_PACKET_HEAD_ROOM bytes before it to spare. */
+size_t send_prepare(uint8_t *buf, size_t plain_len, unsigned mtu, size_t *padded_len);
+void send_seal_lead(const struct keypair *kp, uint64_t nonce, uint8_t *buf, size_t padded_len);
 /* Asks the handshake thread to send an initiation (rate limited: at most
  * one per REKEY_TIMEOUT). Caller holds cfg_lock (any side), not the peer lock. */
 void send_request_initiation(struct wg_device *dev, struct wg_peer *peer, bool is_retry);

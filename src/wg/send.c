@@ -34,8 +34,7 @@ static uint64_t jitter_ns(void)
 	return x % ((uint64_t)REKEY_TIMEOUT_JITTER_MAX_MS * NSEC_PER_MSEC);
 }
 
-size_t send_prepare(const struct keypair *kp, uint64_t nonce, uint8_t *buf, size_t plain_len, unsigned mtu,
-		    size_t *padded_len)
+size_t send_prepare(uint8_t *buf, size_t plain_len, unsigned mtu, size_t *padded_len)
 {
 	uint8_t *plain = buf + DATA_PACKET_HEAD_ROOM;
 	size_t last_unit = plain_len, padded;
@@ -48,26 +47,30 @@ size_t send_prepare(const struct keypair *kp, uint64_t nonce, uint8_t *buf, size
 		padded = mtu;
 	padded = plain_len + (padded - last_unit);
 	memset(plain + plain_len, 0, padded - plain_len);
-
-	le32_store(buf, MESSAGE_DATA);
-	le32_store(buf + 4, kp->remote_index);
-	le64_store(buf + 8, nonce);
 	*padded_len = padded;
 	return DATA_PACKET_HEAD_ROOM + padded + NOISE_AUTHTAG_LEN;
 }
 
-void send_seal(const struct keypair *kp, uint64_t nonce, uint8_t *buf, size_t padded_len)
+static void put_header(const struct keypair *kp, uint64_t nonce, uint8_t *buf)
 {
-	uint8_t *plain = buf + DATA_PACKET_HEAD_ROOM;
+	le32_store(buf, MESSAGE_DATA);
+	le32_store(buf + 4, kp->remote_index);
+	le64_store(buf + 8, nonce);
+}
 
-	(void)wg_data_seal(kp->sending_key, nonce, plain, plain, padded_len);
+void send_seal_lead(const struct keypair *kp, uint64_t nonce, uint8_t *buf, size_t padded_len)
+{
+	(void)wg_data_seal_lead(kp->sending_key, nonce, buf + DATA_PACKET_HEAD_ROOM, padded_len);
+	put_header(kp, nonce, buf);
 }
 
 size_t send_encapsulate(const struct keypair *kp, uint64_t nonce, uint8_t *buf, size_t plain_len, unsigned mtu)
 {
-	size_t padded, len = send_prepare(kp, nonce, buf, plain_len, mtu, &padded);
+	size_t padded, len = send_prepare(buf, plain_len, mtu, &padded);
+	uint8_t *plain = buf + DATA_PACKET_HEAD_ROOM;
 
-	send_seal(kp, nonce, buf, padded);
+	put_header(kp, nonce, buf);
+	(void)wg_data_seal(kp->sending_key, nonce, plain, plain, padded);
 	return len;
 }
 
@@ -222,6 +225,10 @@ void send_cookie_reply(struct wg_device *dev, const void *msg, size_t len, const
 
 /* ---- the TUN reader thread ---- */
 
+/* A message starts this far into its slot: with its header, the lead that
+ * wg_data_seal_lead uses as scratch. */
+#define TX_SLOT_LEAD (WG_DATA_SEAL_LEAD - DATA_PACKET_HEAD_ROOM)
+
 struct tx_ctx {
 	struct wg_device *dev;
 	uint8_t *slots;
@@ -259,7 +266,7 @@ struct tx_ctx {
 
 static uint8_t *slot(struct tx_ctx *c, unsigned i)
 {
-	return c->slots + (size_t)i * DEVICE_SLOT_SIZE;
+	return c->slots + (size_t)i * DEVICE_SLOT_SIZE + TX_SLOT_LEAD;
 }
 
 /* Finds the destination address of an IP packet. */
@@ -346,7 +353,7 @@ static void seal_job(void *ctx, unsigned i)
 {
 	struct tx_ctx *c = ctx;
 
-	send_seal(c->jobs[i].kp, c->jobs[i].nonce, c->iovs[i].iov_base, c->jobs[i].padded);
+	send_seal_lead(c->jobs[i].kp, c->jobs[i].nonce, c->iovs[i].iov_base, c->jobs[i].padded);
 }
 
 /* Finds each packet's peer, gives it a nonce and a header in order, then
@@ -398,7 +405,7 @@ static unsigned encrypt_batch(struct tx_ctx *c, unsigned n)
 			STAT_INC(dev, tx_dropped);
 			continue;
 		}
-		len = send_prepare(c->kp, nonce, buf, c->lens[i], mtu, &c->jobs[nmsg].padded);
+		len = send_prepare(buf, c->lens[i], mtu, &c->jobs[nmsg].padded);
 		c->jobs[nmsg].kp = c->kp;
 		c->jobs[nmsg].nonce = nonce;
 		c->alens[nmsg] = alen;
@@ -547,7 +554,7 @@ static int read_one(struct tx_ctx *c)
 
 	if (!dev->tun.vnet) {
 		r = tun_read(&dev->tun, slot(c, c->n) + DATA_PACKET_HEAD_ROOM,
-			     DEVICE_SLOT_SIZE - DATA_PACKET_HEAD_ROOM - 48);
+			     DEVICE_SLOT_SIZE - TX_SLOT_LEAD - DATA_PACKET_HEAD_ROOM - 48);
 		if (r < 0)
 			return (int)r;
 		c->lens[c->n++] = (size_t)r;

@@ -354,6 +354,37 @@ static void test_data_seal_open_cross(void **state)
 	free(pt);
 }
 
+/* The lead variant seals as wg_data_seal does and leaves its scratch zero. */
+static void test_data_seal_lead(void **state)
+{
+	enum { MAX = 2100 };
+	uint8_t key[32], *mem = malloc(WG_DATA_SEAL_LEAD + MAX + 16 + 8), *buf = mem + WG_DATA_SEAL_LEAD;
+	uint8_t plain[MAX], ref[MAX + 16];
+
+	(void)state;
+	assert_non_null(mem);
+	wg_random(key, sizeof(key));
+	for (size_t len = 0; len <= MAX; len += (len < 70 ? 1 : 53)) {
+		uint64_t nonce = ((uint64_t)wg_random_u32() << 32) | wg_random_u32();
+
+		wg_random(plain, len);
+		memset(mem, 0xee, WG_DATA_SEAL_LEAD);
+		memcpy(buf, plain, len);
+		memset(buf + len + 16, 0x5a, 8);
+		assert_int_equal(wg_data_seal(key, nonce, ref, plain, len), 0);
+		assert_int_equal(wg_data_seal_lead(key, nonce, buf, len), 0);
+		assert_memory_equal(buf, ref, len + 16);
+		for (size_t i = 0; i < WG_DATA_SEAL_LEAD; i++)
+			assert_int_equal(mem[i], 0);
+		for (size_t i = 0; i < 8; i++)
+			assert_int_equal(buf[len + 16 + i], 0x5a);
+		assert_int_equal(wg_data_open(key, nonce, buf, buf, len + 16), 0);
+		if (len)
+			assert_memory_equal(buf, plain, len);
+	}
+	free(mem);
+}
+
 static void test_data_rfc8439_a5_no_ad(void **state)
 {
 	/* The A.5 key and nonce with no AD: compare OpenSSL to libsodium on the
@@ -526,6 +557,7 @@ int main(void)
 		cmocka_unit_test(test_aead_empty),
 		cmocka_unit_test(test_data_seal_open_cross),
 		cmocka_unit_test(test_data_rfc8439_a5_no_ad),
+		cmocka_unit_test(test_data_seal_lead),
 		cmocka_unit_test(test_data_threads),
 		cmocka_unit_test(test_xaead_draft_a3_1),
 		cmocka_unit_test(test_equal_wipe_random),
