@@ -471,6 +471,7 @@ void *receive_thread(void *arg)
 	struct wg_device *dev = arg;
 	struct rx_ctx *c = calloc(1, sizeof(*c));
 
+	device_data_thread_init();
 	if (!c || !(c->slots = malloc((size_t)DEVICE_BATCH * DEVICE_SLOT_SIZE)) ||
 	    !(c->gro.buf = malloc(OFFLOAD_VNET_HDR_LEN + OFFLOAD_MAX_PACKET)) ||
 	    !(c->jobs = calloc(RX_MAX_JOBS, sizeof(*c->jobs)))) {

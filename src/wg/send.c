@@ -578,6 +578,7 @@ void *send_thread(void *arg)
 	struct tx_ctx *c = calloc(1, sizeof(*c));
 	struct wg_device *dev = arg;
 
+	device_data_thread_init();
 	if (!c || !(c->slots = malloc((size_t)DEVICE_BATCH * DEVICE_SLOT_SIZE)) || !(c->rbuf = malloc(RBUF_SIZE))) {
 		log_error("%s: send thread: out of memory", dev->tun.ifname);
 		if (c)
