@@ -19,7 +19,8 @@
 # Not part of `make check`.
 #
 #   BUILD=build/x bench/throughput.sh
-#   RUNS=3 BENCH_SECONDS=10 BENCH_BAR=1.5 (c/b to meet; BENCH_STRICT=1 exits 1 below it)
+#   RUNS=3 BENCH_SECONDS=10 BENCH_BAR=8 (c/b to meet, issue 8; BENCH_STRICT=1
+#   exits 1 below it or when the RTT under load is worse than wireguard-go's)
 #   RTT=0 skips the RTT-under-load part
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-build}
@@ -34,7 +35,7 @@ source "$ROOT/tests/e2e/lib.sh"
 
 RUNS=${RUNS:-3}
 BENCH_SECONDS=${BENCH_SECONDS:-10}
-BENCH_BAR=${BENCH_BAR:-1.5}
+BENCH_BAR=${BENCH_BAR:-8}
 
 # setup TAG KIND: namespaces a$TAG and b$TAG over a veth; with KIND (not
 # "veth") a WireGuard pair between them. Sets DST_<TAG> and PIDS_<TAG>.
@@ -160,7 +161,7 @@ for t in a b c; do
 done
 cb=$(ratio "$MED_c" "$MED_b")
 ca=$(ratio "$MED_c" "$MED_a")
-printf 'ratio c/b (nexwg / wireguard-go) = %s   (bar: >= %s)\n' "$cb" "$BENCH_BAR"
+printf 'ratio c/b (nexwg / wireguard-go) = %s   (bar: >= %s; >= 1.5 was the first one)\n' "$cb" "$BENCH_BAR"
 printf 'ratio c/a (nexwg / plain veth)   = %s\n' "$ca"
 STATUS=0
 if awk -v a="$cb" -v b="$BENCH_BAR" 'BEGIN { exit !(a + 0 >= b + 0) }'; then
