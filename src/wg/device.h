@@ -118,9 +118,14 @@ void send_cookie_reply(struct wg_device *dev, const void *msg, size_t len, const
 void *receive_thread(void *dev);
 void *receive_handshake_thread(void *dev);
 
-/* device.c: asks for a short scheduler time slice for the calling thread
- * (the send and receive threads); best effort. */
-void device_data_thread_init(void);
+/* device.c: the scheduler time slice of a data thread follows its load
+ * (see device.c); init on the thread, then account each busy stretch. */
+struct device_sched {
+	uint64_t window_start, busy_ns;
+	bool short_slice;
+};
+void device_sched_init(struct device_sched *s);
+void device_sched_account(struct device_sched *s, uint64_t busy_from, uint64_t now);
 /* device.c: removes a peer's pending initiation request (cfg_lock written). */
 void device_forget_initiation(struct wg_device *dev, struct wg_peer *peer);
 /* device.c: wipes a peer's sessions (timers' zero-key action, key change). */

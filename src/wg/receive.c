@@ -470,8 +470,9 @@ void *receive_thread(void *arg)
 {
 	struct wg_device *dev = arg;
 	struct rx_ctx *c = calloc(1, sizeof(*c));
+	struct device_sched sched;
 
-	device_data_thread_init();
+	device_sched_init(&sched);
 	if (!c || !(c->slots = malloc((size_t)DEVICE_BATCH * DEVICE_SLOT_SIZE)) ||
 	    !(c->gro.buf = malloc(OFFLOAD_VNET_HDR_LEN + OFFLOAD_MAX_PACKET)) ||
 	    !(c->jobs = calloc(RX_MAX_JOBS, sizeof(*c->jobs)))) {
@@ -491,7 +492,7 @@ void *receive_thread(void *arg)
 			{ .fd = dev->rx_efd, .events = POLLIN },
 			{ .fd = dev->sock.hs_fd, .events = POLLIN },
 		};
-		uint64_t v;
+		uint64_t v, woke;
 		int n, k;
 
 		if (poll(pfd, 4, -1) < 0) {
@@ -502,6 +503,7 @@ void *receive_thread(void *arg)
 		}
 		if (pfd[1].revents)
 			break;
+		woke = time_now_ns();
 		if (pfd[2].revents && read(dev->rx_efd, &v, sizeof(v)) < 0) {
 			/* drained already */
 		}
@@ -511,6 +513,7 @@ void *receive_thread(void *arg)
 					break;
 			n = dev->sock.hs_fd >= 0 ? receive_some(c, dev->sock.hs_fd) : 0;
 		} while (n == DEVICE_BATCH && !atomic_load_explicit(&dev->stopping, memory_order_relaxed));
+		device_sched_account(&sched, woke, time_now_ns());
 	}
 	free(c->jobs);
 	free(c->gro.buf);

@@ -577,8 +577,9 @@ void *send_thread(void *arg)
 {
 	struct tx_ctx *c = calloc(1, sizeof(*c));
 	struct wg_device *dev = arg;
+	struct device_sched sched;
 
-	device_data_thread_init();
+	device_sched_init(&sched);
 	if (!c || !(c->slots = malloc((size_t)DEVICE_BATCH * DEVICE_SLOT_SIZE)) || !(c->rbuf = malloc(RBUF_SIZE))) {
 		log_error("%s: send thread: out of memory", dev->tun.ifname);
 		if (c)
@@ -594,6 +595,7 @@ void *send_thread(void *arg)
 			{ .fd = dev->stop_efd, .events = POLLIN },
 		};
 		bool gone = false;
+		uint64_t woke;
 
 		if (poll(pfd, 2, -1) < 0) {
 			if (errno == EINTR)
@@ -603,6 +605,7 @@ void *send_thread(void *arg)
 		}
 		if (pfd[1].revents)
 			break;
+		woke = time_now_ns();
 		if (pfd[0].revents & (POLLERR | POLLHUP | POLLNVAL))
 			gone = true;
 		c->n = 0;
@@ -623,6 +626,7 @@ void *send_thread(void *arg)
 		if (c->n)
 			send_batch(c, encrypt_batch(c, c->n));
 		c->n = 0;
+		device_sched_account(&sched, woke, time_now_ns());
 		if (gone) {
 			log_warn("%s: the interface is gone", dev->tun.ifname);
 			mark_dead(dev);
