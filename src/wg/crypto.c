@@ -255,16 +255,12 @@ static struct evp_thread *evp_thread_get(void)
 	return t;
 }
 
-/* Starts the ChaCha20 key stream of a packet at block 0 and takes the
- * Poly1305 one-time key from that block (RFC 8439 2.6); the stream goes on
- * at block 1, where the message starts. OpenSSL's ChaCha20 IV is the 32-bit
- * little-endian block counter followed by the 96-bit nonce. */
-static int data_begin(struct evp_thread *t, const uint8_t key[WG_KEY_LEN], uint64_t nonce,
-		      uint8_t poly_key[CHACHA_BLOCK_LEN])
+/* Starts the ChaCha20 key stream of a packet at block 0 (re-keying the
+ * thread's context only when the key changed). OpenSSL's ChaCha20 IV is the
+ * 32-bit little-endian block counter followed by the 96-bit nonce. */
+static int chacha_start(struct evp_thread *t, const uint8_t key[WG_KEY_LEN], uint64_t nonce)
 {
-	static const uint8_t zeros[CHACHA_BLOCK_LEN];
 	uint8_t iv[16] = { 0 };
-	int outl;
 
 	aead_nonce(iv + 4, nonce);
 	if (!t->keyed || memcmp(t->key, key, WG_KEY_LEN) != 0) {
@@ -274,14 +270,27 @@ static int data_begin(struct evp_thread *t, const uint8_t key[WG_KEY_LEN], uint6
 		memcpy(t->key, key, WG_KEY_LEN);
 		t->keyed = true;
 	} else if (EVP_CipherInit_ex2(t->chacha, NULL, NULL, iv, 1, NULL) != 1) {
-		goto err;
+		t->keyed = false;
+		return -ENOMEM;
 	}
-	if (EVP_CipherUpdate(t->chacha, poly_key, &outl, zeros, CHACHA_BLOCK_LEN) != 1 || outl != CHACHA_BLOCK_LEN)
-		goto err;
 	return 0;
-err:
-	t->keyed = false;
-	return -ENOMEM;
+}
+
+/* Starts the key stream and takes the Poly1305 one-time key from block 0
+ * (RFC 8439 2.6); the stream goes on at block 1, where the message starts. */
+static int data_begin(struct evp_thread *t, const uint8_t key[WG_KEY_LEN], uint64_t nonce,
+		      uint8_t poly_key[CHACHA_BLOCK_LEN])
+{
+	static const uint8_t zeros[CHACHA_BLOCK_LEN];
+	int outl, ret = chacha_start(t, key, nonce);
+
+	if (ret)
+		return ret;
+	if (EVP_CipherUpdate(t->chacha, poly_key, &outl, zeros, CHACHA_BLOCK_LEN) != 1 || outl != CHACHA_BLOCK_LEN) {
+		t->keyed = false;
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 /* Poly1305 over ct, pad16(ct), le64(0) (no associated data), le64(len).
@@ -339,24 +348,15 @@ int wg_data_seal_lead(const uint8_t key[WG_KEY_LEN], uint64_t nonce, uint8_t *bu
 {
 	struct evp_thread *t = evp_thread_get();
 	uint8_t *lead = buf - WG_DATA_SEAL_LEAD, poly_key[32], tag[WG_TAG_LEN];
-	uint8_t iv[16] = { 0 };
-	int outl, ret = 0;
+	int outl, ret;
 
 	if (!t)
 		return -ENOMEM;
 	if (len > INT_MAX - WG_DATA_SEAL_LEAD - WG_TAG_LEN)
 		return -EMSGSIZE;
-	aead_nonce(iv + 4, nonce);
-	if (!t->keyed || memcmp(t->key, key, WG_KEY_LEN) != 0) {
-		t->keyed = false;
-		if (EVP_CipherInit_ex2(t->chacha, EVP_chacha20(), key, iv, 1, NULL) != 1)
-			return -ENOMEM;
-		memcpy(t->key, key, WG_KEY_LEN);
-		t->keyed = true;
-	} else if (EVP_CipherInit_ex2(t->chacha, NULL, NULL, iv, 1, NULL) != 1) {
-		t->keyed = false;
-		return -ENOMEM;
-	}
+	ret = chacha_start(t, key, nonce);
+	if (ret)
+		return ret;
 	/* Block 0 over the zeroed lead, the message from block 1 on: one call. */
 	memset(lead, 0, WG_DATA_SEAL_LEAD);
 	if (EVP_CipherUpdate(t->chacha, lead, &outl, lead, (int)(WG_DATA_SEAL_LEAD + len)) != 1 ||
