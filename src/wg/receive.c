@@ -186,7 +186,8 @@ static void receive_data(struct rx_ctx *c, uint8_t *buf, size_t len, union socka
 	struct wg_peer *peer;
 
 	if (c->n_jobs == RX_MAX_JOBS) {
-		/* (UDP GRO hands over at most 64 datagrams a read; never mind) */
+		/* Full (a batch of coalesced reads can hold more): open and
+		 * deliver what is queued first, in order, then go on. */
 		receive_jobs(c, now);
 		j = c->jobs;
 		prev = NULL;
