@@ -525,13 +525,31 @@ void *receive_thread(void *arg)
 
 /* ---- the handshake thread ---- */
 
+/* Derives the session of a completed handshake and installs its keypair in
+ * place of the handshake's index entry. Peer lock held. */
+static bool install_session(struct wg_device *dev, struct wg_peer *peer, uint64_t now)
+{
+	struct noise_session session;
+	struct keypair *kp = NULL;
+	bool ok = false;
+
+	if (!noise_derive_session(&peer->handshake, &session)) {
+		kp = keypair_create(&session, peer, now);
+		ok = kp && index_replace(dev->index, &peer->hs_entry, &kp->entry);
+	}
+	wg_wipe(&session, sizeof(session));
+	if (ok)
+		keypairs_add(&peer->keypairs, dev->index, kp);
+	else
+		keypair_put(kp);
+	return ok;
+}
+
 static void consume_initiation(struct wg_device *dev, const struct hs_work *w, uint64_t now)
 {
 	const struct message_handshake_initiation *msg = (const void *)w->msg;
 	struct message_handshake_response resp;
 	struct noise_initiation_scratch s;
-	struct noise_session session;
-	struct keypair *kp = NULL;
 	struct wg_peer *peer;
 	union sockaddr_any ep;
 	int err;
@@ -564,21 +582,9 @@ static void consume_initiation(struct wg_device *dev, const struct hs_work *w, u
 
 	peer->handshake.local_index = index_insert(dev->index, &peer->hs_entry);
 	err = noise_create_response(&resp, &peer->handshake);
-	if (!err) {
+	if (!err)
 		cookie_add_mac_to_packet(&resp, sizeof(resp), &peer->cookie_maker);
-		err = noise_derive_session(&peer->handshake, &session);
-	}
-	if (!err) {
-		kp = keypair_create(&session, peer, now);
-		wg_wipe(&session, sizeof(session));
-		if (kp && index_replace(dev->index, &peer->hs_entry, &kp->entry)) {
-			keypairs_add(&peer->keypairs, dev->index, kp);
-		} else {
-			keypair_put(kp);
-			kp = NULL;
-		}
-	}
-	if (!kp) {
+	if (err || !install_session(dev, peer, now)) {
 		index_remove(dev->index, &peer->hs_entry);
 		noise_handshake_clear(&peer->handshake);
 		pthread_mutex_unlock(&peer->lock);
@@ -600,8 +606,6 @@ static void consume_response(struct wg_device *dev, const struct hs_work *w, uin
 {
 	const struct message_handshake_response *msg = (const void *)w->msg;
 	uint32_t index = le32_load(&msg->receiver_index);
-	struct noise_session session;
-	struct keypair *kp = NULL;
 	struct wg_peer *peer;
 	int err;
 
@@ -623,18 +627,7 @@ static void consume_response(struct wg_device *dev, const struct hs_work *w, uin
 		STAT_INC(dev, rx_bad_auth);
 		return;
 	}
-	err = noise_derive_session(&peer->handshake, &session);
-	if (!err) {
-		kp = keypair_create(&session, peer, now);
-		wg_wipe(&session, sizeof(session));
-		if (kp && index_replace(dev->index, &peer->hs_entry, &kp->entry)) {
-			keypairs_add(&peer->keypairs, dev->index, kp);
-		} else {
-			keypair_put(kp);
-			kp = NULL;
-		}
-	}
-	if (!kp) {
+	if (!install_session(dev, peer, now)) {
 		index_remove(dev->index, &peer->hs_entry);
 		pthread_mutex_unlock(&peer->lock);
 		return;
