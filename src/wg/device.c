@@ -147,7 +147,19 @@ static void *timer_thread(void *arg)
 	return NULL;
 }
 
-/* ---- the data threads' scheduling ---- */
+/* ---- the data threads' waiting and scheduling ---- */
+
+bool device_poll(struct wg_device *dev, struct pollfd *pfd, nfds_t n)
+{
+	while (poll(pfd, n, -1) < 0) {
+		if (errno != EINTR) {
+			log_error("%s: poll: %s", dev->tun.ifname, strerror(errno));
+			return false;
+		}
+	}
+	return !pfd[1].revents;
+}
+
 
 /* struct sched_attr as sched_setattr(2) defines it (SCHED_ATTR_SIZE_VER0);
  * <linux/sched/types.h> cannot be included beside <sched.h>. */

@@ -15,6 +15,7 @@
 #ifndef WG_DEVICE_H
 #define WG_DEVICE_H
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -118,6 +119,9 @@ void send_cookie_reply(struct wg_device *dev, const void *msg, size_t len, const
 void *receive_thread(void *dev);
 void *receive_handshake_thread(void *dev);
 
+/* device.c: waits on pfd, whose pfd[1] is the stop eventfd; false when the
+ * thread is to end (stop asked, or poll failed: logged). */
+bool device_poll(struct wg_device *dev, struct pollfd *pfd, nfds_t n);
 /* device.c: the scheduler time slice of a data thread follows its load
  * (see device.c); init on the thread, then account each busy stretch. */
 struct device_sched {

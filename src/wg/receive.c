@@ -496,13 +496,7 @@ void *receive_thread(void *arg)
 		uint64_t v, woke;
 		int n, k;
 
-		if (poll(pfd, 4, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			log_error("%s: poll: %s", dev->tun.ifname, strerror(errno));
-			break;
-		}
-		if (pfd[1].revents)
+		if (!device_poll(dev, pfd, 4))
 			break;
 		woke = time_now_ns();
 		if (pfd[2].revents && read(dev->rx_efd, &v, sizeof(v)) < 0) {

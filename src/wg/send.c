@@ -597,13 +597,7 @@ void *send_thread(void *arg)
 		bool gone = false;
 		uint64_t woke;
 
-		if (poll(pfd, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			log_error("%s: poll: %s", dev->tun.ifname, strerror(errno));
-			break;
-		}
-		if (pfd[1].revents)
+		if (!device_poll(dev, pfd, 2))
 			break;
 		woke = time_now_ns();
 		if (pfd[0].revents & (POLLERR | POLLHUP | POLLNVAL))
