@@ -9,12 +9,12 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "common/log.h"
 #include "common/timeutil.h"
+#include "common/unixsock.h"
 #include "control/io.h"
 
 struct control_server {
@@ -81,15 +81,14 @@ static void serve_connection(struct control_server *s, int fd)
 	char err[256] = "";
 	struct control_request req;
 	struct ucred cred;
-	socklen_t cl = sizeof(cred);
 	json_t *result;
 	ssize_t n;
 
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 || cl != sizeof(cred)) {
+	if (unixsock_peer_cred(fd, &cred) < 0) {
 		reply(fd, NULL, "cannot read peer credentials");
 		return;
 	}
-	if (cred.uid != 0 && cred.uid != geteuid()) {
+	if (!unixsock_cred_allowed(&cred)) {
 		log_warn("control: refused a request from uid %u (pid %d)", cred.uid, cred.pid);
 		reply(fd, NULL, "permission denied: the control socket is for root only");
 		return;
@@ -143,48 +142,10 @@ static void *control_thread(void *arg)
 	return NULL;
 }
 
-static int fill_addr(struct sockaddr_un *sun, const char *path)
-{
-	memset(sun, 0, sizeof(*sun));
-	sun->sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun->sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sun->sun_path, path);
-	return 0;
-}
-
-/* -EADDRINUSE when something answers on path; 0 after removing a stale file. */
-static int remove_stale(const char *path)
-{
-	struct sockaddr_un sun;
-	struct stat st;
-	int fd, r;
-
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISSOCK(st.st_mode))
-		return -EEXIST;
-	r = fill_addr(&sun, path);
-	if (r)
-		return r;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	r = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
-	close(fd);
-	if (r == 0)
-		return -EADDRINUSE;
-	if (unlink(path) < 0 && errno != ENOENT)
-		return -errno;
-	log_info("control: removed stale socket %s", path);
-	return 0;
-}
-
 int control_server_start(struct control_server **out, const char *path, control_handler_fn fn, void *ctx)
 {
 	struct control_server *s;
-	struct sockaddr_un sun;
-	mode_t old;
+	bool replaced;
 	int r;
 
 	s = calloc(1, sizeof(*s));
@@ -192,33 +153,18 @@ int control_server_start(struct control_server **out, const char *path, control_
 		return -ENOMEM;
 	s->fn = fn;
 	s->ctx = ctx;
-	r = fill_addr(&sun, path);
-	if (r)
-		goto err_free;
 	snprintf(s->path, sizeof(s->path), "%s", path);
-	r = remove_stale(path);
-	if (r)
-		goto err_free;
-	s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	s->fd = unixsock_listen(path, 0600, 0, &replaced);
+	if (replaced)
+		log_info("control: removed stale socket %s", path);
 	if (s->fd < 0) {
-		r = -errno;
+		r = s->fd;
 		goto err_free;
-	}
-	old = umask(0077);
-	r = bind(s->fd, (struct sockaddr *)&sun, sizeof(sun));
-	umask(old);
-	if (r < 0) {
-		r = -errno;
-		goto err_close;
-	}
-	if (chmod(path, 0600) < 0 || listen(s->fd, 16) < 0) {
-		r = -errno;
-		goto err_unlink;
 	}
 	s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (s->stop_fd < 0) {
 		r = -errno;
-		goto err_unlink;
+		goto err_close_socket;
 	}
 	r = -pthread_create(&s->thread, NULL, control_thread, s);
 	if (r)
@@ -229,9 +175,8 @@ int control_server_start(struct control_server **out, const char *path, control_
 
 err_close_stop:
 	close(s->stop_fd);
-err_unlink:
+err_close_socket:
 	unlink(path);
-err_close:
 	close(s->fd);
 err_free:
 	free(s);

@@ -29,6 +29,7 @@
 
 #include "common/log.h"
 #include "common/timeutil.h"
+#include "common/unixsock.h"
 
 #define UAPI_IO_TIMEOUT_MS 5000
 #define UAPI_OP_MAX 16                 /* "get=1\n" and "set=1\n" are 6 bytes */
@@ -279,21 +280,12 @@ static void conn_serve(struct conn *c)
 	}
 }
 
-static bool peer_allowed(int fd)
-{
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) || len != sizeof(cred))
-		return false;
-	return cred.uid == 0 || cred.uid == geteuid();
-}
-
 static void serve_one(struct uapi_server *s, int fd)
 {
 	struct conn c = { .s = s, .fd = fd, .cap = 4096 };
+	struct ucred cred;
 
-	if (!peer_allowed(fd)) {
+	if (unixsock_peer_cred(fd, &cred) < 0 || !unixsock_cred_allowed(&cred)) {
 		log_warn("%s: uapi: refused a connection from another user", s->ifname);
 		return;
 	}
@@ -381,41 +373,11 @@ static bool ifname_ok(const char *ifname)
 	return true;
 }
 
-/* Binds under a tight umask; replaces a stale socket file nobody serves. */
-static int bind_socket(int fd, const struct sockaddr_un *addr)
-{
-	for (int attempt = 0; attempt < 2; attempt++) {
-		mode_t old = umask(0077);
-		int ret = bind(fd, (const struct sockaddr *)addr, sizeof(*addr));
-		int err = errno, probe;
-
-		umask(old);
-		if (!ret)
-			return 0;
-		if (err != EADDRINUSE || attempt)
-			return -err;
-		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (probe < 0)
-			return -errno;
-		ret = connect(probe, (const struct sockaddr *)addr, sizeof(*addr));
-		err = errno;
-		close(probe);
-		if (!ret)
-			return -EADDRINUSE; /* someone serves it */
-		if (err != ECONNREFUSED && err != ENOENT)
-			return -err;
-		if (unlink(addr->sun_path) && errno != ENOENT)
-			return -errno;
-		log_debug("removed stale socket %s", addr->sun_path);
-	}
-	return -EADDRINUSE;
-}
-
 int uapi_server_start(struct uapi_server **out, struct wg_device *dev, const char *ifname)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	struct uapi_server *s;
 	struct stat st;
+	bool replaced;
 	int n, ret;
 
 	if (!out || !dev || !ifname_ok(ifname))
@@ -431,37 +393,33 @@ int uapi_server_start(struct uapi_server **out, struct wg_device *dev, const cha
 		ret = -ENAMETOOLONG;
 		goto err_free;
 	}
-	memcpy(addr.sun_path, s->path, (size_t)n + 1);
 
 	if (mkdir(UAPI_SOCKET_DIR, 0755) && errno != EEXIST) {
 		ret = -errno;
 		log_error("cannot create %s: %s", UAPI_SOCKET_DIR, strerror(-ret));
 		goto err_free;
 	}
-	s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	/* As wireguard-go: whatever file nobody answers on is replaced; the
+	 * socket keeps the 0700 of the umask. */
+	s->listen_fd = unixsock_listen(s->path, 0, UNIXSOCK_NONBLOCK | UNIXSOCK_REPLACE_ANY, &replaced);
+	if (replaced)
+		log_debug("removed stale socket %s", s->path);
 	if (s->listen_fd < 0) {
-		ret = -errno;
-		goto err_free;
-	}
-	if ((ret = bind_socket(s->listen_fd, &addr))) {
+		ret = s->listen_fd;
 		log_error("%s: cannot bind %s: %s", ifname, s->path,
 			  ret == -EADDRINUSE ? "another process serves it" : strerror(-ret));
-		goto err_close_listen;
+		goto err_free;
 	}
 	if (lstat(s->path, &st)) {
 		ret = -errno;
-		goto err_unlink;
+		goto err_close_socket;
 	}
 	s->sock_dev = st.st_dev;
 	s->sock_ino = st.st_ino;
-	if (listen(s->listen_fd, 16)) {
-		ret = -errno;
-		goto err_unlink;
-	}
 	s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (s->stop_fd < 0) {
 		ret = -errno;
-		goto err_unlink;
+		goto err_close_socket;
 	}
 	/* Best effort: without inotify the socket file's removal goes unseen. */
 	s->inotify_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
@@ -483,9 +441,8 @@ err_close_inotify:
 	if (s->inotify_fd >= 0)
 		close(s->inotify_fd);
 	close(s->stop_fd);
-err_unlink:
+err_close_socket:
 	unlink(s->path);
-err_close_listen:
 	close(s->listen_fd);
 err_free:
 	free(s);
