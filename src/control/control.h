@@ -19,8 +19,26 @@
 #define CONTROL_MAX_COMMAND 32
 #define CONTROL_IO_TIMEOUT_MS 2000
 
+/* The commands the protocol knows; control_command_names holds their names
+ * on the wire, in this order. */
+enum control_command {
+	CONTROL_CMD_VERSION,
+	CONTROL_CMD_STATUS,
+	CONTROL_CMD_PEERS,
+	CONTROL_CMD_EXIT_NODE_ENABLE,
+	CONTROL_CMD_EXIT_NODE_DISABLE,
+	CONTROL_CMD_EXIT_NODE_LIST,
+	CONTROL_CMD_COUNT
+};
+
+extern const char *const control_command_names[CONTROL_CMD_COUNT];
+
+/* The command of a name, or -1. */
+int control_command_lookup(const char *name);
+
 struct control_request {
-	char command[CONTROL_MAX_COMMAND];
+	enum control_command cmd;
+	char command[CONTROL_MAX_COMMAND];  /* its name, control_command_names[cmd] */
 	json_t *args;  /* an object (possibly empty); owned by the request */
 };
 
@@ -28,8 +46,6 @@ struct control_request {
  * caller frees with control_request_release. Known commands only. */
 int control_request_parse(const char *buf, size_t len, struct control_request *out, char *err, size_t errlen);
 void control_request_release(struct control_request *r);
-/* True for the commands the protocol knows. */
-int control_command_known(const char *command);
 
 /* The reply text (with its newline) for a result or an error; NULL on
  * allocation failure. The caller frees it. */

@@ -10,16 +10,23 @@
 #include "common/timeutil.h"
 #include "control/io.h"
 
-static const char *const known_commands[] = {
-	"status", "version", "peers", "exit-node-enable", "exit-node-disable", "exit-node-list",
+const char *const control_command_names[CONTROL_CMD_COUNT] = {
+	[CONTROL_CMD_VERSION] = "version",
+	[CONTROL_CMD_STATUS] = "status",
+	[CONTROL_CMD_PEERS] = "peers",
+	[CONTROL_CMD_EXIT_NODE_ENABLE] = "exit-node-enable",
+	[CONTROL_CMD_EXIT_NODE_DISABLE] = "exit-node-disable",
+	[CONTROL_CMD_EXIT_NODE_LIST] = "exit-node-list",
 };
 
-int control_command_known(const char *command)
+int control_command_lookup(const char *name)
 {
-	for (size_t i = 0; i < sizeof(known_commands) / sizeof(known_commands[0]); i++)
-		if (!strcmp(command, known_commands[i]))
-			return 1;
-	return 0;
+	if (!name)
+		return -1;
+	for (int i = 0; i < CONTROL_CMD_COUNT; i++)
+		if (!strcmp(name, control_command_names[i]))
+			return i;
+	return -1;
 }
 
 int control_request_parse(const char *buf, size_t len, struct control_request *out, char *err, size_t errlen)
@@ -28,6 +35,7 @@ int control_request_parse(const char *buf, size_t len, struct control_request *o
 	json_t *root, *v;
 	const char *key;
 	const char *cmd;
+	int c;
 
 	memset(out, 0, sizeof(*out));
 	if (len > CONTROL_MAX_REQUEST) {
@@ -60,11 +68,13 @@ int control_request_parse(const char *buf, size_t len, struct control_request *o
 		goto err_free;
 	}
 	cmd = json_string_value(v);
-	if (strlen(cmd) >= CONTROL_MAX_COMMAND || !control_command_known(cmd)) {
+	c = control_command_lookup(cmd);
+	if (c < 0) {
 		snprintf(err, errlen, "unknown command \"%.32s\"", cmd);
 		goto err_free;
 	}
-	strcpy(out->command, cmd);
+	out->cmd = (enum control_command)c;
+	snprintf(out->command, sizeof(out->command), "%s", control_command_names[c]);
 	v = json_object_get(root, "args");
 	if (v && !json_is_object(v)) {
 		snprintf(err, errlen, "\"args\" must be an object");

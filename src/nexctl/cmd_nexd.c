@@ -37,10 +37,10 @@ static const char nexd_help[] =
 	"  --unix-socket PATH   the agent's socket (default " NEXD_DEFAULT_SOCKET ")\n";
 
 /* Sends one command; prints the error and returns NULL on failure. */
-static json_t *call(const char *command, json_t *args)
+static json_t *call(enum control_command cmd, json_t *args)
 {
 	char err[512] = "";
-	json_t *r = control_call(socket_path, command, args, err, sizeof(err));
+	json_t *r = control_call(socket_path, control_command_names[cmd], args, err, sizeof(err));
 
 	if (!r)
 		out_error("%s", err);
@@ -100,7 +100,7 @@ static int nexd_status(struct nexctl *ctx, int argc, char *argv[])
 	if (no_flags(ctx, sub, "Shows the agent's device, interface, API connection and endpoints.\n", argc, argv,
 		     0, &status))
 		return status;
-	r = call("status", NULL);
+	r = call(CONTROL_CMD_STATUS, NULL);
 	if (!r)
 		return NEXCTL_ERROR;
 	if (ctx->format != OUT_TABLE) {
@@ -149,7 +149,7 @@ static int nexd_version(struct nexctl *ctx, int argc, char *argv[])
 
 	if (no_flags(ctx, &nexd_commands[1], "Prints the version of the running agent.\n", argc, argv, 0, &status))
 		return status;
-	r = call("version", NULL);
+	r = call(CONTROL_CMD_VERSION, NULL);
 	if (!r)
 		return NEXCTL_ERROR;
 	if (ctx->format != OUT_TABLE)
@@ -206,7 +206,7 @@ static int nexd_peers(struct nexctl *ctx, int argc, char *argv[])
 		return status;
 	if (strcmp(argv[optind], "list"))
 		return nexctl_usage_error(sub, "unknown peers command \"%s\"", argv[optind]);
-	r = call("peers", NULL);
+	r = call(CONTROL_CMD_PEERS, NULL);
 	if (!r)
 		return NEXCTL_ERROR;
 	if (ctx->format != OUT_TABLE) {
@@ -330,7 +330,7 @@ static int nexd_exit_node(struct nexctl *ctx, int argc, char *argv[])
 			if (failover)
 				json_object_set_new(args, "failover", json_true());
 		}
-		r = call(!strcmp(what, "enable") ? "exit-node-enable" : "exit-node-disable", args);
+		r = call(!strcmp(what, "enable") ? CONTROL_CMD_EXIT_NODE_ENABLE : CONTROL_CMD_EXIT_NODE_DISABLE, args);
 		json_decref(args);
 		if (!r)
 			return NEXCTL_ERROR;
@@ -341,7 +341,7 @@ static int nexd_exit_node(struct nexctl *ctx, int argc, char *argv[])
 	}
 	if (strcmp(what, "list"))
 		return nexctl_usage_error(sub, "unknown exit-node command \"%s\"", what);
-	r = call("exit-node-list", NULL);
+	r = call(CONTROL_CMD_EXIT_NODE_LIST, NULL);
 	if (!r)
 		return NEXCTL_ERROR;
 	if (!json_is_array(r)) {

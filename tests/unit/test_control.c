@@ -12,19 +12,55 @@
 
 #include "nexd/control_server.h"
 
-static void parse_ok(void **state)
+/* The names on the wire, as nexctl and nexd of earlier versions send them. */
+static void command_lookup(void **state)
 {
-	struct control_request r;
-	char err[128];
-	const char *s = "{\"version\":1,\"command\":\"peers\"}";
+	static const struct {
+		const char *name;
+		enum control_command cmd;
+	} known[] = {
+		{ "version", CONTROL_CMD_VERSION },
+		{ "status", CONTROL_CMD_STATUS },
+		{ "peers", CONTROL_CMD_PEERS },
+		{ "exit-node-enable", CONTROL_CMD_EXIT_NODE_ENABLE },
+		{ "exit-node-disable", CONTROL_CMD_EXIT_NODE_DISABLE },
+		{ "exit-node-list", CONTROL_CMD_EXIT_NODE_LIST },
+	};
+	static const char *const unknown[] = {
+		"", "frobnicate", "Version", "peers ", " peers", "exit-node", "exit-node-enable\n", "exit_node_list",
+	};
 
 	(void)state;
-	assert_int_equal(control_request_parse(s, strlen(s), &r, err, sizeof(err)), 0);
-	assert_string_equal(r.command, "peers");
-	assert_true(json_is_object(r.args));
-	control_request_release(&r);
-	s = "{\"version\":1,\"command\":\"exit-node-enable\",\"args\":{\"exit_node\":\"a\"}}";
-	assert_int_equal(control_request_parse(s, strlen(s), &r, err, sizeof(err)), 0);
+	assert_int_equal(sizeof(known) / sizeof(known[0]), CONTROL_CMD_COUNT);
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		assert_string_equal(control_command_names[known[i].cmd], known[i].name);
+		assert_int_equal(control_command_lookup(known[i].name), known[i].cmd);
+	}
+	for (int c = 0; c < CONTROL_CMD_COUNT; c++)
+		assert_int_equal(control_command_lookup(control_command_names[c]), c);
+	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++)
+		assert_int_equal(control_command_lookup(unknown[i]), -1);
+	assert_int_equal(control_command_lookup(NULL), -1);
+}
+
+static void parse_ok(void **state)
+{
+	static const char with_args[] = "{\"version\":1,\"command\":\"exit-node-enable\",\"args\":{\"exit_node\":\"a\"}}";
+	struct control_request r;
+	char err[128], s[128];
+
+	(void)state;
+	for (int c = 0; c < CONTROL_CMD_COUNT; c++) {
+		snprintf(s, sizeof(s), "{\"version\":1,\"command\":\"%s\"}", control_command_names[c]);
+		assert_int_equal(control_request_parse(s, strlen(s), &r, err, sizeof(err)), 0);
+		assert_int_equal(r.cmd, c);
+		assert_string_equal(r.command, control_command_names[c]);
+		assert_true(json_is_object(r.args));
+		assert_int_equal(json_object_size(r.args), 0);
+		control_request_release(&r);
+	}
+	assert_int_equal(control_request_parse(with_args, strlen(with_args), &r, err, sizeof(err)), 0);
+	assert_int_equal(r.cmd, CONTROL_CMD_EXIT_NODE_ENABLE);
 	assert_string_equal(json_string_value(json_object_get(r.args, "exit_node")), "a");
 	control_request_release(&r);
 }
@@ -39,6 +75,8 @@ static void parse_bad(void **state)
 		"{\"version\":1}",
 		"{\"version\":1,\"command\":7}",
 		"{\"version\":1,\"command\":\"rm -rf\"}",
+		"{\"version\":1,\"command\":\"\"}",
+		"{\"version\":1,\"command\":\"exit-node-enable-and-then-some-more-text\"}",
 		"{\"version\":1,\"command\":\"peers\",\"extra\":1}",
 		"{\"version\":1,\"command\":\"peers\",\"args\":[]}",
 		"{\"version\":1,\"version\":1,\"command\":\"peers\"}",
@@ -60,7 +98,7 @@ static void parse_bad(void **state)
 static json_t *handler(void *ctx, const struct control_request *req, char *err, size_t errlen)
 {
 	(void)ctx;
-	if (!strcmp(req->command, "version"))
+	if (req->cmd == CONTROL_CMD_VERSION)
 		return json_pack("{s:s}", "version", "test");
 	snprintf(err, errlen, "no such thing");
 	return NULL;
@@ -94,6 +132,7 @@ static void server_roundtrip(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(command_lookup),
 		cmocka_unit_test(parse_ok),
 		cmocka_unit_test(parse_bad),
 		cmocka_unit_test(server_roundtrip),
