@@ -122,11 +122,6 @@ err_free:
 	return r;
 }
 
-const char *exit_node_uplink(const struct exit_node *e)
-{
-	return e->uplink;
-}
-
 void exit_node_stop(struct exit_node *e, struct journal *j)
 {
 	int r;

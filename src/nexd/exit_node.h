@@ -21,8 +21,6 @@ struct exit_node;
  * net.ipv6.conf.all.forwarding, journalled and restored like the rest. */
 int exit_node_start(struct exit_node **out, struct nl *nl, struct journal *j, const char *mesh_if,
 		    const char *egress, bool ipv6, char *warn, size_t warnlen, char *err, size_t errlen);
-/* The uplink in use. */
-const char *exit_node_uplink(const struct exit_node *e);
 /* Removes the table and restores the sysctls. */
 void exit_node_stop(struct exit_node *e, struct journal *j);
 /* Removes a table left by a crash (the journal restores the sysctls). */

@@ -1,5 +1,4 @@
-/* /proc/sys keys as files: bounded reads, whole-value writes, and a record
- * of changes for teardown. */
+/* /proc/sys keys as files: bounded reads, whole-value writes. */
 #include "nexd/sysctl.h"
 
 #include <errno.h>
@@ -7,24 +6,10 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "common/log.h"
-
 #define SYSCTL_ROOT "/proc/sys"
-
-struct sysctl_change {
-	char key[SYSCTL_KEY_MAX + 1];
-	char original[SYSCTL_VALUE_MAX + 1];
-};
-
-struct sysctl_changes {
-	char root[PATH_MAX];
-	size_t n;
-	struct sysctl_change entries[SYSCTL_CHANGES_MAX];
-};
 
 static bool key_char_ok(char c)
 {
@@ -171,88 +156,4 @@ out_close:
 	if (close(fd) < 0 && err == 0)
 		err = -errno;
 	return err;
-}
-
-int sysctl_changes_new(const char *root, struct sysctl_changes **out)
-{
-	struct sysctl_changes *c;
-	int n;
-
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return -ENOMEM;
-	n = snprintf(c->root, sizeof(c->root), "%s", root ? root : SYSCTL_ROOT);
-	if (n < 0 || (size_t)n >= sizeof(c->root)) {
-		free(c);
-		return -ENAMETOOLONG;
-	}
-	*out = c;
-	return 0;
-}
-
-static struct sysctl_change *find_change(struct sysctl_changes *c, const char *key)
-{
-	for (size_t i = 0; i < c->n; i++)
-		if (strcmp(c->entries[i].key, key) == 0)
-			return &c->entries[i];
-	return NULL;
-}
-
-int sysctl_changes_set(struct sysctl_changes *c, const char *key, const char *value)
-{
-	char current[SYSCTL_VALUE_MAX + 1];
-	struct sysctl_change *e;
-	int err;
-
-	if (strnlen(key, SYSCTL_KEY_MAX + 1) > SYSCTL_KEY_MAX)
-		return -EINVAL;
-	if (find_change(c, key))
-		return sysctl_write(c->root, key, value);
-	err = sysctl_read(c->root, key, current, sizeof(current));
-	if (err < 0)
-		return err;
-	if (strcmp(current, value) == 0)
-		return 0;
-	if (c->n == SYSCTL_CHANGES_MAX)
-		return -ENOSPC;
-	err = sysctl_write(c->root, key, value);
-	if (err < 0)
-		return err;
-	e = &c->entries[c->n++];
-	snprintf(e->key, sizeof(e->key), "%s", key);
-	memcpy(e->original, current, sizeof(e->original));
-	log_info("sysctl %s = %s (was %s)", key, value, current);
-	return 0;
-}
-
-int sysctl_changes_restore(struct sysctl_changes *c)
-{
-	int first = 0;
-
-	while (c->n > 0) {
-		struct sysctl_change *e = &c->entries[--c->n];
-		int err = sysctl_write(c->root, e->key, e->original);
-
-		if (err < 0) {
-			/* an interface that went away takes its keys with it */
-			if (err != -ENOENT)
-				log_warn("sysctl %s: cannot restore %s: %s", e->key, e->original,
-					 strerror(-err));
-			if (first == 0 && err != -ENOENT)
-				first = err;
-			continue;
-		}
-		log_info("sysctl %s = %s (restored)", e->key, e->original);
-	}
-	return first;
-}
-
-size_t sysctl_changes_count(const struct sysctl_changes *c)
-{
-	return c->n;
-}
-
-void sysctl_changes_free(struct sysctl_changes *c)
-{
-	free(c);
 }

@@ -1,5 +1,4 @@
-/* sysctl reads, writes and the restore record, on a temporary tree standing
- * in for /proc/sys. */
+/* sysctl reads and writes, on a temporary tree standing in for /proc/sys. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,9 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include "common/log.h"
 #include "nexd/sysctl.h"
 
 static char root[PATH_MAX];
@@ -74,19 +71,13 @@ static const char *file(const char *rel)
 static int setup(void **state)
 {
 	(void)state;
-	log_init("test_sysctl", LOG_LEVEL_WARN);
 	snprintf(root, sizeof(root), "%s/nx-sysctl-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (!mkdtemp(root))
 		return -1;
 	mkdirs("net/ipv4/conf/wg0");
 	mkdirs("net/ipv4/conf/eth0.100");
-	mkdirs("net/ipv4/conf/all");
-	mkdirs("net/ipv4/conf/gone");
 	put_file("net/ipv4/conf/wg0/forwarding", "0\n");
 	put_file("net/ipv4/conf/eth0.100/forwarding", "0\n");
-	put_file("net/ipv4/conf/all/src_valid_mark", "0\n");
-	put_file("net/ipv4/conf/all/accept_redirects", "0\n");
-	put_file("net/ipv4/conf/gone/forwarding", "0\n");
 	put_file("net/ipv4/ip_local_port_range", "32768\t60999\n");
 	put_file("net/ipv4/empty", "");
 	return 0;
@@ -185,96 +176,6 @@ static void test_write(void **state)
 	put_file("net/ipv4/ip_local_port_range", "32768\t60999\n");
 }
 
-static void test_changes_restore(void **state)
-{
-	struct sysctl_changes *c;
-
-	(void)state;
-	put_file("net/ipv4/conf/all/src_valid_mark", "1\n");
-	assert_int_equal(sysctl_changes_new(root, &c), 0);
-	assert_int_equal(sysctl_changes_set(c, "net.ipv4.conf.wg0.forwarding", "1"), 0);
-	assert_int_equal(sysctl_changes_set(c, "net/ipv4/conf/eth0.100/forwarding", "1"), 0);
-	/* already 1: nothing to remember */
-	assert_int_equal(sysctl_changes_set(c, "net.ipv4.conf.all.src_valid_mark", "1"), 0);
-	assert_int_equal(sysctl_changes_count(c), 2);
-	/* changed twice: the first original is kept */
-	assert_int_equal(sysctl_changes_set(c, "net.ipv4.conf.wg0.forwarding", "2"), 0);
-	assert_int_equal(sysctl_changes_count(c), 2);
-	assert_string_equal(file("net/ipv4/conf/wg0/forwarding"), "2");
-	assert_string_equal(file("net/ipv4/conf/eth0.100/forwarding"), "1");
-	/* an unknown key is an error and is not recorded */
-	assert_int_equal(sysctl_changes_set(c, "net.ipv4.conf.nope.forwarding", "1"), -ENOENT);
-	assert_int_equal(sysctl_changes_count(c), 2);
-
-	assert_int_equal(sysctl_changes_restore(c), 0);
-	assert_int_equal(sysctl_changes_count(c), 0);
-	assert_string_equal(file("net/ipv4/conf/wg0/forwarding"), "0");
-	assert_string_equal(file("net/ipv4/conf/eth0.100/forwarding"), "0");
-	assert_string_equal(file("net/ipv4/conf/all/src_valid_mark"), "1\n");   /* untouched */
-	assert_string_equal(file("net/ipv4/conf/all/accept_redirects"), "0\n"); /* untouched */
-	/* a second restore has nothing to do */
-	put_file("net/ipv4/conf/wg0/forwarding", "7\n");
-	assert_int_equal(sysctl_changes_restore(c), 0);
-	assert_string_equal(file("net/ipv4/conf/wg0/forwarding"), "7\n");
-	sysctl_changes_free(c);
-	put_file("net/ipv4/conf/wg0/forwarding", "0\n");
-	put_file("net/ipv4/conf/all/src_valid_mark", "0\n");
-}
-
-static void test_changes_errors(void **state)
-{
-	struct sysctl_changes *c;
-	char p[PATH_MAX];
-
-	(void)state;
-	assert_int_equal(sysctl_changes_new(root, &c), 0);
-	assert_int_equal(sysctl_changes_set(c, "net.ipv4.conf.gone.forwarding", "1"), 0);
-	assert_int_equal(sysctl_changes_set(c, "net.ipv4.conf.all.accept_redirects", "1"), 0);
-	assert_int_equal(sysctl_changes_set(c, "net.ipv4.conf.wg0.forwarding", "1"), 0);
-	/* the interface "gone" disappears: its key is skipped */
-	path_of("net/ipv4/conf/gone/forwarding", p, sizeof(p));
-	assert_int_equal(unlink(p), 0);
-	/* accept_redirects cannot be written any more (a directory now): the
-	 * error is reported, and every other entry is still restored */
-	path_of("net/ipv4/conf/all/accept_redirects", p, sizeof(p));
-	assert_int_equal(unlink(p), 0);
-	assert_int_equal(mkdir(p, 0755), 0);
-	assert_int_equal(sysctl_changes_restore(c), -EISDIR);
-	assert_int_equal(sysctl_changes_count(c), 0);
-	assert_string_equal(file("net/ipv4/conf/wg0/forwarding"), "0");
-	sysctl_changes_free(c);
-	assert_int_equal(rmdir(p), 0);
-	put_file("net/ipv4/conf/all/accept_redirects", "0\n");
-}
-
-static void test_changes_limit(void **state)
-{
-	struct sysctl_changes *c;
-	char rel[64], key[64];
-
-	(void)state;
-	mkdirs("net/ipv4/many");
-	for (int i = 0; i <= SYSCTL_CHANGES_MAX; i++) {
-		snprintf(rel, sizeof(rel), "net/ipv4/many/k%d", i);
-		put_file(rel, "0\n");
-	}
-	assert_int_equal(sysctl_changes_new(root, &c), 0);
-	for (int i = 0; i < SYSCTL_CHANGES_MAX; i++) {
-		snprintf(key, sizeof(key), "net.ipv4.many.k%d", i);
-		assert_int_equal(sysctl_changes_set(c, key, "1"), 0);
-	}
-	snprintf(key, sizeof(key), "net.ipv4.many.k%d", SYSCTL_CHANGES_MAX);
-	assert_int_equal(sysctl_changes_set(c, key, "1"), -ENOSPC);
-	snprintf(rel, sizeof(rel), "net/ipv4/many/k%d", SYSCTL_CHANGES_MAX);
-	assert_string_equal(file(rel), "0\n");   /* not written either */
-	assert_int_equal(sysctl_changes_restore(c), 0);
-	for (int i = 0; i < SYSCTL_CHANGES_MAX; i++) {
-		snprintf(rel, sizeof(rel), "net/ipv4/many/k%d", i);
-		assert_string_equal(file(rel), "0");
-	}
-	sysctl_changes_free(c);
-}
-
 /* The real /proc/sys, read only: a key every Linux has. */
 static void test_proc_read(void **state)
 {
@@ -292,9 +193,6 @@ int main(void)
 		cmocka_unit_test(test_read_bounded),
 		cmocka_unit_test(test_bad_keys),
 		cmocka_unit_test(test_write),
-		cmocka_unit_test(test_changes_restore),
-		cmocka_unit_test(test_changes_errors),
-		cmocka_unit_test(test_changes_limit),
 		cmocka_unit_test(test_proc_read),
 	};
 
