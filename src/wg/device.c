@@ -407,6 +407,11 @@ int wg_device_wait(struct wg_device *dev)
 	}
 }
 
+int wg_device_dead_fd(const struct wg_device *dev)
+{
+	return dev->dead_efd;
+}
+
 void wg_device_destroy(struct wg_device *dev)
 {
 	char ifname[sizeof(dev->tun.ifname)];

@@ -104,6 +104,9 @@ void wg_device_info_free(struct wg_device_info *info);
 /* Blocks until the device stops: wg_device_stop was called (returns 0) or
  * the interface was deleted from under it (returns -ENODEV). */
 int wg_device_wait(struct wg_device *dev);
+/* An eventfd that turns readable once the interface was deleted from under
+ * the device (what wg_device_wait waits for), for callers that poll. */
+int wg_device_dead_fd(const struct wg_device *dev);
 /* Asks the device to stop. Async-signal-safe. */
 void wg_device_stop(struct wg_device *dev);
 /* Stops the threads, closes the socket and the TUN (the interface goes
