@@ -26,6 +26,8 @@ void options_usage(FILE *f)
 		"  --unix-socket PATH      control socket for nexctl (default " NEXD_DEFAULT_SOCKET ")\n"
 		"  --hostname NAME         name of this device (default: the system's hostname)\n"
 		"  --log-level LEVEL       error, warn, info (default) or debug\n"
+		"  --wg-backend B          auto (default: the kernel's WireGuard where the module is\n"
+		"                          there, else our userspace one), kernel or userspace\n"
 		"  --exit-node-client      send all traffic through the organization's exit node\n"
 		"                          (kept until disabled with nexctl nexd exit-node disable)\n"
 		"  --exit-node A[,B...]    with --exit-node-client: the exit node(s) to use, by name,\n"
@@ -163,6 +165,17 @@ int options_parse(int argc, char **argv, struct nexd_options *o, char *err, size
 				return -EINVAL;
 			}
 			o->stun_servers[o->n_stun_servers++] = v;
+		} else if (!strcmp(a, "--wg-backend")) {
+			if (!strcmp(v, "auto"))
+				o->wg_backend = WG_BACKEND_AUTO;
+			else if (!strcmp(v, "kernel"))
+				o->wg_backend = WG_BACKEND_KERNEL;
+			else if (!strcmp(v, "userspace"))
+				o->wg_backend = WG_BACKEND_USERSPACE;
+			else {
+				snprintf(err, errlen, "--wg-backend: \"%.32s\" is not auto, kernel or userspace", v);
+				return -EINVAL;
+			}
 		} else if (!strcmp(a, "--unix-socket")) {
 			if (strlen(v) >= 100) {
 				snprintf(err, errlen, "--unix-socket: path too long");

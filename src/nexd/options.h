@@ -15,6 +15,9 @@
 #define NEXD_DEFAULT_PORT 51820
 #define NEXD_DEFAULT_SOCKET "/var/run/nexd.sock"
 
+/* --wg-backend: who runs the WireGuard interface. */
+enum wg_backend { WG_BACKEND_AUTO, WG_BACKEND_KERNEL, WG_BACKEND_USERSPACE };
+
 struct nexd_options {
 	const char *service_url;
 	const char *reg_key;
@@ -32,6 +35,7 @@ struct nexd_options {
 	bool failover;                 /* --failover */
 	bool router_exit_node;         /* router --exit-node */
 	const char *egress_interface;  /* router --egress-interface */
+	enum wg_backend wg_backend;    /* --wg-backend auto|kernel|userspace (default auto) */
 	bool help, version;
 };
 
