@@ -1,29 +1,61 @@
-/* The exit thread: the exit node's side when nexd runs as one, and the
- * exit-node client's subscription, installed and removed as one
- * convergence (desired: subscribed and an exit node present; running: what
- * is installed). Every nftables change happens on this thread. */
+/* The exit-node client's data plane: what `desired.c` decided, applied.
+ * Installed, the subscription is: src_valid_mark (journalled), the client
+ * table (out-of-band sets, marks, masquerade), the WireGuard socket's mark,
+ * the policy rules and tables (policy.h), and the marker in the state
+ * directory; the loop then puts the default routes on the chosen exit
+ * node's peer. Install and teardown are each one ordered sequence; every
+ * failure is a return value. Called only by the loop. */
 #ifndef NEXD_EXIT_CLIENT_H
 #define NEXD_EXIT_CLIENT_H
 
-#include <jansson.h>
 #include <stdbool.h>
-#include <stddef.h>
+#include <stdint.h>
 
-struct agent;
-struct api_device;
+#include "common/addr.h"
+#include "nexd/desired.h"
+#include "nexd/oob.h"
+#include "nexd/wgdrv.h"
 
-/* Before anything is created: removes what a crashed run left (nft tables
- * of this interface, the policy rules and tables when this state directory
- * says a subscription was installed, sysctls from the journal), and loads
- * the subscription. 0 or -errno with a message. */
-int exit_prepare(struct agent *a, char *err, size_t errlen);
-void *exit_main(void *arg);
-/* Wakes the exit thread to converge again (after a mesh change). */
-void exit_wake(struct agent *a);
-/* The API server's record of this device changed (sync thread). */
-void exit_on_self(struct agent *a, const struct api_device *self);
-/* Control commands. */
-json_t *exit_cmd_subscribe(struct agent *a, const json_t *args, bool on, char *err, size_t errlen);
-json_t *exit_cmd_list(struct agent *a, char *err, size_t errlen);
+struct nl;
+struct journal;
+struct exit_client;
+
+/* The loop's tools, lent for the client's lifetime. */
+struct exit_client_env {
+	struct nl *nl;
+	struct journal *journal;
+	const struct wg_driver *drv;
+	void *dev;
+	unsigned ifindex;
+	const char *ifname;
+	const char *state_dir;
+};
+
+struct exit_client_input {
+	const struct desired_exit *x;
+	const struct oob *oob;      /* NULL until discovery gathered it: install waits */
+	struct cidr mesh4;          /* family 0 when not known yet */
+	bool has_mesh6;
+	struct cidr mesh6;
+	bool routes_changed;        /* netlink saw a route or link change */
+	uint64_t now_ns;
+};
+
+/* What a step changed. */
+enum {
+	EXIT_CLIENT_ROUTING = 1u << 0,   /* the host's routing changed: API clients should re-dial */
+	EXIT_CLIENT_INSTALLED = 1u << 1, /* installed or torn down */
+};
+
+int exit_client_new(struct exit_client **out, const struct exit_client_env *env);
+/* Tears an installed subscription down, then frees. */
+void exit_client_free(struct exit_client *xc);
+unsigned exit_client_step(struct exit_client *xc, const struct exit_client_input *in);
+
+bool exit_client_installed(const struct exit_client *xc);
+/* The exit node whose peer carries the default routes; false when none. */
+bool exit_client_current(const struct exit_client *xc, uint8_t key[32]);
+/* Why the last install failed ("" when it did not). */
+const char *exit_client_error(const struct exit_client *xc);
 
 #endif

@@ -2,7 +2,7 @@
  * the mesh interface and the uplink (originals kept in the journal and put
  * back on stop), one nftables table of its own (forward, masquerade, MSS
  * clamp, nothing else into the mesh), and a warning when another table's
- * forward chain would drop what it forwards. Runs on the exit thread. */
+ * forward chain would drop what it forwards. Started and stopped by the loop. */
 #ifndef NEXD_EXIT_NODE_H
 #define NEXD_EXIT_NODE_H
 

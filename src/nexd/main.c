@@ -55,12 +55,12 @@ int main(int argc, char **argv)
 	r = agent_start(&the_agent, &o, err, sizeof(err));
 	if (r) {
 		log_error("%s", err);
-		agent_destroy(the_agent);
+		agent_stop(the_agent);
 		return 1;
 	}
-	status = agent_wait(the_agent);
+	status = agent_run(the_agent);
 	log_info("stopping");
-	agent_destroy(the_agent);
+	agent_stop(the_agent);
 	the_agent = NULL;
 	log_info("stopped");
 	return status;

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nexd/marks.h"
+
 /* ------------------------------------------------------------ the builder */
 
 struct sbuf {
@@ -287,8 +289,8 @@ static int prefix_text(const struct cidr *c, int family, char out[ADDR_CIDR_STRL
 	return 0;
 }
 
-#define MARK_OOB "0x00004b66"
-#define MARK_WG "0x0000ca6c"
+#define OOB MARK_TEXT(MARK_OOB)
+#define WGM MARK_TEXT(MARK_WG)
 
 int nftrules_client_script(const struct nftrules_client *p, char **out)
 {
@@ -328,28 +330,28 @@ int nftrules_client_script(const struct nftrules_client *p, char **out)
 
 	/* out of band: mark (the route chain reroutes), follow the flow, save */
 	chain_open(&sb, "oob_mark", "route", "output", "mangle");
-	sb_printf(&sb, "\t\tip daddr . tcp dport @oob4_tcp counter meta mark set " MARK_OOB "\n");
-	sb_printf(&sb, "\t\tip daddr . udp dport @oob4_udp counter meta mark set " MARK_OOB "\n");
-	sb_printf(&sb, "\t\tip6 daddr . tcp dport @oob6_tcp counter meta mark set " MARK_OOB "\n");
-	sb_printf(&sb, "\t\tip6 daddr . udp dport @oob6_udp counter meta mark set " MARK_OOB "\n");
-	sb_printf(&sb, "\t\tct mark " MARK_OOB " meta mark set " MARK_OOB "\n");
-	sb_printf(&sb, "\t\tmeta mark " MARK_OOB " ct mark set meta mark\n");
+	sb_printf(&sb, "\t\tip daddr . tcp dport @oob4_tcp counter meta mark set " OOB "\n");
+	sb_printf(&sb, "\t\tip daddr . udp dport @oob4_udp counter meta mark set " OOB "\n");
+	sb_printf(&sb, "\t\tip6 daddr . tcp dport @oob6_tcp counter meta mark set " OOB "\n");
+	sb_printf(&sb, "\t\tip6 daddr . udp dport @oob6_udp counter meta mark set " OOB "\n");
+	sb_printf(&sb, "\t\tct mark " OOB " meta mark set " OOB "\n");
+	sb_printf(&sb, "\t\tmeta mark " OOB " ct mark set meta mark\n");
 	sb_printf(&sb, "\t}\n\n");
 
 	/* our WireGuard UDP: its mark into the ct mark (as wg-quick does) */
 	chain_open(&sb, "mark_save", "filter", "postrouting", "mangle");
-	sb_printf(&sb, "\t\tmeta l4proto udp meta mark " MARK_WG " ct mark set meta mark\n");
+	sb_printf(&sb, "\t\tmeta l4proto udp meta mark " WGM " ct mark set meta mark\n");
 	sb_printf(&sb, "\t}\n\n");
 
 	/* replies carry the flow's mark: strict rp_filter with src_valid_mark */
 	chain_open(&sb, "mark_restore", "filter", "prerouting", "mangle");
-	sb_printf(&sb, "\t\tct mark { " MARK_WG ", " MARK_OOB " } meta mark set ct mark\n");
+	sb_printf(&sb, "\t\tct mark { " WGM ", " OOB " } meta mark set ct mark\n");
 	sb_printf(&sb, "\t}\n\n");
 
 	/* rerouted out-of-band packets kept the tunnel address as source */
 	chain_open(&sb, "oob_nat", "nat", "postrouting", "srcnat");
 	if (p->uplink)
-		sb_printf(&sb, "\t\tmeta mark " MARK_OOB " oifname \"%s\" counter masquerade\n", p->uplink);
+		sb_printf(&sb, "\t\tmeta mark " OOB " oifname \"%s\" counter masquerade\n", p->uplink);
 	sb_printf(&sb, "\t}\n\n");
 
 	/* new connections through the tunnel only from the mesh */
@@ -368,10 +370,10 @@ int nftrules_client_script(const struct nftrules_client *p, char **out)
 		sb_printf(&sb, "\n");
 		chain_open(&sb, "v6_block", "filter", "output", "filter");
 		if (p->has_mesh6)
-			sb_printf(&sb, "\t\toifname \"%s\" meta nfproto ipv6 meta mark != " MARK_OOB
+			sb_printf(&sb, "\t\toifname \"%s\" meta nfproto ipv6 meta mark != " OOB
 				  " ip6 daddr != %s counter reject with icmpv6 admin-prohibited\n", m, mesh6);
 		else
-			sb_printf(&sb, "\t\toifname \"%s\" meta nfproto ipv6 meta mark != " MARK_OOB
+			sb_printf(&sb, "\t\toifname \"%s\" meta nfproto ipv6 meta mark != " OOB
 				  " counter reject with icmpv6 admin-prohibited\n", m);
 		sb_printf(&sb, "\t}\n");
 	}

@@ -34,9 +34,6 @@
 #define NFTRULES_FAMILY "inet"
 #define NFTRULES_EXIT_PREFIX "nexd-exit-"
 #define NFTRULES_CLIENT_PREFIX "nexd-client-"
-/* The marks of the design: our WireGuard socket's, and the out-of-band one. */
-#define NFTRULES_MARK_WG 51820u      /* 0xca6c */
-#define NFTRULES_MARK_OOB 19302u     /* 0x4b66 */
 
 enum nftrules_limits {
 	NFTRULES_IFNAME_MAX = 15,      /* IFNAMSIZ - 1 */

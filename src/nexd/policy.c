@@ -16,12 +16,12 @@ static int add_rules(struct nl *nl, int family)
 	int ret;
 
 	memset(r, 0, sizeof(r));
-	r[0] = (struct nl_rule){ .family = family, .priority = POLICY_PRIO_SUPPRESS, .table = RT_TABLE_MAIN,
+	r[0] = (struct nl_rule){ .family = family, .priority = PRIO_SUPPRESS, .table = RT_TABLE_MAIN,
 				 .has_suppress_prefixlen = true, .suppress_prefixlen = 0 };
-	r[1] = (struct nl_rule){ .family = family, .priority = POLICY_PRIO_OOB, .table = POLICY_TABLE_OOB,
-				 .has_fwmark = true, .fwmark = POLICY_MARK_OOB, .fwmask = 0xffffffffu };
-	r[2] = (struct nl_rule){ .family = family, .priority = POLICY_PRIO_TUNNEL, .table = POLICY_TABLE_TUNNEL,
-				 .invert = true, .has_fwmark = true, .fwmark = POLICY_MARK_WG, .fwmask = 0xffffffffu };
+	r[1] = (struct nl_rule){ .family = family, .priority = PRIO_OOB, .table = TABLE_OOB,
+				 .has_fwmark = true, .fwmark = MARK_OOB, .fwmask = 0xffffffffu };
+	r[2] = (struct nl_rule){ .family = family, .priority = PRIO_TUNNEL, .table = TABLE_TUNNEL,
+				 .invert = true, .has_fwmark = true, .fwmark = MARK_WG, .fwmask = 0xffffffffu };
 	for (int i = 0; i < 3; i++) {
 		ret = nl_rule_add(nl, &r[i]);
 		if (ret && ret != -EEXIST)
@@ -41,7 +41,7 @@ int policy_install(struct nl *nl, unsigned mesh_ifindex)
 
 		route.dst.family = families[f];
 		route.dst.prefix = 0;
-		route.table = POLICY_TABLE_TUNNEL;
+		route.table = TABLE_TUNNEL;
 		route.type = RTN_UNICAST;
 		route.oif = mesh_ifindex;
 		r = nl_route_add(nl, &route);
@@ -82,7 +82,7 @@ int policy_sync_oob_table(struct nl *nl, bool *changed, unsigned *uplink)
 			return r;
 		if (have_main && families[f] == AF_INET)
 			*uplink = main_def.oif;
-		r = nl_route_list(nl, families[f], POLICY_TABLE_OOB, cur, 8, &n);
+		r = nl_route_list(nl, families[f], TABLE_OOB, cur, 8, &n);
 		if (r && r != -ENOSPC)
 			return r;
 		if (have_main && n == 1 && cur[0].dst.prefix == 0 && route_same(&cur[0], &main_def))
@@ -94,7 +94,7 @@ int policy_sync_oob_table(struct nl *nl, bool *changed, unsigned *uplink)
 		*changed = true;
 		{
 			unsigned removed;
-			r = nl_route_flush_table(nl, families[f], POLICY_TABLE_OOB, &removed);
+			r = nl_route_flush_table(nl, families[f], TABLE_OOB, &removed);
 			if (r && r != -ENOENT)
 				return r;
 		}
@@ -102,7 +102,7 @@ int policy_sync_oob_table(struct nl *nl, bool *changed, unsigned *uplink)
 			struct nl_route copy = { 0 };
 
 			copy.dst.family = families[f];
-			copy.table = POLICY_TABLE_OOB;
+			copy.table = TABLE_OOB;
 			copy.type = RTN_UNICAST;
 			copy.oif = main_def.oif;
 			copy.has_gateway = main_def.has_gateway;
@@ -117,8 +117,8 @@ int policy_sync_oob_table(struct nl *nl, bool *changed, unsigned *uplink)
 
 int policy_remove(struct nl *nl, unsigned *removed)
 {
-	static const uint32_t prios[] = { POLICY_PRIO_SUPPRESS, POLICY_PRIO_OOB, POLICY_PRIO_TUNNEL };
-	static const uint32_t tables[] = { POLICY_TABLE_TUNNEL, POLICY_TABLE_OOB };
+	static const uint32_t prios[] = { PRIO_SUPPRESS, PRIO_OOB, PRIO_TUNNEL };
+	static const uint32_t tables[] = { TABLE_TUNNEL, TABLE_OOB };
 	int first_err = 0;
 
 	*removed = 0;

@@ -17,15 +17,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "nexd/marks.h"
+
 struct nl;
 
-#define POLICY_MARK_WG 51820u        /* 0xca6c: the WireGuard socket's mark */
-#define POLICY_MARK_OOB 19302u       /* 0x4b66: out-of-band flows */
-#define POLICY_TABLE_TUNNEL 51820u
-#define POLICY_TABLE_OOB 19302u
-#define POLICY_PRIO_SUPPRESS 19300u
-#define POLICY_PRIO_OOB 19301u
-#define POLICY_PRIO_TUNNEL 19302u
 
 /* Installs the rules and table 51820 for both families (IPv6 only where
  * the host has IPv6), then syncs table 19302. 0 or -errno. */

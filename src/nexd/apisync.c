@@ -1,0 +1,297 @@
+#include "nexd/apisync.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "apiclient/apiclient.h"
+#include "common/key.h"
+#include "common/log.h"
+#include "common/version.h"
+
+#define SYNC_BACKOFF_MIN_MS 1000
+#define SYNC_BACKOFF_MAX_MS 30000
+#define SYNC_WATCH_TIMEOUT_S 25
+
+enum sync_result { SYNC_OK = 0, SYNC_RETRY, SYNC_FATAL, SYNC_REREGISTER };
+
+struct apisync {
+	struct worker w;
+	struct apisync_config cfg;
+	struct api_client *c;
+	char org[API_ORG_NAME_MAX + 1];  /* of the registration */
+	pthread_t thread;
+};
+
+static void post_api_state(struct apisync *s, bool connected, const char *text)
+{
+	struct event e = { .type = EV_API_STATE };
+
+	e.u.api.connected = connected;
+	snprintf(e.u.api.text, sizeof(e.u.api.text), "%s", text);
+	evq_post(s->w.q, &e);
+}
+
+/* Transport trouble and server errors are retried; what cannot get better
+ * by waiting (a rejected key, an untrusted certificate, a refused request)
+ * is fatal. */
+static enum sync_result classify(struct apisync *s, int r, const char *what)
+{
+	char text[256];
+
+	snprintf(text, sizeof(text), "%s: %s", what, api_client_error(s->c));
+	switch (r) {
+	case -EKEYREJECTED:
+		worker_fail(&s->w, 1, "%s (is --ca-cert right?)", text);
+		return SYNC_FATAL;
+	case -EACCES:
+	case -ENOENT:
+		return SYNC_REREGISTER;
+	case -EINVAL:
+	case -EPERM:
+		worker_fail(&s->w, 1, "%s", text);
+		return SYNC_FATAL;
+	default:
+		post_api_state(s, false, text);
+		return SYNC_RETRY;
+	}
+}
+
+static void post_registered(struct apisync *s, struct api_device *dev, const char *token)
+{
+	struct event e = { .type = EV_REGISTERED };
+
+	snprintf(s->org, sizeof(s->org), "%s", dev->organization);
+	e.u.registered.self = *dev;
+	memset(dev, 0, sizeof(*dev));
+	snprintf(e.u.registered.token, sizeof(e.u.registered.token), "%s", token);
+	evq_post(s->w.q, &e);
+}
+
+static enum sync_result do_register(struct apisync *s)
+{
+	struct nexd_state *st = s->cfg.state;
+	struct api_registration reg = { 0 };
+	struct api_device dev = { 0 };
+	struct cidr default_route;
+	char pub[KEY_B64_LEN + 1];
+	char *token = NULL;
+	int r;
+
+	if (!s->cfg.reg_key) {
+		worker_fail(&s->w, 1, "the device token was rejected and no --reg-key was given to register again");
+		return SYNC_FATAL;
+	}
+	cidr_parse("0.0.0.0/0", &default_route);
+	key_to_base64(pub, st->public_key);
+	reg.public_key = pub;
+	reg.hostname = s->cfg.hostname;
+	reg.os = "linux";
+	reg.version = NEXODUS_VERSION;
+	reg.n_endpoints = s->cfg.n_eps;
+	reg.endpoints = s->cfg.eps;
+	if (s->cfg.router_exit_node) {
+		reg.advertise_cidrs = &default_route; /* ::/0 follows once the organization is known */
+		reg.n_advertise_cidrs = 1;
+	}
+	if (api_client_set_token(s->c, s->cfg.reg_key)) {
+		worker_fail(&s->w, 1, "the registration key has characters a token cannot have");
+		return SYNC_FATAL;
+	}
+	r = api_device_register(s->c, &reg, &dev, &token);
+	if (r == -EACCES || r == -ENOENT) {
+		worker_fail(&s->w, 1, "registration refused: %s", api_client_error(s->c));
+		return SYNC_FATAL;
+	}
+	if (r)
+		return classify(s, r, "registration");
+	r = state_save_registration(st, dev.id, token, s->cfg.service_url);
+	if (r) {
+		worker_fail(&s->w, 1, "cannot save the registration in %s: %s", st->dir, strerror(-r));
+		goto out;
+	}
+	api_client_set_token(s->c, token);
+	log_info("registered as device %s in organization %s", dev.id, dev.organization);
+	post_registered(s, &dev, token);
+out:
+	if (token) {
+		explicit_bzero(token, strlen(token));
+		free(token);
+	}
+	api_device_free(&dev);
+	return r ? SYNC_FATAL : SYNC_OK;
+}
+
+/* Uses the stored registration when it still holds, else registers. */
+static enum sync_result ensure_registered(struct apisync *s)
+{
+	struct nexd_state *st = s->cfg.state;
+	struct api_device dev = { 0 };
+	int r;
+
+	if (!st->device_id[0] || strcmp(st->service_url, s->cfg.service_url))
+		return do_register(s);
+	api_client_set_token(s->c, st->device_token);
+	r = api_device_get(s->c, st->device_id, NULL, &dev);
+	if (r == -EACCES || r == -ENOENT) {
+		log_warn("the stored registration (device %s) is no longer valid: %s; registering again",
+			 st->device_id, api_client_error(s->c));
+		state_clear_registration(st);
+		return do_register(s);
+	}
+	if (r)
+		return classify(s, r, "checking the registration");
+	post_registered(s, &dev, st->device_token);
+	return SYNC_OK;
+}
+
+/* The organization's prefixes: IPv4, and IPv6 when it has one. */
+static enum sync_result read_org(struct apisync *s, const char *org_name)
+{
+	struct event e = { .type = EV_ORG };
+	const char *ptext, *p6text;
+	json_t *org = NULL;
+	bool bad;
+	int r;
+
+	r = api_org_get(s->c, org_name, &org);
+	if (r)
+		return classify(s, r, "reading the organization");
+	ptext = json_string_value(json_object_get(org, "prefix"));
+	p6text = json_string_value(json_object_get(org, "prefix6"));
+	bad = !ptext || cidr_parse(ptext, &e.u.org.prefix) || e.u.org.prefix.family != AF_INET ||
+	      (p6text && (cidr_parse(p6text, &e.u.org.prefix6) || e.u.org.prefix6.family != AF_INET6 ||
+			  e.u.org.prefix6.prefix > 96));
+	json_decref(org);
+	if (bad) {
+		post_api_state(s, false, "the organization's prefix is missing or malformed");
+		return SYNC_RETRY;
+	}
+	cidr_normalize(&e.u.org.prefix);
+	if (p6text) {
+		cidr_normalize(&e.u.org.prefix6);
+		e.u.org.has_prefix6 = true;
+	}
+	evq_post(s->w.q, &e);
+	return SYNC_OK;
+}
+
+static enum sync_result relist(struct apisync *s, uint64_t *revision)
+{
+	struct event e = { .type = EV_MESH_LIST };
+	int r = api_device_list(s->c, NULL, NULL, &e.u.list);
+
+	if (r)
+		return classify(s, r, "listing devices");
+	*revision = e.u.list.revision;
+	evq_post(s->w.q, &e);
+	post_api_state(s, true, "connected");
+	return SYNC_OK;
+}
+
+static enum sync_result watch_loop(struct apisync *s, uint64_t revision)
+{
+	while (!worker_stopping(&s->w)) {
+		struct event e = { .type = EV_MESH_EVENTS };
+		int r = api_device_watch(s->c, revision, SYNC_WATCH_TIMEOUT_S, NULL, &e.u.watch);
+
+		if (worker_stopping(&s->w)) {
+			api_watch_free(&e.u.watch);
+			return SYNC_OK;
+		}
+		if (r == -ESTALE || r == -ECANCELED)
+			return SYNC_OK; /* relist (after a re-dial, on a new connection) */
+		if (r)
+			return classify(s, r, "watching devices");
+		post_api_state(s, true, "connected");
+		revision = e.u.watch.revision;
+		if (e.u.watch.n_events)
+			evq_post(s->w.q, &e);
+		else
+			api_watch_free(&e.u.watch);
+	}
+	return SYNC_OK;
+}
+
+static void *apisync_main(void *arg)
+{
+	struct apisync *s = arg;
+	unsigned backoff = SYNC_BACKOFF_MIN_MS;
+	bool have_registration = false, have_org = false;
+
+	while (!worker_stopping(&s->w)) {
+		enum sync_result r = SYNC_OK;
+		uint64_t revision = 0;
+
+		if (!have_registration) {
+			r = ensure_registered(s);
+			have_registration = r == SYNC_OK;
+			have_org = false;
+		}
+		if (r == SYNC_OK && !have_org) {
+			r = read_org(s, s->org);
+			have_org = r == SYNC_OK;
+		}
+		if (r == SYNC_OK)
+			r = relist(s, &revision);
+		if (r == SYNC_OK) {
+			backoff = SYNC_BACKOFF_MIN_MS;
+			r = watch_loop(s, revision);
+		}
+		if (r == SYNC_FATAL || worker_stopping(&s->w))
+			break;
+		if (r == SYNC_REREGISTER) {
+			log_warn("api: the device token was rejected (%s); registering again", api_client_error(s->c));
+			state_clear_registration(s->cfg.state);
+			have_registration = false;
+			continue;
+		}
+		if (r == SYNC_RETRY) {
+			worker_sleep(&s->w, backoff);
+			backoff = backoff * 2 > SYNC_BACKOFF_MAX_MS ? SYNC_BACKOFF_MAX_MS : backoff * 2;
+		}
+	}
+	return NULL;
+}
+
+int apisync_start(struct apisync **out, const struct worker *w, const struct apisync_config *cfg)
+{
+	struct apisync *s = calloc(1, sizeof(*s));
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	s->w = *w;
+	s->cfg = *cfg;
+	r = worker_client_new(w, cfg->service_url, cfg->ca_cert, &s->c);
+	if (r)
+		goto fail;
+	r = -pthread_create(&s->thread, NULL, apisync_main, s);
+	if (r)
+		goto fail;
+	*out = s;
+	return 0;
+fail:
+	api_client_free(s->c);
+	free(s);
+	return r;
+}
+
+void apisync_redial(struct apisync *s)
+{
+	if (s)
+		api_client_interrupt(s->c);
+}
+
+void apisync_stop(struct apisync *s)
+{
+	if (!s)
+		return;
+	api_client_interrupt(s->c);
+	pthread_join(s->thread, NULL);
+	api_client_free(s->c);
+	free(s);
+}

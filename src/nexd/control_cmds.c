@@ -1,0 +1,230 @@
+#include "nexd/control_cmds.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/key.h"
+#include "common/version.h"
+
+#define CONTROL_APPLY_WAIT_MS 3000
+
+typedef json_t *(*cmd_fn)(struct control_cmds *cc, const json_t *args, char *err, size_t errlen);
+
+static json_t *cmd_version(struct control_cmds *cc, const json_t *args, char *err, size_t errlen)
+{
+	return json_pack("{s:s}", "version", NEXODUS_VERSION);
+}
+
+/* The interface's snapshot, when it is up; NULL otherwise. */
+static struct wg_device_info *interface_info(struct control_cmds *cc, bool *up, bool *failed)
+{
+	struct status_board *b = cc->board;
+	const struct wg_driver *drv;
+	struct wg_device_info *info = NULL;
+	void *dev;
+
+	pthread_mutex_lock(&b->lock);
+	drv = b->drv;
+	dev = b->dev;
+	pthread_mutex_unlock(&b->lock);
+	*up = drv != NULL;
+	*failed = false;
+	if (drv && drv->get(dev, &info) < 0) {
+		info = NULL;
+		*failed = true;
+	}
+	return info;
+}
+
+static json_t *cmd_status(struct control_cmds *cc, const json_t *args, char *err, size_t errlen)
+{
+	struct status_board *b = cc->board;
+	const struct status_fixed *f = &b->fixed;
+	char pub[KEY_B64_LEN + 1], refl[ADDR_ENDPOINT_STRLEN] = "";
+	struct wg_device_info *info;
+	bool up, failed;
+	json_t *r, *eps;
+
+	info = interface_info(cc, &up, &failed);
+	key_to_base64(pub, f->public_key);
+	pthread_mutex_lock(&b->lock);
+	const struct status_view *v = &b->view;
+	if (v->has_reflexive)
+		addr_endpoint_format(&v->reflexive, refl);
+	eps = json_array();
+	for (size_t i = 0; i < v->n_eps; i++) {
+		char e[ADDR_ENDPOINT_STRLEN];
+		addr_endpoint_format(&v->eps[i].addr, e);
+		json_array_append_new(eps, json_pack("{s:s, s:s}", "source", api_endpoint_source_name(v->eps[i].source),
+						     "address", e));
+	}
+	r = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:b, s:s, s:o, s:s, s:i}",
+		      "version", NEXODUS_VERSION,
+		      "hostname", f->hostname,
+		      "device_id", v->device_id,
+		      "organization", v->organization,
+		      "listen_port", info ? info->listen_port : f->listen_port,
+		      "interface", f->interface,
+		      "public_key", pub,
+		      "tunnel_ip", v->tunnel_ip,
+		      "api_connected", v->api_connected,
+		      "api_state", v->api_state,
+		      "endpoints", eps,
+		      "reflexive_endpoint", refl,
+		      "peers", info ? (int)info->n_peers : 0);
+	json_object_set_new(r, "interface_up", json_boolean(v->up));
+	json_object_set_new(r, "exit_node", json_string(f->exit_node ? "yes" : "no"));
+	json_object_set_new(r, "exit_node_client", json_string(v->exit_status));
+	json_object_set_new(r, "exit_node_client_wanted", json_boolean(v->sub_wanted));
+	json_object_set_new(r, "warnings", json_string(v->warnings));
+	json_object_set_new(r, "service_url", json_string(f->service_url));
+	pthread_mutex_unlock(&b->lock);
+	wg_device_info_free(info);
+	return r;
+}
+
+static const struct status_peer *find_peer(const struct status_view *v, const uint8_t key[32])
+{
+	for (size_t i = 0; i < v->n_peers; i++)
+		if (!memcmp(v->peers[i].key, key, 32))
+			return &v->peers[i];
+	return NULL;
+}
+
+static json_t *cmd_peers(struct control_cmds *cc, const json_t *args, char *err, size_t errlen)
+{
+	struct status_board *b = cc->board;
+	struct wg_device_info *info;
+	struct health *health;
+	bool up, failed;
+	json_t *list;
+
+	info = interface_info(cc, &up, &failed);
+	if (failed) {
+		snprintf(err, errlen, "cannot read the interface");
+		return NULL;
+	}
+	list = json_array();
+	pthread_mutex_lock(&b->lock);
+	health = b->health;
+	for (size_t i = 0; info && i < info->n_peers; i++) {
+		const struct wg_peer_info *p = &info->peers[i];
+		const struct status_peer *d = find_peer(&b->view, p->public_key);
+		struct health_result h = { 0 };
+		bool probed = health && health_get(health, p->public_key, &h);
+		char pub[KEY_B64_LEN + 1], ep[ADDR_ENDPOINT_STRLEN] = "";
+		json_t *o;
+
+		key_to_base64(pub, p->public_key);
+		if (p->endpoint.sa.sa_family)
+			addr_endpoint_format(&p->endpoint, ep);
+		o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:b}",
+			      "hostname", d ? d->hostname : "",
+			      "device_id", d ? d->id : "",
+			      "public_key", pub,
+			      "tunnel_ip", d ? d->tunnel_ip : "",
+			      "endpoint", ep,
+			      "latest_handshake", (json_int_t)p->last_handshake_sec,
+			      "rx_bytes", (json_int_t)p->rx_bytes,
+			      "tx_bytes", (json_int_t)p->tx_bytes,
+			      "reachable", probed && h.reachable);
+		json_object_set_new(o, "latency_ms", probed && h.has_latency ? json_real(h.latency_us / 1000.0)
+									 : json_null());
+		json_array_append_new(list, o);
+	}
+	pthread_mutex_unlock(&b->lock);
+	wg_device_info_free(info);
+	return list;
+}
+
+static json_t *subscribe(struct control_cmds *cc, const json_t *args, bool on, char *err, size_t errlen)
+{
+	struct event e = { .type = EV_CONTROL };
+	const json_t *v;
+
+	if (cc->board->fixed.exit_node) {
+		snprintf(err, errlen, "this device is an exit node; it cannot be an exit-node client");
+		return NULL;
+	}
+	v = json_object_get(args, "exit_node");
+	if (on && v && (!json_is_string(v) || exit_prefs_parse(json_string_value(v), &e.u.control.prefs))) {
+		snprintf(err, errlen, "--exit-node: not a list of names, tunnel IPs or public keys");
+		return NULL;
+	}
+	v = json_object_get(args, "failover");
+	if (on && v) {
+		if (!json_is_boolean(v)) {
+			snprintf(err, errlen, "\"failover\" must be a boolean");
+			return NULL;
+		}
+		e.u.control.prefs.failover = json_is_true(v);
+	}
+	e.u.control.on = on;
+	e.u.control.gen = status_next_control(cc->board);
+	if (evq_post(cc->w.q, &e) || !status_wait_applied(cc->board, e.u.control.gen, CONTROL_APPLY_WAIT_MS)) {
+		snprintf(err, errlen, "nexd did not apply the change in time");
+		return NULL;
+	}
+	return json_pack("{s:b}", "exit_node_client", on);
+}
+
+static json_t *cmd_exit_enable(struct control_cmds *cc, const json_t *args, char *err, size_t errlen)
+{
+	return subscribe(cc, args, true, err, errlen);
+}
+
+static json_t *cmd_exit_disable(struct control_cmds *cc, const json_t *args, char *err, size_t errlen)
+{
+	return subscribe(cc, args, false, err, errlen);
+}
+
+static json_t *cmd_exit_list(struct control_cmds *cc, const json_t *args, char *err, size_t errlen)
+{
+	struct status_board *b = cc->board;
+	struct wg_device_info *info;
+	bool up, failed;
+	json_t *list = json_array();
+
+	info = interface_info(cc, &up, &failed);
+	pthread_mutex_lock(&b->lock);
+	for (size_t i = 0; i < b->view.n_exits; i++) {
+		const struct status_exit *x = &b->view.exits[i];
+		char pub[KEY_B64_LEN + 1], ep[ADDR_ENDPOINT_STRLEN];
+		json_t *o;
+
+		key_to_base64(pub, x->key);
+		snprintf(ep, sizeof(ep), "%s", x->endpoint);
+		for (size_t k = 0; info && k < info->n_peers; k++)
+			if (!memcmp(info->peers[k].public_key, x->key, 32) && info->peers[k].endpoint.sa.sa_family)
+				addr_endpoint_format(&info->peers[k].endpoint, ep);
+		o = json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:b}", "endpoint", ep, "public_key", pub, "tunnel_ip",
+			      x->tunnel_ip, "hostname", x->hostname, "reachable", x->reachable, "ipv6", x->ipv6,
+			      "in_use", x->in_use);
+		json_object_set_new(o, "latency_ms", x->measured ? json_real(x->latency_us / 1000.0) : json_null());
+		json_array_append_new(list, o);
+	}
+	pthread_mutex_unlock(&b->lock);
+	wg_device_info_free(info);
+	return list;
+}
+
+/* Indexed by enum control_command. */
+static const cmd_fn commands[CONTROL_CMD_COUNT] = {
+	[CONTROL_CMD_VERSION] = cmd_version,
+	[CONTROL_CMD_STATUS] = cmd_status,
+	[CONTROL_CMD_PEERS] = cmd_peers,
+	[CONTROL_CMD_EXIT_NODE_ENABLE] = cmd_exit_enable,
+	[CONTROL_CMD_EXIT_NODE_DISABLE] = cmd_exit_disable,
+	[CONTROL_CMD_EXIT_NODE_LIST] = cmd_exit_list,
+};
+
+json_t *control_cmds_handle(void *ctx, const struct control_request *req, char *err, size_t errlen)
+{
+	struct control_cmds *cc = ctx;
+
+	if ((unsigned)req->cmd >= CONTROL_CMD_COUNT || !commands[req->cmd]) {
+		snprintf(err, errlen, "\"%s\" is not supported by this nexd", req->command);
+		return NULL;
+	}
+	return commands[req->cmd](cc, req->args, err, errlen);
+}

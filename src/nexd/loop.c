@@ -1,0 +1,692 @@
+#include "nexd/loop.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "common/key.h"
+#include "common/log.h"
+#include "common/timeutil.h"
+#include "nexd/converge.h"
+#include "nexd/desired.h"
+#include "nexd/exit_client.h"
+#include "nexd/exit_node.h"
+#include "nexd/health.h"
+#include "nexd/journal.h"
+#include "nexd/model.h"
+#include "nexd/netlink.h"
+#include "nexd/recover.h"
+
+#define LOOP_TICK_MS 1000
+
+struct loop {
+	struct loop_config cfg;
+	const struct nexd_options *opt;
+	struct mesh_model m;
+	struct subscription sub;
+	char token[256];                 /* the device token, for report */
+
+	struct nl *nl;
+	struct nl_monitor *mon;
+	struct journal *journal;
+	bool host_ipv6_default;          /* at start */
+
+	void *dev;                       /* the interface, once registered */
+	unsigned ifindex;
+	struct health *health;
+	struct exit_client *xc;
+	struct exit_node *node;
+	char warnings[512];
+
+	bool has_addr, has_addr6;        /* installed on the interface */
+	struct cidr addr, addr6;
+
+	struct converge_memory memory;
+	struct mesh_peer *applied;       /* the desired peers last applied */
+	size_t n_applied;
+	bool wg_dirty;                   /* plan WireGuard again even if desired looks the same */
+	struct health_target *probed;    /* the prober's targets as last set */
+	size_t n_probed;
+	bool peers_dirty;                /* the status board's peer list is stale */
+	char exit_status[160];
+	uint64_t acked;                  /* the control generation to acknowledge */
+	bool routes_changed;
+
+	bool fatal;
+	int exit_code;
+};
+
+static void fail(struct loop *l, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fail(struct loop *l, int status, const char *fmt, ...)
+{
+	va_list ap;
+	char msg[EV_TEXT_MAX];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_error("%s", msg);
+	if (!l->fatal) {
+		l->fatal = true;
+		l->exit_code = status;
+	}
+}
+
+/* ---- the interface ------------------------------------------------------ */
+
+static void on_health_change(void *ctx)
+{
+	struct loop *l = ctx;
+	struct event e = { .type = EV_HEALTH };
+
+	evq_post(l->cfg.q, &e);
+}
+
+static bool health_view(void *ctx, const uint8_t key[32], struct health_result *out)
+{
+	struct loop *l = ctx;
+
+	return l->health && health_get(l->health, key, out);
+}
+
+/* Creates the interface and everything that lives on it: device, link up,
+ * prober, exit-node client, STUN through it. */
+static int bring_up(struct loop *l)
+{
+	const struct nexd_options *o = l->opt;
+	struct wg_config c = { .has_private_key = true, .has_listen_port = true, .listen_port = o->listen_port };
+	struct exit_client_env env;
+	char err[512];
+	int r;
+
+	memcpy(c.private_key, l->cfg.state->private_key, sizeof(c.private_key));
+	r = l->cfg.drv->create(&l->dev, o->interface, &c, err, sizeof(err));
+	explicit_bzero(c.private_key, sizeof(c.private_key));
+	if (r) {
+		l->dev = NULL;
+		fail(l, 1, "%s", err);
+		return r;
+	}
+	if (l->cfg.drv->remove_stale)
+		recover_mark_link(l->cfg.state->dir, o->interface, true);
+	l->ifindex = (unsigned)l->cfg.drv->ifindex(l->dev);
+	r = nl_link_set_up(l->nl, l->ifindex, true);
+	if (r) {
+		fail(l, 1, "cannot bring %s up: %s", o->interface, strerror(-r));
+		return r;
+	}
+	r = health_start(&l->health, o->interface);
+	if (r) {
+		fail(l, 1, "cannot start the peer prober: %s", strerror(-r));
+		return r;
+	}
+	health_set_notify(l->health, on_health_change, l);
+	env = (struct exit_client_env){ .nl = l->nl, .journal = l->journal, .drv = l->cfg.drv, .dev = l->dev,
+					.ifindex = l->ifindex, .ifname = o->interface,
+					.state_dir = l->cfg.state->dir };
+	r = exit_client_new(&l->xc, &env);
+	if (r) {
+		fail(l, 1, "exit client: %s", strerror(-r));
+		return r;
+	}
+	discovery_attach(l->cfg.discovery, l->cfg.drv, l->dev);
+	status_set_interface(l->cfg.board, l->cfg.drv, l->dev, l->health);
+	log_info("interface %s is up (port %u, %s WireGuard)", o->interface, o->listen_port, l->cfg.drv->name);
+	return 0;
+}
+
+/* One tunnel address (a host prefix) on the interface and its mesh prefix
+ * routed there; the address installed before is replaced when it differs. */
+static int install_one(struct loop *l, const struct cidr *addr, const struct cidr *prefix, struct cidr *old,
+		       bool *had_old)
+{
+	struct nl_route route = { 0 };
+	char at[ADDR_CIDR_STRLEN], pt[ADDR_CIDR_STRLEN];
+	const char *ifname = l->opt->interface;
+	int r;
+
+	cidr_format(addr, at);
+	cidr_format(prefix, pt);
+	if (*had_old && !cidr_equal(addr, old))
+		nl_addr_del(l->nl, l->ifindex, old);
+	r = nl_addr_add(l->nl, l->ifindex, addr);
+	if (r && r != -EEXIST) {
+		fail(l, 1, "cannot add the tunnel address %s to %s: %s", at, ifname, strerror(-r));
+		return r;
+	}
+	*old = *addr;
+	*had_old = true;
+	route.dst = *prefix;
+	route.table = RT_TABLE_MAIN;
+	route.type = RTN_UNICAST;
+	route.oif = l->ifindex;
+	r = nl_route_add(l->nl, &route);
+	if (r == -EEXIST)
+		log_warn("the mesh prefix %s is already routed elsewhere (another nexd in the same mesh on this "
+			 "host?); traffic to it may not reach %s", pt, ifname);
+	else if (r) {
+		fail(l, 1, "cannot route %s onto %s: %s", pt, ifname, strerror(-r));
+		return r;
+	}
+	log_info("tunnel address %s on %s, mesh %s routed there", at, ifname, pt);
+	return 0;
+}
+
+static bool exit_ipv6(const struct loop *l)
+{
+	return l->opt->router_exit_node && l->m.has_prefix6 && l->host_ipv6_default;
+}
+
+/* The organization is known: our addresses (IPv4, and IPv6 as the record
+ * gives it when the organization has an IPv6 prefix), then the exit node's
+ * side when we are one. */
+static void on_org(struct loop *l)
+{
+	const struct api_device *self = &l->m.self;
+	struct cidr addr = { 0 }, addr6 = { 0 };
+	char warn[512], err[512];
+	int r;
+
+	if (!l->dev)
+		return;
+	addr.family = self->tunnel_family;
+	memcpy(addr.addr, self->tunnel_ip, 16);
+	addr.prefix = addr.family == AF_INET ? 32 : 128;
+	if (install_one(l, &addr, &l->m.prefix, &l->addr, &l->has_addr))
+		return;
+	if (l->m.has_prefix6 && self->has_tunnel_ip6 && self->tunnel_family == AF_INET) {
+		addr6.family = AF_INET6;
+		memcpy(addr6.addr, self->tunnel_ip6, 16);
+		addr6.prefix = 128;
+		if (install_one(l, &addr6, &l->m.prefix6, &l->addr6, &l->has_addr6))
+			return;
+	}
+	if (!l->opt->router_exit_node || l->node)
+		return;
+	r = exit_node_start(&l->node, l->nl, l->journal, l->opt->interface, l->opt->egress_interface, exit_ipv6(l),
+			    warn, sizeof(warn), err, sizeof(err));
+	if (r) {
+		fail(l, 1, "exit node: %s", err);
+		return;
+	}
+	snprintf(l->warnings, sizeof(l->warnings), "%s", warn);
+}
+
+/* ---- events ------------------------------------------------------------- */
+
+static void on_self(struct loop *l)
+{
+	if (subscription_on_self(&l->sub, &l->m.self)) {
+		log_info("exit client: subscription turned %s on the API server", l->sub.wanted ? "on" : "off");
+		subscription_save(l->cfg.state->dir, &l->sub);
+	}
+}
+
+static void log_endpoints(const struct mesh_model *m)
+{
+	for (size_t i = 0; i < m->n_eps; i++) {
+		char text[ADDR_ENDPOINT_STRLEN];
+		addr_endpoint_format(&m->eps[i].addr, text);
+		log_info("endpoint (%s): %s", api_endpoint_source_name(m->eps[i].source), text);
+	}
+}
+
+static void handle(struct loop *l, struct event *e)
+{
+	unsigned ch = 0;
+
+	switch (e->type) {
+	case EV_REGISTERED:
+		snprintf(l->token, sizeof(l->token), "%s", e->u.registered.token);
+		ch = model_set_registered(&l->m, &e->u.registered.self);
+		if (!l->dev)
+			bring_up(l);
+		break;
+	case EV_ORG:
+		ch = model_set_org(&l->m, &e->u.org);
+		on_org(l);
+		break;
+	case EV_MESH_LIST:
+		ch = model_apply_list(&l->m, &e->u.list);
+		break;
+	case EV_MESH_EVENTS:
+		ch = model_apply_watch(&l->m, &e->u.watch);
+		if (ch & MODEL_SELF_DELETED)
+			fail(l, 1, "this device was deleted from the API server; stopping");
+		break;
+	case EV_API_STATE:
+		ch = model_set_api_state(&l->m, e->u.api.connected, e->u.api.text);
+		if ((ch & MODEL_API) && e->u.api.connected)
+			log_info("api: %s", e->u.api.text);
+		else if (ch & MODEL_API)
+			log_warn("api: %s", e->u.api.text);
+		break;
+	case EV_ENDPOINTS:
+		ch = model_set_endpoints(&l->m, &e->u.endpoints);
+		if (ch & MODEL_ENDPOINTS)
+			log_endpoints(&l->m);
+		break;
+	case EV_OOB:
+		ch = model_set_oob(&l->m, &e->u.oob);
+		break;
+	case EV_HEALTH:
+		break;
+	case EV_CONTROL:
+		l->sub.wanted = e->u.control.on;
+		l->sub.pushed = false;
+		if (e->u.control.on)
+			l->sub.prefs = e->u.control.prefs;
+		subscription_save(l->cfg.state->dir, &l->sub);
+		log_info("exit client: subscription turned %s (nexctl)", e->u.control.on ? "on" : "off");
+		l->acked = e->u.control.gen;
+		break;
+	case EV_REPORTED:
+		if (e->u.reported.has_client &&
+		    subscription_on_pushed(&l->sub, e->u.reported.client, e->u.reported.revision))
+			subscription_save(l->cfg.state->dir, &l->sub);
+		break;
+	case EV_FATAL:
+		fail(l, e->u.fatal.status, "%s", e->u.fatal.msg);
+		break;
+	}
+	if (ch & MODEL_SELF)
+		on_self(l);
+	if (ch & (MODEL_MESH | MODEL_REGISTERED | MODEL_REFLEXIVE | MODEL_ORG))
+		l->wg_dirty = true;
+	if (ch & (MODEL_MESH | MODEL_REGISTERED))
+		l->peers_dirty = true;
+	event_release(e);
+}
+
+/* ---- reconcile ---------------------------------------------------------- */
+
+static void log_change(const struct loop *l, const struct wg_config *c, const struct wg_device_info *before)
+{
+	for (size_t i = 0; i < c->n_peers; i++) {
+		const struct wg_peer_config *p = &c->peers[i];
+		const struct api_device *d = model_find(&l->m, p->public_key);
+		char pub[KEY_B64_LEN + 1];
+		bool existed = false;
+
+		key_to_base64(pub, p->public_key);
+		for (size_t j = 0; before && j < before->n_peers; j++)
+			if (!memcmp(before->peers[j].public_key, p->public_key, 32))
+				existed = true;
+		log_info("peer %s (%.8s...) %s", d ? d->hostname : "?", pub,
+			 p->remove ? "removed" : existed ? "updated" : "added");
+	}
+}
+
+/* The WireGuard side: plan against the running interface and apply the
+ * difference, when the desired peers moved (or an event asks). */
+static void converge_wg(struct loop *l, const struct desired *d)
+{
+	struct wg_device_info *info = NULL;
+	struct wg_config c;
+	bool changed;
+	int r;
+
+	if (!l->wg_dirty && d->n_peers == l->n_applied &&
+	    (!d->n_peers || !memcmp(d->peers, l->applied, d->n_peers * sizeof(d->peers[0]))))
+		return;
+	r = l->cfg.drv->get(l->dev, &info);
+	if (r) {
+		log_error("cannot read %s: %s", l->opt->interface, strerror(-r));
+		return;
+	}
+	r = converge_plan(&l->m.mesh_self, d->peers, d->n_peers, info, &l->memory, &c, &changed);
+	if (r) {
+		log_error("cannot plan the mesh: %s", strerror(-r));
+		goto out;
+	}
+	if (changed) {
+		log_change(l, &c, info);
+		r = l->cfg.drv->apply(l->dev, &c);
+		if (r)
+			log_error("cannot apply the mesh to %s: %s", l->opt->interface, strerror(-r));
+	}
+	wg_config_release(&c);
+	if (r == 0) {
+		struct mesh_peer *copy = malloc((d->n_peers + 1) * sizeof(*copy));
+		if (copy) {
+			memcpy(copy, d->peers, d->n_peers * sizeof(*copy));
+			free(l->applied);
+			l->applied = copy;
+			l->n_applied = d->n_peers;
+			l->wg_dirty = false;
+		}
+	}
+out:
+	wg_device_info_free(info);
+}
+
+static void set_probes(struct loop *l, const struct desired *d)
+{
+	struct health_target *copy;
+
+	if (d->n_targets == l->n_probed &&
+	    (!d->n_targets || !memcmp(d->targets, l->probed, d->n_targets * sizeof(d->targets[0]))))
+		return;
+	if (health_set_targets(l->health, d->targets, d->n_targets))
+		return;
+	copy = malloc((d->n_targets + 1) * sizeof(*copy));
+	if (!copy)
+		return;
+	memcpy(copy, d->targets, d->n_targets * sizeof(*copy));
+	free(l->probed);
+	l->probed = copy;
+	l->n_probed = d->n_targets;
+}
+
+static bool advertises(const struct api_device *d, int family)
+{
+	for (size_t i = 0; i < d->n_advertise_cidrs; i++)
+		if (d->advertise_cidrs[i].family == family && d->advertise_cidrs[i].prefix == 0)
+			return true;
+	return false;
+}
+
+/* What our record should say where it does not say it yet. */
+static void want_report(struct loop *l, const struct desired *d)
+{
+	const struct api_device *self = &l->m.self;
+	struct report_fields f;
+
+	memset(&f, 0, sizeof(f));
+	if (l->m.registered) {
+		snprintf(f.device_id, sizeof(f.device_id), "%s", self->id);
+		snprintf(f.token, sizeof(f.token), "%s", l->token);
+		if (l->m.endpoints_known &&
+		    !model_endpoints_equal(l->m.eps, l->m.n_eps, self->endpoints, self->n_endpoints)) {
+			f.has_endpoints = true;
+			memcpy(f.eps, l->m.eps, sizeof(f.eps));
+			f.n_eps = l->m.n_eps;
+		}
+		if (d->known_role &&
+		    (advertises(self, AF_INET) != d->advertise4 || advertises(self, AF_INET6) != d->advertise6)) {
+			f.has_advertise = true;
+			f.advertise4 = d->advertise4;
+			f.advertise6 = d->advertise6;
+		}
+		if (!l->opt->router_exit_node && l->dev && strcmp(self->exit_node_status, l->exit_status)) {
+			f.has_status = true;
+			snprintf(f.status, sizeof(f.status), "%s", l->exit_status);
+		}
+		if (!l->opt->router_exit_node && !l->sub.pushed) {
+			f.has_client = true;
+			f.client = l->sub.wanted;
+		}
+	}
+	report_want(l->cfg.report, &f);
+	explicit_bzero(&f, sizeof(f));
+}
+
+static void format_ip(int family, const uint8_t *ip, char *out, size_t len)
+{
+	if (!inet_ntop(family, ip, out, (socklen_t)len))
+		snprintf(out, len, "-");
+}
+
+static void publish(struct loop *l, const struct desired_input *in)
+{
+	struct exit_candidate c[64];
+	const struct api_device *dev[64];
+	struct status_view v;
+	uint8_t current[32];
+	bool has_current = l->xc && exit_client_installed(l->xc) && exit_client_current(l->xc, current);
+	size_t n;
+
+	memset(&v, 0, sizeof(v));
+	if (l->m.registered) {
+		snprintf(v.device_id, sizeof(v.device_id), "%s", l->m.self.id);
+		snprintf(v.organization, sizeof(v.organization), "%s", l->m.self.organization);
+		format_ip(l->m.self.tunnel_family, l->m.self.tunnel_ip, v.tunnel_ip, sizeof(v.tunnel_ip));
+	}
+	v.up = l->dev != NULL;
+	v.api_connected = l->m.api_connected;
+	snprintf(v.api_state, sizeof(v.api_state), "%s", l->m.api_state);
+	memcpy(v.eps, l->m.eps, sizeof(v.eps));
+	v.n_eps = l->m.n_eps;
+	v.has_reflexive = l->m.mesh_self.has_reflexive;
+	v.reflexive = l->m.mesh_self.reflexive_ep;
+	snprintf(v.exit_status, sizeof(v.exit_status), "%s", l->exit_status);
+	v.sub_wanted = l->sub.wanted;
+	snprintf(v.warnings, sizeof(v.warnings), "%s", l->warnings);
+	n = desired_exit_candidates(in, c, dev, 64);
+	v.exits = calloc(n + 1, sizeof(*v.exits));
+	for (size_t i = 0; v.exits && i < n; i++) {
+		struct status_exit *x = &v.exits[v.n_exits++];
+		memcpy(x->key, c[i].public_key, 32);
+		snprintf(x->hostname, sizeof(x->hostname), "%s", c[i].hostname);
+		format_ip(c[i].family, c[i].tunnel_ip, x->tunnel_ip, sizeof(x->tunnel_ip));
+		if (dev[i]->n_endpoints)
+			addr_endpoint_format(&dev[i]->endpoints[0].addr, x->endpoint);
+		x->ipv6 = desired_advertises_v6(dev[i]);
+		x->in_use = has_current && !memcmp(current, c[i].public_key, 32);
+		x->reachable = c[i].reachable;
+		x->measured = c[i].measured;
+		x->latency_us = c[i].latency_us;
+	}
+	if (l->peers_dirty) {
+		v.peers = calloc(l->m.mesh.n_devices + 1, sizeof(*v.peers));
+		for (size_t i = 0; v.peers && i < l->m.mesh.n_devices; i++) {
+			const struct api_device *d = &l->m.mesh.devices[i];
+			struct status_peer *p = &v.peers[v.n_peers++];
+			memcpy(p->key, d->public_key, 32);
+			snprintf(p->hostname, sizeof(p->hostname), "%s", d->hostname);
+			snprintf(p->id, sizeof(p->id), "%s", d->id);
+			format_ip(d->tunnel_family, d->tunnel_ip, p->tunnel_ip, sizeof(p->tunnel_ip));
+		}
+		l->peers_dirty = v.peers == NULL;
+	}
+	status_publish(l->cfg.board, &v, v.peers != NULL);
+	status_view_release(&v);
+}
+
+static void reconcile(struct loop *l)
+{
+	struct desired_input in = {
+		.m = &l->m,
+		.self_key = l->cfg.state->public_key,
+		.sub = &l->sub,
+		.health = health_view,
+		.health_ctx = l,
+		.up = l->dev != NULL,
+		.router_exit_node = l->opt->router_exit_node,
+		.host_ipv6_default = l->host_ipv6_default,
+		.now_ns = time_now_ns(),
+	};
+	struct desired d;
+	unsigned done = 0;
+	char status[160];
+
+	if (l->xc) {
+		in.exit_installed = exit_client_installed(l->xc);
+		in.has_current = exit_client_current(l->xc, in.current);
+	}
+	if (desired_build(&in, &d)) {
+		log_error("out of memory planning the mesh");
+		return;
+	}
+	if (l->xc) {
+		struct exit_client_input xi = {
+			.x = &d.exit,
+			.oob = l->m.oob_known ? &l->m.oob : NULL,
+			.mesh4 = l->m.prefix,
+			.has_mesh6 = l->m.has_prefix6,
+			.mesh6 = l->m.prefix6,
+			.routes_changed = l->routes_changed,
+			.now_ns = in.now_ns,
+		};
+		done = exit_client_step(l->xc, &xi);
+		l->routes_changed = false;
+		if (done & EXIT_CLIENT_ROUTING) {
+			/* before anything asks the API server again: the connections
+			 * in use may live on routing that is gone */
+			apisync_redial(l->cfg.apisync);
+			report_redial(l->cfg.report);
+		}
+		if (exit_client_installed(l->xc) != in.exit_installed) {
+			/* the default routes go onto the exit node's peer, or off it */
+			desired_release(&d);
+			in.exit_installed = exit_client_installed(l->xc);
+			in.has_current = exit_client_current(l->xc, in.current);
+			if (desired_build(&in, &d)) {
+				log_error("out of memory planning the mesh");
+				return;
+			}
+		}
+		desired_exit_status(l->sub.wanted && !l->opt->router_exit_node, exit_client_installed(l->xc),
+				    exit_client_error(l->xc), &d.exit, status, sizeof(status));
+		if (strcmp(status, l->exit_status))
+			log_info("exit client: %s", status);
+		snprintf(l->exit_status, sizeof(l->exit_status), "%s", status);
+	}
+	if (l->dev && l->m.listed) {
+		converge_wg(l, &d);
+		set_probes(l, &d);
+	}
+	want_report(l, &d);
+	publish(l, &in);
+	desired_release(&d);
+	if (l->acked) {
+		status_ack(l->cfg.board, l->acked);
+		l->acked = 0;
+	}
+}
+
+/* ---- the loop ----------------------------------------------------------- */
+
+int loop_run(struct loop *l)
+{
+	uint64_t next_tick = time_now_ns();
+
+	while (!atomic_load(l->cfg.stopping) && !l->fatal) {
+		struct pollfd p[4] = {
+			{ .fd = evq_fd(l->cfg.q), .events = POLLIN },
+			{ .fd = l->cfg.stop_fd, .events = POLLIN },
+			{ .fd = nl_monitor_fd(l->mon), .events = POLLIN },
+			{ .fd = l->dev ? l->cfg.drv->dead_fd(l->dev) : -1, .events = POLLIN },
+		};
+		uint64_t now = time_now_ns();
+		int timeout = now >= next_tick ? 0 : (int)((next_tick - now) / NSEC_PER_MSEC) + 1;
+		struct event e;
+		bool work = false;
+
+		if (poll(p, 4, timeout) < 0 && errno != EINTR)
+			break;
+		if (atomic_load(l->cfg.stopping))
+			break;
+		if (p[3].revents & POLLIN) {
+			fail(l, 1, "interface %s was deleted; stopping", l->opt->interface);
+			break;
+		}
+		if (p[2].revents & POLLIN) {
+			unsigned ev = 0;
+
+			nl_monitor_drain(l->mon, &ev);
+			if (ev & (NL_EVENT_ROUTE | NL_EVENT_LINK)) {
+				l->routes_changed = true;
+				work = true;
+			}
+			if ((ev & NL_EVENT_LINK) && l->dev && !if_nametoindex(l->opt->interface)) {
+				fail(l, 1, "interface %s was deleted; stopping", l->opt->interface);
+				break;
+			}
+		}
+		while (!l->fatal && evq_take(l->cfg.q, &e)) {
+			handle(l, &e);
+			work = true;
+		}
+		if (l->fatal)
+			break;
+		now = time_now_ns();
+		if (now >= next_tick) {
+			next_tick = now + LOOP_TICK_MS * NSEC_PER_MSEC;
+			work = true;
+		}
+		if (work)
+			reconcile(l);
+	}
+	return l->exit_code;
+}
+
+int loop_new(struct loop **out, const struct loop_config *cfg, char *err, size_t errlen)
+{
+	struct loop *l = calloc(1, sizeof(*l));
+	struct nl_route def;
+	int r;
+
+	if (!l) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	l->cfg = *cfg;
+	l->opt = cfg->opt;
+	l->sub = cfg->sub;
+	l->peers_dirty = true;
+	snprintf(l->exit_status, sizeof(l->exit_status), "off");
+	model_init(&l->m);
+	r = nl_open(&l->nl);
+	if (!r)
+		r = nl_monitor_open(&l->mon);
+	if (r) {
+		snprintf(err, errlen, "netlink: %s", strerror(-r));
+		goto fail;
+	}
+	r = journal_open(&l->journal, cfg->state->dir, NULL);
+	if (r) {
+		snprintf(err, errlen, "cannot open the sysctl journal in %s: %s", cfg->state->dir, strerror(-r));
+		goto fail;
+	}
+	/* IPv6 through an exit node needs IPv6 tunnel addresses on the mesh
+	 * (the exit node routes the replies back by them): an exit node
+	 * carries IPv6 when its host has an IPv6 default route and its
+	 * organization an IPv6 prefix (known once registered). */
+	if (l->opt->router_exit_node)
+		l->host_ipv6_default = nl_route_get_default(l->nl, AF_INET6, &def) == 0;
+	*out = l;
+	return 0;
+fail:
+	loop_free(l);
+	return r;
+}
+
+void loop_free(struct loop *l)
+{
+	if (!l)
+		return;
+	exit_client_free(l->xc);              /* tears the subscription down */
+	if (l->node)
+		exit_node_stop(l->node, l->journal);
+	health_stop(l->health);
+	if (l->dev) {
+		/* The interface takes its addresses and routes with it; remove
+		 * them first all the same so that nothing outlives us. */
+		if (l->has_addr)
+			nl_addr_del(l->nl, l->ifindex, &l->addr);
+		if (l->has_addr6)
+			nl_addr_del(l->nl, l->ifindex, &l->addr6);
+		status_set_interface(l->cfg.board, NULL, NULL, NULL);
+		l->cfg.drv->destroy(l->dev);
+		if (l->cfg.drv->remove_stale)
+			recover_mark_link(l->cfg.state->dir, l->opt->interface, false);
+		log_info("interface %s removed", l->opt->interface);
+	}
+	journal_close(l->journal);
+	nl_monitor_close(l->mon);
+	nl_close(l->nl);
+	converge_memory_release(&l->memory);
+	model_release(&l->m);
+	free(l->applied);
+	free(l->probed);
+	explicit_bzero(l->token, sizeof(l->token));
+	free(l);
+}

@@ -1,0 +1,203 @@
+#include "nexd/model.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+void model_init(struct mesh_model *m)
+{
+	memset(m, 0, sizeof(*m));
+	snprintf(m->api_state, sizeof(m->api_state), "connecting");
+}
+
+void model_release(struct mesh_model *m)
+{
+	api_device_free(&m->self);
+	api_device_list_free(&m->mesh);
+	memset(m, 0, sizeof(*m));
+}
+
+/* A deep copy of a device record; -ENOMEM leaves *out empty. */
+static int device_copy(struct api_device *out, const struct api_device *d)
+{
+	*out = *d;
+	out->endpoints = NULL;
+	out->advertise_cidrs = NULL;
+	if (d->n_endpoints) {
+		out->endpoints = malloc(d->n_endpoints * sizeof(*d->endpoints));
+		if (!out->endpoints)
+			goto fail;
+		memcpy(out->endpoints, d->endpoints, d->n_endpoints * sizeof(*d->endpoints));
+	}
+	if (d->n_advertise_cidrs) {
+		out->advertise_cidrs = malloc(d->n_advertise_cidrs * sizeof(*d->advertise_cidrs));
+		if (!out->advertise_cidrs)
+			goto fail;
+		memcpy(out->advertise_cidrs, d->advertise_cidrs, d->n_advertise_cidrs * sizeof(*d->advertise_cidrs));
+	}
+	return 0;
+fail:
+	free(out->endpoints);
+	memset(out, 0, sizeof(*out));
+	return -ENOMEM;
+}
+
+/* Our record, from a list or a watch event. */
+static unsigned keep_self(struct mesh_model *m, const struct api_device *d)
+{
+	struct api_device copy;
+
+	if (device_copy(&copy, d))
+		return 0;
+	api_device_free(&m->self);
+	m->self = copy;
+	return MODEL_SELF;
+}
+
+unsigned model_set_registered(struct mesh_model *m, struct api_device *self)
+{
+	api_device_free(&m->self);
+	m->self = *self;
+	memset(self, 0, sizeof(*self));
+	m->registered = true;
+	return MODEL_REGISTERED | MODEL_SELF;
+}
+
+static bool cidr_same(bool has_a, const struct cidr *a, bool has_b, const struct cidr *b)
+{
+	return has_a == has_b && (!has_a || cidr_equal(a, b));
+}
+
+unsigned model_set_org(struct mesh_model *m, const struct ev_org *o)
+{
+	unsigned changed = 0;
+
+	if (!cidr_same(m->has_org, &m->prefix, true, &o->prefix) ||
+	    !cidr_same(m->has_prefix6, &m->prefix6, o->has_prefix6, &o->prefix6))
+		changed = MODEL_ORG;
+	m->has_org = true;
+	m->prefix = o->prefix;
+	m->has_prefix6 = o->has_prefix6;
+	m->prefix6 = o->has_prefix6 ? o->prefix6 : (struct cidr){ 0 };
+	return changed;
+}
+
+unsigned model_apply_list(struct mesh_model *m, struct api_device_list *l)
+{
+	unsigned changed = MODEL_MESH;
+
+	api_device_list_free(&m->mesh);
+	m->mesh = *l;
+	memset(l, 0, sizeof(*l));
+	m->listed = true;
+	for (size_t i = 0; i < m->mesh.n_devices; i++)
+		if (m->registered && !strcmp(m->mesh.devices[i].id, m->self.id))
+			changed |= keep_self(m, &m->mesh.devices[i]);
+	return changed;
+}
+
+static size_t mesh_index(const struct mesh_model *m, const char *id)
+{
+	size_t j;
+
+	for (j = 0; j < m->mesh.n_devices; j++)
+		if (!strcmp(m->mesh.devices[j].id, id))
+			break;
+	return j;
+}
+
+unsigned model_apply_watch(struct mesh_model *m, struct api_watch *w)
+{
+	unsigned changed = 0;
+
+	for (size_t i = 0; i < w->n_events; i++) {
+		struct api_watch_event *e = &w->events[i];
+		struct api_device_list *l = &m->mesh;
+		size_t j = mesh_index(m, e->device.id);
+		bool self = m->registered && !strcmp(e->device.id, m->self.id);
+
+		changed |= MODEL_MESH;
+		if (e->type == API_WATCH_DELETE) {
+			if (self)
+				changed |= MODEL_SELF_DELETED;
+			if (j < l->n_devices) {
+				api_device_free(&l->devices[j]);
+				l->devices[j] = l->devices[l->n_devices - 1];
+				memset(&l->devices[l->n_devices - 1], 0, sizeof(l->devices[0]));
+				l->n_devices--;
+			}
+			continue;
+		}
+		if (j == l->n_devices) {
+			struct api_device *grown = realloc(l->devices, (l->n_devices + 1) * sizeof(*grown));
+
+			if (!grown)
+				continue; /* the next relist brings it */
+			l->devices = grown;
+			memset(&l->devices[j], 0, sizeof(l->devices[0]));
+			l->n_devices++;
+		}
+		api_device_free(&l->devices[j]);
+		l->devices[j] = e->device;
+		memset(&e->device, 0, sizeof(e->device));
+		if (self)
+			changed |= keep_self(m, &l->devices[j]);
+	}
+	m->mesh.revision = w->revision;
+	return changed;
+}
+
+bool model_endpoints_equal(const struct api_endpoint *x, size_t nx, const struct api_endpoint *y, size_t ny)
+{
+	if (nx != ny)
+		return false;
+	for (size_t i = 0; i < nx; i++)
+		if (x[i].source != y[i].source || !addr_endpoint_equal(&x[i].addr, &y[i].addr))
+			return false;
+	return true;
+}
+
+unsigned model_set_endpoints(struct mesh_model *m, const struct ev_endpoints *e)
+{
+	unsigned changed = 0;
+	size_t n = e->n < EV_MAX_ENDPOINTS ? e->n : EV_MAX_ENDPOINTS;
+
+	if (!m->endpoints_known || !model_endpoints_equal(e->eps, n, m->eps, m->n_eps))
+		changed |= MODEL_ENDPOINTS;
+	if (e->has_reflexive != m->mesh_self.has_reflexive ||
+	    (e->has_reflexive && !addr_endpoint_equal(&e->reflexive, &m->mesh_self.reflexive_ep)))
+		changed |= MODEL_REFLEXIVE;
+	memcpy(m->eps, e->eps, n * sizeof(e->eps[0]));
+	m->n_eps = n;
+	m->mesh_self.has_reflexive = e->has_reflexive;
+	m->mesh_self.reflexive_ep = e->has_reflexive ? e->reflexive : (union sockaddr_any){ 0 };
+	m->endpoints_known = true;
+	return changed;
+}
+
+unsigned model_set_oob(struct mesh_model *m, const struct oob *o)
+{
+	unsigned changed = !m->oob_known || !oob_equal(o, &m->oob) ? MODEL_OOB : 0;
+
+	m->oob = *o;
+	m->oob_known = true;
+	return changed;
+}
+
+unsigned model_set_api_state(struct mesh_model *m, bool connected, const char *text)
+{
+	unsigned changed = m->api_connected != connected || strcmp(m->api_state, text) ? MODEL_API : 0;
+
+	m->api_connected = connected;
+	snprintf(m->api_state, sizeof(m->api_state), "%s", text);
+	return changed;
+}
+
+const struct api_device *model_find(const struct mesh_model *m, const uint8_t key[32])
+{
+	for (size_t i = 0; i < m->mesh.n_devices; i++)
+		if (!memcmp(m->mesh.devices[i].public_key, key, 32))
+			return &m->mesh.devices[i];
+	return NULL;
+}
