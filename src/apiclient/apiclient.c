@@ -778,8 +778,24 @@ err:
 	return NULL;
 }
 
+/* A reply's relay list holds passwords: wiped in the JSON before it goes. */
+static void wipe_relay_passwords(json_t *arr)
+{
+	size_t i;
+	json_t *item;
+
+	if (!json_is_array(arr))
+		return;
+	json_array_foreach(arr, i, item) {
+		json_t *pw = json_object_get(item, "password");
+
+		if (json_is_string(pw))
+			sodium_memzero((char *)json_string_value(pw), json_string_length(pw));
+	}
+}
+
 int api_device_register(struct api_client *c, const struct api_registration *reg,
-			struct api_device *out, char **device_token)
+			struct api_device *out, char **device_token, struct api_relays *relays)
 {
 	char why[API_PARSE_ERROR_MAX];
 	const json_t *tok;
@@ -788,6 +804,8 @@ int api_device_register(struct api_client *c, const struct api_registration *reg
 	int r;
 
 	*device_token = NULL;
+	if (relays)
+		api_relays_wipe(relays);
 	body = registration_body(reg);
 	if (!body) {
 		set_error(c, "out of memory (or a field that is not UTF-8)");
@@ -806,10 +824,15 @@ int api_device_register(struct api_client *c, const struct api_registration *reg
 		r = bad_reply(c, "registration answer", "device_token: missing or not a token");
 		goto out;
 	}
+	if (relays && json_object_get(j, "relays") &&
+	    api_relays_list_from_json(json_object_get(j, "relays"), relays, why, sizeof(why)) < 0) {
+		r = bad_reply(c, "registration answer", why);
+		goto out;
+	}
 	r = api_device_from_json(json_object_get(j, "device"), out ? out : &tmp, why, sizeof(why));
 	if (r < 0) {
 		r = bad_reply(c, "registration answer", why);
-		goto out;
+		goto out_wipe_relays;
 	}
 	if (!out)
 		api_device_free(&tmp);
@@ -819,12 +842,49 @@ int api_device_register(struct api_client *c, const struct api_registration *reg
 			api_device_free(out);
 		set_error(c, "out of memory");
 		r = -ENOMEM;
+		goto out_wipe_relays;
 	}
+	goto out;
+
+out_wipe_relays:
+	api_relays_wipe(relays);
 out:
-	/* the reply holds the device token: wipe it before it goes */
+	/* the reply holds the device token and the relay passwords: wipe them
+	 * before it goes */
 	tok = json_object_get(j, "device_token");
 	if (json_is_string(tok))
 		sodium_memzero((char *)json_string_value(tok), json_string_length(tok));
+	wipe_relay_passwords(json_object_get(j, "relays"));
+	json_decref(j);
+	return r;
+}
+
+int api_device_relays(struct api_client *c, const char *id, struct api_relays *out)
+{
+	char why[API_PARSE_ERROR_MAX];
+	char *base = path_with(c, "/api/v1/devices", id), *path = NULL;
+	json_t *j = NULL;
+	int r;
+
+	api_relays_wipe(out);
+	if (!base || asprintf(&path, "%s/relays", base) < 0)
+		path = NULL;
+	free(base);
+	if (!path) {
+		c->status = 0;
+		c->error_code[0] = '\0';
+		set_error(c, "bad device id \"%.64s\"", id ? id : "");
+		return -EINVAL;
+	}
+	r = request(c, "GET", path, NULL, c->timeout_ms, &j);
+	free(path);
+	if (r == 0) {
+		r = api_relays_from_json(j, out, why, sizeof(why));
+		if (r < 0)
+			r = bad_reply(c, "relays answer", why);
+	}
+	if (json_is_object(j))
+		wipe_relay_passwords(json_object_get(j, "relays"));
 	json_decref(j);
 	return r;
 }

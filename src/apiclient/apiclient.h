@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "apiclient/device.h"
+#include "apiclient/relay.h"
 
 #define API_REPLY_MAX (16u << 20)       /* bytes of one reply */
 #define API_TOKEN_MAX 1024              /* bytes of a token */
@@ -100,7 +101,11 @@ int api_device_patch(struct api_client *c, const char *id, const json_t *patch,
 		     json_t **reply, struct api_device *out);
 
 /* Registration, with the registration key as the client's token. On success
- * *device_token (required) is a new string the caller wipes and frees. */
+ * *device_token (required) is a new string the caller wipes and frees.
+ * relays (may be NULL: not wanted) gets the answer's TURN relays (ttl 0; a
+ * server without relays, or older than them, gives none); an answer whose
+ * "relays" is malformed fails the call with -EBADMSG. The caller
+ * api_relays_wipe()s it. */
 struct api_registration {
 	const char *public_key;            /* base64 */
 	const char *hostname;
@@ -112,7 +117,12 @@ struct api_registration {
 	size_t n_advertise_cidrs;
 };
 int api_device_register(struct api_client *c, const struct api_registration *reg,
-			struct api_device *out, char **device_token);
+			struct api_device *out, char **device_token, struct api_relays *relays);
+
+/* GET /api/v1/devices/{id}/relays, with that device's own token: fresh
+ * credentials for each relay (an empty list when the server has none).
+ * out is required; the caller api_relays_wipe()s it. */
+int api_device_relays(struct api_client *c, const char *id, struct api_relays *out);
 
 /* Long poll for the changes after `revision`, waiting up to timeout_s
  * (0..API_WATCH_TIMEOUT_MAX; 0 answers at once) for one. -ESTALE: the revision is older than

@@ -201,8 +201,10 @@ static int parse_endpoints(const json_t *obj, struct api_device *d, char *err, s
 			ep->source = API_ENDPOINT_LOCAL;
 		else if (!strcmp(source, "stun"))
 			ep->source = API_ENDPOINT_STUN;
+		else if (!strcmp(source, "relay"))
+			ep->source = API_ENDPOINT_RELAY;
 		else
-			return fail(err, errlen, "endpoints[%zu].source: not \"local\" or \"stun\"", i);
+			return fail(err, errlen, "endpoints[%zu].source: not \"local\", \"stun\" or \"relay\"", i);
 		if (addr_endpoint_parse(address, &ep->addr) < 0)
 			return fail(err, errlen, "endpoints[%zu].address: not an ip:port", i);
 		d->n_endpoints = i + 1;
@@ -479,7 +481,12 @@ bool api_device_is_exit_node(const struct api_device *d)
 
 const char *api_endpoint_source_name(enum api_endpoint_source s)
 {
-	return s == API_ENDPOINT_STUN ? "stun" : "local";
+	switch (s) {
+	case API_ENDPOINT_LOCAL: return "local";
+	case API_ENDPOINT_STUN: return "stun";
+	case API_ENDPOINT_RELAY: return "relay";
+	}
+	return "local";
 }
 
 /* Exactly n decimal digits at s. */

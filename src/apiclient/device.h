@@ -26,7 +26,10 @@ enum api_limits {
 	API_PARSE_ERROR_MAX = 160,
 };
 
-enum api_endpoint_source { API_ENDPOINT_LOCAL, API_ENDPOINT_STUN };
+/* "local": an address of the device's own interfaces; "stun": its address
+ * as a STUN server saw it (behind a NAT); "relay": an address a TURN relay
+ * allocated for it (docs/api.md). */
+enum api_endpoint_source { API_ENDPOINT_LOCAL, API_ENDPOINT_STUN, API_ENDPOINT_RELAY };
 
 struct api_endpoint {
 	enum api_endpoint_source source;
@@ -96,6 +99,7 @@ bool api_device_is_exit_node(const struct api_device *d);
 int api_time_parse(const char *s, int64_t *out);
 void api_time_format(int64_t t, char out[API_TIME_STRLEN]);
 
+/* "local", "stun", "relay". */
 const char *api_endpoint_source_name(enum api_endpoint_source s);
 
 #endif

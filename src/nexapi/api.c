@@ -1,6 +1,7 @@
 #include "nexapi/api.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -20,6 +21,7 @@ const struct httpd_route api_routes[] = {
 	{ "GET", "/api/v1/devices", handle_device_list },
 	{ "GET", "/api/v1/devices/watch", handle_device_watch },
 	{ "GET", "/api/v1/devices/*", handle_device_get },
+	{ "GET", "/api/v1/devices/*/relays", handle_device_relays },
 	{ "PATCH", "/api/v1/devices/*", handle_device_patch },
 	{ "DELETE", "/api/v1/devices/*", handle_device_delete },
 };
@@ -194,6 +196,40 @@ void api_device_write(struct jsonw *w, const struct device_rec *d, int64_t now)
 	api_time(d->created_at, t);
 	jsonw_string(w, t);
 	jsonw_raw(w, "}");
+}
+
+int api_relays_write(struct jsonw *w, const struct relay_config *rc, const char *device_id, int64_t now)
+{
+	char username[RELAY_USERNAME_MAX + 1], password[RELAY_PASSWORD_LEN + 1], t[32];
+	int64_t expires;
+	int err;
+
+	if (!rc || rc->n == 0) {
+		jsonw_raw(w, "[]");
+		return 0;
+	}
+	/* one secret: the same credentials for every server */
+	if ((err = relay_credentials(rc, device_id, now, username, password, &expires))) {
+		log_error("cannot make TURN credentials for device %s (%s)", device_id, strerror(-err));
+		return err;
+	}
+	api_time(expires, t);
+	jsonw_raw(w, "[");
+	for (size_t i = 0; i < rc->n; i++) {
+		jsonw_raw(w, i ? ",{" : "{");
+		jsonw_key(w, "uri", true);
+		jsonw_string(w, rc->uris[i]);
+		jsonw_key(w, "username", false);
+		jsonw_string(w, username);
+		jsonw_key(w, "password", false);
+		jsonw_string(w, password);
+		jsonw_key(w, "expires_at", false);
+		jsonw_string(w, t);
+		jsonw_raw(w, "}");
+	}
+	jsonw_raw(w, "]");
+	sodium_memzero(password, sizeof(password));
+	return 0;
 }
 
 void api_reply_jsonw(struct httpd_request *r, unsigned status, struct jsonw *w)

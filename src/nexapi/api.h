@@ -10,6 +10,7 @@
 #include "nexapi/auth.h"
 #include "nexapi/http.h"
 #include "nexapi/jsonw.h"
+#include "nexapi/relay.h"
 #include "nexapi/static.h"
 #include "nexapi/store.h"
 #include "nexapi/watch.h"
@@ -41,6 +42,7 @@ struct api {
 	const struct store_ops *ops;
 	struct watch *watch;
 	struct static_site *web;   /* the web UI (static.h), or NULL */
+	const struct relay_config *relay;   /* the TURN relays handed out (n may be 0) */
 	struct api_watch_cache cache;
 };
 
@@ -69,6 +71,10 @@ json_t *api_org_json(const struct org_rec *o);
 json_t *api_regkey_json(const struct regkey_rec *k, const char *key_text);
 /* Writes the JSON object of a device. */
 void api_device_write(struct jsonw *w, const struct device_rec *d, int64_t now);
+/* Writes the JSON array of the TURN relays with fresh credentials for
+ * device_id ("[]" when none is configured). 0, or -errno (nothing written)
+ * when the credentials cannot be made. */
+int api_relays_write(struct jsonw *w, const struct relay_config *rc, const char *device_id, int64_t now);
 /* Replies with the text of w (consumed), a newline added. */
 void api_reply_jsonw(struct httpd_request *r, unsigned status, struct jsonw *w);
 
@@ -86,5 +92,6 @@ enum httpd_result handle_device_get(struct httpd_request *r, void *ctx);
 enum httpd_result handle_device_patch(struct httpd_request *r, void *ctx);
 enum httpd_result handle_device_delete(struct httpd_request *r, void *ctx);
 enum httpd_result handle_device_watch(struct httpd_request *r, void *ctx);
+enum httpd_result handle_device_relays(struct httpd_request *r, void *ctx);
 
 #endif

@@ -101,8 +101,8 @@ static int parse_endpoints(json_t *arr, struct body_device *d, struct jsonv_err 
 				 sizeof(b->source), e) ||
 		    jsonv_string(ep, "address", true, 1, sizeof(addr) - 1, addr, sizeof(addr), e))
 			return -EINVAL;
-		if (strcmp(b->source, "local") && strcmp(b->source, "stun"))
-			return jsonv_fail(e, "endpoints[%zu].source must be \"local\" or \"stun\"", i);
+		if (strcmp(b->source, "local") && strcmp(b->source, "stun") && strcmp(b->source, "relay"))
+			return jsonv_fail(e, "endpoints[%zu].source must be \"local\", \"stun\" or \"relay\"", i);
 		if (validate_endpoint(addr, b->address))
 			return jsonv_fail(e, "endpoints[%zu].address \"%.64s\" is not ip:port", i, addr);
 	}

@@ -34,7 +34,7 @@ struct body_regkey {
 };
 
 struct body_endpoint {
-	char source[6];                           /* "local" or "stun" */
+	char source[6];                           /* "local", "stun" or "relay" */
 	char address[ADDR_ENDPOINT_STRLEN];
 };
 

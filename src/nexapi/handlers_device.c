@@ -1,4 +1,4 @@
-/* Devices: registration, list, get, update, delete, watch. */
+/* Devices: registration, list, get, update, delete, watch, relays. */
 #include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -121,6 +121,9 @@ enum httpd_result handle_device_register(struct httpd_request *r, void *ctx)
 	api_device_write(&w, &dev, reg.now);
 	jsonw_key(&w, "device_token", false);
 	jsonw_string(&w, text);
+	jsonw_key(&w, "relays", false);
+	if (api_relays_write(&w, a->relay, dev.id, reg.now))
+		jsonw_raw(&w, "[]");   /* the device asks again with GET .../relays */
 	jsonw_raw(&w, "}");
 	api_reply_jsonw(r, created ? 201 : 200, &w);
 	store_device_clear(&dev);
@@ -275,6 +278,40 @@ enum httpd_result handle_device_delete(struct httpd_request *r, void *ctx)
 	watch_notify(a->watch, dev.org_id);
 	store_device_clear(&dev);
 	httpd_reply_empty(r, 204);
+	return HTTPD_DONE;
+}
+
+/* The TURN relays, with credentials for the device itself: only its own
+ * device token (relay.h). */
+enum httpd_result handle_device_relays(struct httpd_request *r, void *ctx)
+{
+	struct api *a = ctx;
+	const char *id = httpd_param(r);
+	struct device_rec dev;
+	struct auth au;
+	struct jsonw w;
+
+	if (api_auth(a, r, "d", &au))
+		return HTTPD_DONE;
+	if (visible_device(a, r, &au, id, &dev))
+		return HTTPD_DONE;
+	store_device_clear(&dev);
+	if (strcmp(au.device_id, id)) {
+		httpd_reply_error(r, 403, "a device token may get only its own device's relays");
+		return HTTPD_DONE;
+	}
+	jsonw_init(&w);
+	jsonw_raw(&w, "{");
+	jsonw_key(&w, "relays", true);
+	if (api_relays_write(&w, a->relay, id, api_now())) {
+		jsonw_free(&w);
+		httpd_reply_error(r, 500, "cannot make TURN credentials");
+		return HTTPD_DONE;
+	}
+	jsonw_key(&w, "ttl", false);
+	jsonw_int(&w, a->relay ? a->relay->ttl : RELAY_TTL_DEFAULT);
+	jsonw_raw(&w, "}");
+	api_reply_jsonw(r, 200, &w);
 	return HTTPD_DONE;
 }
 

@@ -21,9 +21,11 @@
 
 struct options {
 	const char *listen, *db, *tls_cert, *tls_key, *admin_token_file, *web_root;
+	const char *turn_secret_file;
 	unsigned long history;
-	bool insecure_http;
+	bool insecure_http, turn_ttl_given;
 	enum log_level level;
+	struct relay_config relay;   /* --turn-server, --turn-ttl; the secret is read later */
 };
 
 static void usage(FILE *f)
@@ -33,6 +35,7 @@ static void usage(FILE *f)
 		"              [--admin-token-file FILE] [--insecure-http] [--log-level LEVEL]\n"
 		"              [--web-root DIR]\n"
 		"              [--history N]\n"
+		"              [--turn-server URI ... --turn-secret-file FILE [--turn-ttl SECONDS]]\n"
 		"\n"
 		"  --listen HOST:PORT       address to serve on (127.0.0.1:8080, [::1]:8080, localhost:8080)\n"
 		"  --db PATH                SQLite database (created, mode 0600)\n"
@@ -44,7 +47,13 @@ static void usage(FILE *f)
 		"  --web-root DIR           the web UI's files (default: $NEXAPI_WEB_ROOT, else\n"
 		"                           <bin>/../share/nexodus/web, else the build tree's)\n"
 		"  --history N              device changes kept for watchers (default 10000, 10 to\n"
-		"                           10000000); a watcher from an older revision relists\n");
+		"                           10000000); a watcher from an older revision relists\n"
+		"  --turn-server URI        a TURN relay handed to the devices (repeatable, at most 8):\n"
+		"                           turn:HOST[:PORT][?transport=udp|tcp] or turns:HOST[:PORT]\n"
+		"  --turn-secret-file FILE  the relays' shared secret (coturn's static-auth-secret with\n"
+		"                           use-auth-secret), one line; required with --turn-server\n"
+		"  --turn-ttl SECONDS       how long a relay credential is valid (default 86400,\n"
+		"                           300 to 604800)\n");
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -59,6 +68,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "web-root", required_argument, NULL, 'w' },
 		{ "log-level", required_argument, NULL, 'L' },
 		{ "history", required_argument, NULL, 'H' },
+		{ "turn-server", required_argument, NULL, 'T' },
+		{ "turn-secret-file", required_argument, NULL, 'S' },
+		{ "turn-ttl", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -67,6 +79,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	memset(o, 0, sizeof(*o));
 	o->level = LOG_LEVEL_INFO;
 	o->history = 10000;
+	o->relay.ttl = RELAY_TTL_DEFAULT;
 	while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
 		switch (c) {
 		case 'l': o->listen = optarg; break;
@@ -92,6 +105,39 @@ static int parse_options(int argc, char **argv, struct options *o)
 			}
 			break;
 		}
+		case 'T':
+			switch (relay_add_server(&o->relay, optarg)) {
+			case 0:
+				break;
+			case -EEXIST:
+				fprintf(stderr, "nexapi: --turn-server %s: given twice\n", optarg);
+				return -EINVAL;
+			case -E2BIG:
+				fprintf(stderr, "nexapi: --turn-server %s: at most %d TURN servers\n", optarg,
+					RELAY_MAX_SERVERS);
+				return -EINVAL;
+			default:
+				fprintf(stderr, "nexapi: --turn-server %s: not a TURN URI (expected "
+						"turn:HOST[:PORT][?transport=udp|tcp] or turns:HOST[:PORT])\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'S': o->turn_secret_file = optarg; break;
+		case 'D': {
+			char *end;
+			unsigned long v;
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || *optarg < '0' || *optarg > '9' || *end || v < RELAY_TTL_MIN ||
+			    v > RELAY_TTL_MAX) {
+				fprintf(stderr, "nexapi: --turn-ttl %s: expected %d to %d seconds\n", optarg,
+					RELAY_TTL_MIN, RELAY_TTL_MAX);
+				return -EINVAL;
+			}
+			o->relay.ttl = (unsigned)v;
+			o->turn_ttl_given = true;
+			break;
+		}
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -EINVAL;
 		}
@@ -104,7 +150,44 @@ static int parse_options(int argc, char **argv, struct options *o)
 		fprintf(stderr, "nexapi: --tls-cert and --tls-key go together\n");
 		return -EINVAL;
 	}
+	if (o->relay.n && !o->turn_secret_file) {
+		fprintf(stderr, "nexapi: --turn-server needs --turn-secret-file (the secret the TURN "
+				"servers check credentials with)\n");
+		return -EINVAL;
+	}
+	if (!o->relay.n && (o->turn_secret_file || o->turn_ttl_given)) {
+		fprintf(stderr, "nexapi: %s is for TURN relays: give --turn-server too\n",
+			o->turn_secret_file ? "--turn-secret-file" : "--turn-ttl");
+		return -EINVAL;
+	}
 	return 0;
+}
+
+/* The secret is wiped on every way out, fatal() included. */
+static struct relay_config *relay_at_exit;
+
+static void relay_wipe_at_exit(void)
+{
+	if (relay_at_exit)
+		relay_config_clear(relay_at_exit);
+}
+
+/* The TURN secret, read once at start; the servers logged (never the secret). */
+static void relays_load(struct options *o)
+{
+	const char *why;
+	int err;
+
+	if (!o->relay.n)
+		return;
+	relay_at_exit = &o->relay;
+	atexit(relay_wipe_at_exit);
+	err = relay_secret_load(&o->relay, o->turn_secret_file, &why);
+	if (err)
+		fatal("--turn-secret-file %s: %s", o->turn_secret_file, why ? why : strerror(-err));
+	for (size_t i = 0; i < o->relay.n; i++)
+		log_info("TURN relay %s handed to the devices (credentials valid %u s)", o->relay.uris[i],
+			 o->relay.ttl);
 }
 
 static int parse_listen(const char *s, union sockaddr_any *out)
@@ -240,7 +323,7 @@ int main(int argc, char **argv)
 {
 	struct store_options sopt;
 	struct httpd_config hc;
-	struct options o;
+	static struct options o;   /* static: the secret in it is wiped at exit */
 	struct api api;
 	struct httpd *h;
 	char *token_path = NULL, *cert = NULL, *key = NULL;
@@ -268,6 +351,7 @@ int main(int argc, char **argv)
 		hc.tls_cert_pem = cert;
 		hc.tls_key_pem = key;
 	}
+	relays_load(&o);
 	hc.connection_limit = CONNECTION_LIMIT;
 	hc.body_limit = API_BODY_LIMIT;
 	raise_nofile(CONNECTION_LIMIT + 256);
@@ -279,6 +363,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	memset(&api, 0, sizeof(api));
+	api.relay = &o.relay;
 	if (static_site_open(o.web_root, &api.web))
 		fatal("cannot load the web UI (--web-root, NEXAPI_WEB_ROOT)");
 	hc.fallback = handle_web;
@@ -339,6 +424,7 @@ err_close_store:
 	if (key)
 		sodium_memzero(key, strlen(key));
 	free(key);
+	relay_config_clear(&o.relay);
 	if (status == 0)
 		log_info("stopped");
 	return status;

@@ -101,7 +101,7 @@ static enum sync_result do_register(struct apisync *s)
 		worker_fail(&s->w, 1, "the registration key has characters a token cannot have");
 		return SYNC_FATAL;
 	}
-	r = api_device_register(s->c, &reg, &dev, &token);
+	r = api_device_register(s->c, &reg, &dev, &token, NULL);
 	if (r == -EACCES || r == -ENOENT) {
 		worker_fail(&s->w, 1, "registration refused: %s", api_client_error(s->c));
 		return SYNC_FATAL;

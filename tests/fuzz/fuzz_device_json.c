@@ -1,12 +1,15 @@
-/* Fuzzes apiclient's parsers of the server's JSON: one device, a device list
- * and a watch answer (nexd trusts what they accept). Checks that whatever is
- * accepted holds to the limits the parser promises. */
+/* Fuzzes apiclient's parsers of the server's JSON: one device, a device list,
+ * a watch answer and a TURN relay list (nexd trusts what they accept).
+ * Checks that whatever is accepted holds to the limits the parser promises,
+ * and that a refused relay list leaves nothing behind. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "apiclient/device.h"
+#include "apiclient/relay.h"
+#include "common/turnuri.h"
 
 static void check_device(const struct api_device *d)
 {
@@ -16,6 +19,41 @@ static void check_device(const struct api_device *d)
 		abort();
 	for (size_t i = 0; i < d->n_advertise_cidrs; i++) {
 		if (d->advertise_cidrs[i].prefix > (d->advertise_cidrs[i].family == AF_INET ? 32 : 128))
+			abort();
+	}
+}
+
+static bool printable(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max + 1);
+
+	if (n == 0 || n > max)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] <= 0x20 || s[i] >= 0x7f)
+			return false;
+	return true;
+}
+
+static void check_relays(int r, const struct api_relays *l, bool with_ttl)
+{
+	if (r < 0) {
+		/* wiped: every byte zero */
+		for (size_t i = 0; i < sizeof(*l); i++)
+			if (((const uint8_t *)l)[i])
+				abort();
+		return;
+	}
+	if (l->n > API_MAX_RELAYS || (with_ttl ? (l->ttl < 1 || l->ttl > API_RELAY_TTL_MAX) : l->ttl != 0))
+		abort();
+	for (size_t i = 0; i < l->n; i++) {
+		const struct api_relay *x = &l->items[i];
+		struct turn_uri u;
+		char again[TURN_URI_STRLEN];
+
+		if (turn_uri_parse(x->uri, &u) || turn_uri_format(&u, again, sizeof(again)) < 0 ||
+		    strcmp(again, x->uri) || !printable(x->username, API_RELAY_USERNAME_MAX) ||
+		    !printable(x->password, API_RELAY_PASSWORD_MAX))
 			abort();
 	}
 }
@@ -50,6 +88,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_device(&w.events[i].device);
 		}
 		api_watch_free(&w);
+	}
+	{
+		struct api_relays rl;
+		int r = api_relays_from_json(j, &rl, err, sizeof(err));
+
+		check_relays(r, &rl, true);
+		api_relays_wipe(&rl);
+		if (json_is_object(j) && json_object_get(j, "relays")) {
+			r = api_relays_list_from_json(json_object_get(j, "relays"), &rl, err, sizeof(err));
+			check_relays(r, &rl, false);
+			api_relays_wipe(&rl);
+		}
 	}
 	/* the time parser alone, on the raw bytes */
 	{

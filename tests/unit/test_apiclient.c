@@ -1,7 +1,8 @@
 /* apiclient: the device JSON parser (valid records, every field missing or of
  * the wrong type or value, arrays over their limits), device lists and watch
- * answers, RFC 3339 times; the HTTP client against a canned server (errors,
- * garbled and oversized replies, the bearer header); nexctl's table output. */
+ * answers, RFC 3339 times, the TURN relay list; the HTTP client against a
+ * canned server (errors, garbled and oversized replies, the bearer header,
+ * registration with relays, the relays request); nexctl's table output. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -224,7 +225,9 @@ static void test_device_bad_values(void **state)
 	expect_bad("tunnel_ip6", json_true());
 	expect_bad("tunnel_ip6", json_pack("[s]", "2001:db8::7"));
 	expect_bad("tunnel_ip6", json_object());
-	expect_bad("endpoints", json_pack("[{s:s, s:s}]", "source", "relay", "address", "192.0.2.1:1"));
+	expect_bad("endpoints", json_pack("[{s:s, s:s}]", "source", "turn", "address", "192.0.2.1:1"));
+	expect_bad("endpoints", json_pack("[{s:s, s:s}]", "source", "Relay", "address", "192.0.2.1:1"));
+	expect_bad("endpoints", json_pack("[{s:s, s:s}]", "source", "", "address", "192.0.2.1:1"));
 	expect_bad("endpoints", json_pack("[{s:s, s:s}]", "source", "local", "address", "192.0.2.1"));
 	expect_bad("endpoints", json_pack("[{s:s, s:s}]", "source", "local", "address", "192.0.2.1:70000"));
 	expect_bad("endpoints", json_pack("[{s:s}]", "source", "local"));
@@ -399,6 +402,174 @@ static void test_time(void **state)
 	assert_int_equal(api_time_parse("", &t), -EINVAL);
 	assert_int_equal(api_time_parse(NULL, &t), -EINVAL);
 	assert_int_equal(api_time_parse("2100-02-29T00:00:00Z", &t), -EINVAL);
+}
+
+/* "source": "relay": an address a TURN relay allocated for the device. */
+static void test_device_relay_endpoint(void **state)
+{
+	json_t *j = load(valid_device);
+	struct api_device d;
+	char err[API_PARSE_ERROR_MAX], text[ADDR_ENDPOINT_STRLEN];
+
+	(void)state;
+	json_array_append_new(json_object_get(j, "endpoints"),
+			      json_pack("{s:s, s:s}", "source", "relay", "address", "203.0.113.30:49152"));
+	assert_int_equal(api_device_from_json(j, &d, err, sizeof(err)), 0);
+	assert_int_equal(d.n_endpoints, 3);
+	assert_int_equal(d.endpoints[2].source, API_ENDPOINT_RELAY);
+	addr_endpoint_format(&d.endpoints[2].addr, text);
+	assert_string_equal(text, "203.0.113.30:49152");
+	assert_string_equal(api_endpoint_source_name(API_ENDPOINT_LOCAL), "local");
+	assert_string_equal(api_endpoint_source_name(API_ENDPOINT_STUN), "stun");
+	assert_string_equal(api_endpoint_source_name(API_ENDPOINT_RELAY), "relay");
+	api_device_free(&d);
+	json_decref(j);
+}
+
+#define RELAY_USER "1795682740:0f8e2a64-7d1c-4b6e-9a0b-1c2d3e4f5a6b"
+#define RELAY_PASS "kCZ5Xw0vqOr7GxOVhjr6DeJvTjo="
+
+static const char valid_relays[] =
+	"{\"relays\": [{\"uri\": \"turn:203.0.113.30:3478\", \"username\": \"" RELAY_USER "\","
+	"               \"password\": \"" RELAY_PASS "\", \"expires_at\": \"2026-11-26T08:45:40Z\"},"
+	"              {\"uri\": \"TURN:Relay.Example?transport=tcp\", \"username\": \"" RELAY_USER "\","
+	"               \"password\": \"" RELAY_PASS "\", \"expires_at\": \"2026-11-26T08:45:40Z\","
+	"               \"future\": 1}],"
+	" \"ttl\": 86400}";
+
+static void test_relays_valid(void **state)
+{
+	json_t *j = load(valid_relays);
+	struct api_relays r;
+	char err[API_PARSE_ERROR_MAX];
+
+	(void)state;
+	assert_int_equal(api_relays_from_json(j, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.ttl, 86400);
+	assert_string_equal(r.items[0].uri, "turn:203.0.113.30:3478");
+	assert_string_equal(r.items[0].username, RELAY_USER);
+	assert_string_equal(r.items[0].password, RELAY_PASS);
+	assert_int_equal(r.items[0].expires_at, 1795596340 + 86400);
+	/* kept in canonical form */
+	assert_string_equal(r.items[1].uri, "turn:relay.example:3478?transport=tcp");
+	api_relays_wipe(&r);
+	assert_int_equal(r.n, 0);
+	assert_int_equal(r.items[0].password[0], 0);
+
+	/* none configured: an empty list */
+	json_object_set_new(j, "relays", json_array());
+	assert_int_equal(api_relays_from_json(j, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.n, 0);
+	assert_int_equal(r.ttl, 86400);
+	/* the list alone (a registration answer's) */
+	json_decref(j);
+	j = load(valid_relays);
+	assert_int_equal(api_relays_list_from_json(json_object_get(j, "relays"), &r, err, sizeof(err)), 0);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.ttl, 0);
+	api_relays_wipe(&r);
+	api_relays_wipe(NULL);
+	json_decref(j);
+}
+
+/* Sets one member of relays[0] (or of the answer, when item is false) and
+ * expects -EBADMSG with a reason that names it, never the password. */
+static void expect_bad_relay(bool item, const char *field, json_t *value)
+{
+	json_t *j = load(valid_relays), *o = item ? json_array_get(json_object_get(j, "relays"), 0) : j;
+	struct api_relays r;
+	char err[API_PARSE_ERROR_MAX], want[64];
+
+	if (value)
+		json_object_set_new(o, field, value);
+	else
+		json_object_del(o, field);
+	memset(&r, 0x5a, sizeof(r));
+	if (api_relays_from_json(j, &r, err, sizeof(err)) != -EBADMSG)
+		fail_msg("relay field %s: accepted", field);
+	snprintf(want, sizeof(want), "%s%s", item ? "relays[0]." : "", field);
+	if (strncmp(err, want, strlen(want)))
+		fail_msg("relay field %s: error \"%s\" does not name it", field, err);
+	assert_null(strstr(err, RELAY_PASS));
+	assert_int_equal(r.n, 0);
+	for (size_t i = 0; i < sizeof(r); i++)
+		if (((const uint8_t *)&r)[i])
+			fail_msg("relay field %s: not wiped at byte %zu", field, i);
+	json_decref(j);
+}
+
+static void test_relays_bad(void **state)
+{
+	static const char *const item_fields[] = { "uri", "username", "password", "expires_at" };
+	char long_text[API_RELAY_USERNAME_MAX + 2];
+	json_t *arr, *j;
+	struct api_relays r;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(item_fields) / sizeof(item_fields[0]); i++) {
+		expect_bad_relay(true, item_fields[i], NULL);
+		expect_bad_relay(true, item_fields[i], json_integer(7));
+		expect_bad_relay(true, item_fields[i], json_null());
+		expect_bad_relay(true, item_fields[i], json_string(""));
+		expect_bad_relay(true, item_fields[i], json_pack("[s]", "x"));
+	}
+	expect_bad_relay(true, "uri", json_string("stun:203.0.113.30:3478"));
+	expect_bad_relay(true, "uri", json_string("turn:203.0.113.30:0"));
+	expect_bad_relay(true, "uri", json_string("turn:user@203.0.113.30"));
+	expect_bad_relay(true, "uri", json_string("turns:203.0.113.30?transport=udp"));
+	expect_bad_relay(true, "uri", json_stringn("turn:203.0.113.30\0x", 19));
+	expect_bad_relay(true, "username", json_string("a b"));
+	expect_bad_relay(true, "username", json_string("a\x1b[2J"));
+	expect_bad_relay(true, "password", json_string("pass\nword"));
+	expect_bad_relay(true, "password", json_stringn("pass\0word", 9));
+	memset(long_text, 'a', sizeof(long_text) - 1);
+	long_text[sizeof(long_text) - 1] = 0;
+	expect_bad_relay(true, "username", json_string(long_text));
+	long_text[API_RELAY_PASSWORD_MAX + 1] = 0;
+	expect_bad_relay(true, "password", json_string(long_text));
+	long_text[API_RELAY_PASSWORD_MAX] = 0;   /* the longest password is fine */
+	j = load(valid_relays);
+	json_object_set_new(json_array_get(json_object_get(j, "relays"), 0), "password", json_string(long_text));
+	assert_int_equal(api_relays_from_json(j, &r, NULL, 0), 0);
+	api_relays_wipe(&r);
+	json_decref(j);
+	expect_bad_relay(true, "expires_at", json_string("tomorrow"));
+	expect_bad_relay(true, "expires_at", json_integer(1795682740));
+	expect_bad_relay(false, "relays", NULL);
+	expect_bad_relay(false, "relays", json_object());
+	expect_bad_relay(false, "relays", json_null());
+	expect_bad_relay(false, "ttl", NULL);
+	expect_bad_relay(false, "ttl", json_integer(0));
+	expect_bad_relay(false, "ttl", json_integer(-1));
+	expect_bad_relay(false, "ttl", json_integer(API_RELAY_TTL_MAX + 1));
+	expect_bad_relay(false, "ttl", json_real(86400.0));
+	expect_bad_relay(false, "ttl", json_string("86400"));
+	/* an element that is not an object */
+	j = load(valid_relays);
+	json_array_append_new(json_object_get(j, "relays"), json_string("turn:203.0.113.30"));
+	assert_int_equal(api_relays_from_json(j, &r, NULL, 0), -EBADMSG);
+	json_decref(j);
+	/* the count limit */
+	arr = json_array();
+	j = load(valid_relays);
+	for (int i = 0; i < API_MAX_RELAYS; i++)
+		json_array_append(arr, json_array_get(json_object_get(j, "relays"), 0));
+	json_object_set(j, "relays", arr);
+	assert_int_equal(api_relays_from_json(j, &r, NULL, 0), 0);
+	assert_int_equal(r.n, API_MAX_RELAYS);
+	api_relays_wipe(&r);
+	json_array_append(arr, json_array_get(arr, 0));
+	assert_int_equal(api_relays_from_json(j, &r, NULL, 0), -EBADMSG);
+	json_decref(arr);
+	json_decref(j);
+	/* not an object at all */
+	j = json_array();
+	assert_int_equal(api_relays_from_json(j, &r, NULL, 0), -EBADMSG);
+	assert_int_equal(api_relays_from_json(NULL, &r, NULL, 0), -EBADMSG);
+	assert_int_equal(api_relays_list_from_json(j, &r, NULL, 0), 0);
+	assert_int_equal(api_relays_list_from_json(NULL, &r, NULL, 0), -EBADMSG);
+	json_decref(j);
 }
 
 /* ---- the HTTP client against a canned server ---- */
@@ -700,6 +871,7 @@ static void test_client_watch(void **state)
 }
 
 static char *registered_token;
+static struct api_relays registered_relays;
 
 static int do_register(struct api_client *api)
 {
@@ -714,7 +886,7 @@ static int do_register(struct api_client *api)
 
 	assert_int_equal(addr_endpoint_parse("198.51.100.7:40001", &ep.addr), 0);
 	assert_int_equal(cidr_parse("0.0.0.0/0", &cidr), 0);
-	r = api_device_register(api, &reg, &d, &registered_token);
+	r = api_device_register(api, &reg, &d, &registered_token, &registered_relays);
 	if (r == 0) {
 		assert_string_equal(d.hostname, "laptop.example_1");
 		api_device_free(&d);
@@ -748,6 +920,32 @@ static void test_client_register(void **state)
 	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(sent, "endpoints"), 0), "address")), "198.51.100.7:40001");
 	assert_string_equal(json_string_value(json_array_get(json_object_get(sent, "advertise_cidrs"), 0)), "0.0.0.0/0");
 	json_decref(sent);
+	/* an answer without "relays" (an older server): none */
+	assert_int_equal(registered_relays.n, 0);
+	api_client_free(api);
+
+	/* with relays: the list, without a ttl */
+	snprintf(body, sizeof(body), "{\"device\": %s, \"device_token\": \"nxd_0123_abc\", \"relays\": %s}",
+		 valid_device, strstr(valid_relays, "["));
+	strcpy(strrchr(body, ','), "}");   /* drop the answer's ttl: the list alone */
+	snprintf(reply, sizeof(reply), head, strlen(body), body);
+	assert_int_equal(canned_request(reply, 0, do_register, &c, &api), 0);
+	assert_int_equal(registered_relays.n, 2);
+	assert_int_equal(registered_relays.ttl, 0);
+	assert_string_equal(registered_relays.items[1].uri, "turn:relay.example:3478?transport=tcp");
+	assert_string_equal(registered_relays.items[0].password, RELAY_PASS);
+	api_relays_wipe(&registered_relays);
+	free(registered_token);
+	registered_token = NULL;
+	api_client_free(api);
+	/* a malformed relay list fails the call, and leaves nothing behind */
+	snprintf(body, sizeof(body), "{\"device\": %s, \"device_token\": \"nxd_0123_abc\", "
+				     "\"relays\": [{\"uri\": \"turn:x\"}]}", valid_device);
+	snprintf(reply, sizeof(reply), head, strlen(body), body);
+	assert_int_equal(canned_request(reply, 0, do_register, &c, &api), -EBADMSG);
+	assert_non_null(strstr(api_client_error(api), "registration answer is malformed: relays[0].username: missing"));
+	assert_null(registered_token);
+	assert_int_equal(registered_relays.n, 0);
 	api_client_free(api);
 
 	/* an answer without a usable device token is refused */
@@ -762,6 +960,48 @@ static void test_client_register(void **state)
 	assert_int_equal(canned_request(reply, 0, do_register, &c, &api), -EBADMSG);
 	assert_non_null(strstr(api_client_error(api), "registration answer is malformed: id: missing"));
 	assert_null(registered_token);
+	api_client_free(api);
+}
+
+static int do_relays(struct api_client *api)
+{
+	struct api_relays r;
+	int rc = api_device_relays(api, "0f8e2a64-7d1c-4b6e-9a0b-1c2d3e4f5a6b", &r);
+
+	if (rc == 0) {
+		assert_int_equal(r.n, 2);
+		assert_int_equal(r.ttl, 86400);
+		assert_string_equal(r.items[0].username, RELAY_USER);
+	} else {
+		assert_int_equal(r.n, 0);
+	}
+	api_relays_wipe(&r);
+	return rc;
+}
+
+static void test_client_relays(void **state)
+{
+	static const char head[] = "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s";
+	char reply[2048];
+	struct canned c;
+	struct api_client *api;
+	struct api_relays r;
+
+	(void)state;
+	snprintf(reply, sizeof(reply), head, strlen(valid_relays), valid_relays);
+	assert_int_equal(canned_request(reply, 0, do_relays, &c, &api), 0);
+	assert_non_null(strstr(c.request, "GET /api/v1/devices/0f8e2a64-7d1c-4b6e-9a0b-1c2d3e4f5a6b/relays HTTP/1.1\r\n"));
+	assert_int_equal(api_device_relays(api, "", &r), -EINVAL);
+	assert_int_equal(api_device_relays(api, NULL, &r), -EINVAL);
+	api_client_free(api);
+	/* another device's: 403 */
+	assert_int_equal(canned_request("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+					0, do_relays, &c, &api), -EPERM);
+	api_client_free(api);
+	/* malformed: refused with the field named */
+	snprintf(reply, sizeof(reply), head, strlen("{\"relays\": []}"), "{\"relays\": []}");
+	assert_int_equal(canned_request(reply, 0, do_relays, &c, &api), -EBADMSG);
+	assert_non_null(strstr(api_client_error(api), "relays answer is malformed: ttl: missing"));
 	api_client_free(api);
 }
 
@@ -853,6 +1093,9 @@ int main(void)
 		cmocka_unit_test(test_device_bad_values),
 		cmocka_unit_test(test_device_array_limits),
 		cmocka_unit_test(test_device_not_object),
+		cmocka_unit_test(test_device_relay_endpoint),
+		cmocka_unit_test(test_relays_valid),
+		cmocka_unit_test(test_relays_bad),
 		cmocka_unit_test(test_device_list),
 		cmocka_unit_test(test_watch),
 		cmocka_unit_test(test_time),
@@ -863,6 +1106,7 @@ int main(void)
 		cmocka_unit_test(test_client_keepalive),
 		cmocka_unit_test(test_client_watch),
 		cmocka_unit_test(test_client_register),
+		cmocka_unit_test(test_client_relays),
 		cmocka_unit_test(test_client_config),
 		cmocka_unit_test(test_table_alignment),
 		cmocka_unit_test(test_output_format_parse),

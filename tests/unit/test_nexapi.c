@@ -1,5 +1,6 @@
 /* nexapi's pure modules: tunnel address allocation (ipam), value checks
- * (validate), token texts (auth), and the request body parsers (body). */
+ * (validate), token texts (auth), the request body parsers (body), and the
+ * TURN relays (relay: server list, secret file, credentials). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <sodium.h>
@@ -15,6 +18,7 @@
 #include "nexapi/auth.h"
 #include "nexapi/body.h"
 #include "nexapi/ipam.h"
+#include "nexapi/relay.h"
 #include "nexapi/validate.h"
 
 #define PK "hvhjKkxSvv6oLv2GYR4g2lFQDKjycgYH1+q9MBbID3o="
@@ -302,7 +306,145 @@ static void test_body_device(void **state)
 	assert_int_equal(PARSE(body_parse_patch, "{\"endpoints\":[{\"source\":\"local\"}]}", d), -EINVAL);
 	assert_int_equal(PARSE(body_parse_patch, "{\"endpoints\":[\"192.0.2.1:1\"]}", d), -EINVAL);
 	assert_int_equal(PARSE(body_parse_patch, "{\"advertise_cidrs\":[1]}", d), -EINVAL);
+	/* A relayed address (TURN) is an endpoint too; other sources are not. */
+	assert_int_equal(PARSE(body_parse_patch,
+			       "{\"endpoints\":[{\"source\":\"relay\",\"address\":\"203.0.113.30:49152\"},"
+			       "{\"source\":\"local\",\"address\":\"192.0.2.1:1\"}]}", d), 0);
+	assert_int_equal(d->n_endpoints, 2);
+	assert_string_equal(d->endpoints[0].source, "relay");
+	s = body_endpoints_json(d);
+	assert_string_equal(s, "[{\"source\":\"relay\",\"address\":\"203.0.113.30:49152\"},"
+			       "{\"source\":\"local\",\"address\":\"192.0.2.1:1\"}]");
+	free(s);
+	assert_int_equal(PARSE(body_parse_patch,
+			       "{\"endpoints\":[{\"source\":\"turn\",\"address\":\"203.0.113.30:1\"}]}", d), -EINVAL);
+	assert_int_equal(PARSE(body_parse_patch,
+			       "{\"endpoints\":[{\"source\":\"relays\",\"address\":\"203.0.113.30:1\"}]}", d), -EINVAL);
+	assert_int_equal(PARSE(body_parse_register,
+			       "{\"public_key\":\"" PK "\",\"hostname\":\"h\",\"endpoints\":"
+			       "[{\"source\":\"relay\",\"address\":\"[2001:db8::30]:49152\"}]}", d), 0);
 	free(d);
+}
+
+static void test_relay_servers(void **state)
+{
+	struct relay_config rc;
+
+	memset(&rc, 0, sizeof(rc));
+	assert_int_equal(relay_add_server(&rc, "turn:203.0.113.30:3478"), 0);
+	assert_int_equal(relay_add_server(&rc, "turn:203.0.113.30?transport=tcp"), 0);
+	assert_int_equal(relay_add_server(&rc, "TURNS:Relay.Example"), 0);
+	assert_string_equal(rc.uris[1], "turn:203.0.113.30:3478?transport=tcp");
+	assert_string_equal(rc.uris[2], "turns:relay.example:5349");
+	/* the same server twice, in another spelling */
+	assert_int_equal(relay_add_server(&rc, "turn:203.0.113.30"), -EEXIST);
+	assert_int_equal(relay_add_server(&rc, "turn:203.0.113.30:3478?transport=udp"), -EEXIST);
+	assert_int_equal(relay_add_server(&rc, "turn:203.0.113.300"), -EINVAL);
+	assert_int_equal(relay_add_server(&rc, "stun:203.0.113.30"), -EINVAL);
+	assert_int_equal(rc.n, 3);
+	for (int port = 1; rc.n < RELAY_MAX_SERVERS; port++) {
+		char uri[64];
+		snprintf(uri, sizeof(uri), "turn:203.0.113.31:%d", port);
+		assert_int_equal(relay_add_server(&rc, uri), 0);
+	}
+	assert_int_equal(relay_add_server(&rc, "turn:203.0.113.32"), -E2BIG);
+	assert_int_equal(rc.n, RELAY_MAX_SERVERS);
+}
+
+/* HMAC-SHA1 and base64: RFC 2202 test case 2, and a TURN REST username
+ * (the expected values come from `openssl dgst -sha1 -hmac KEY -binary | base64`). */
+static void test_relay_credentials(void **state)
+{
+	static const char secret[] = "s3cret-of-the-relays";
+	char user[RELAY_USERNAME_MAX + 1], pw[RELAY_PASSWORD_LEN + 1];
+	struct relay_config rc;
+	int64_t expires = 0;
+
+	assert_int_equal(relay_password((const uint8_t *)"Jefe", 4, "what do ya want for nothing?", pw), 0);
+	assert_string_equal(pw, "7/zfauXrL6LSdBbV8YTfnCWafHk=");
+	assert_int_equal(relay_password(NULL, 0, "x", pw), -EINVAL);
+
+	memset(&rc, 0, sizeof(rc));
+	rc.ttl = 86400;
+	rc.secret = (uint8_t *)secret;
+	rc.secret_len = strlen(secret);
+	assert_int_equal(relay_credentials(&rc, "0f8e2a64-7d1c-4b6e-9a0b-1c2d3e4f5a6b", 1795596340, user, pw,
+					   &expires), 0);
+	assert_string_equal(user, "1795682740:0f8e2a64-7d1c-4b6e-9a0b-1c2d3e4f5a6b");
+	assert_string_equal(pw, "/7eQIpBxaeYHCxj4QcT4I5SF6H8=");
+	assert_int_equal(expires, 1795596340 + 86400);
+	assert_int_equal(strlen(user), RELAY_USERNAME_MAX - 10);   /* a 10-digit time of the 20 allowed */
+}
+
+/* Writes content to a new file of mode in dir; returns its path. */
+static const char *secret_file(const char *dir, const char *name, const void *content, size_t len, mode_t mode)
+{
+	static char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(content, 1, len, f), len);
+	fclose(f);
+	assert_int_equal(chmod(path, mode), 0);
+	return path;
+}
+
+static void test_relay_secret_file(void **state)
+{
+	char dir[] = "/tmp/nexapi-test-XXXXXX", big[RELAY_SECRET_MAX + 2];
+	struct relay_config rc;
+	const char *why, *p;
+
+	assert_non_null(mkdtemp(dir));
+	memset(&rc, 0, sizeof(rc));
+	/* one line; its newline dropped */
+	p = secret_file(dir, "ok", "s3cret\n", 7, 0600);
+	assert_int_equal(relay_secret_load(&rc, p, &why), 0);
+	assert_int_equal(rc.secret_len, 6);
+	assert_memory_equal(rc.secret, "s3cret", 6);
+	relay_config_clear(&rc);
+	assert_null(rc.secret);
+	assert_int_equal(rc.secret_len, 0);
+	p = secret_file(dir, "crlf", "s3cret\r\n", 8, 0600);
+	assert_int_equal(relay_secret_load(&rc, p, &why), 0);
+	assert_int_equal(rc.secret_len, 6);
+	relay_config_clear(&rc);
+	/* without a newline; readable by others: loaded (with a warning) */
+	p = secret_file(dir, "open", "s e c r e t", 11, 0644);
+	assert_int_equal(relay_secret_load(&rc, p, &why), 0);
+	assert_int_equal(rc.secret_len, 11);
+	relay_config_clear(&rc);
+	/* refused */
+	p = secret_file(dir, "empty", "", 0, 0600);
+	assert_int_equal(relay_secret_load(&rc, p, &why), -ENODATA);
+	assert_non_null(why);
+	p = secret_file(dir, "newline", "\n", 1, 0600);
+	assert_int_equal(relay_secret_load(&rc, p, &why), -ENODATA);
+	p = secret_file(dir, "two-lines", "a\nb\n", 4, 0600);
+	assert_int_equal(relay_secret_load(&rc, p, &why), -EINVAL);
+	p = secret_file(dir, "nul", "a\0b", 3, 0600);
+	assert_int_equal(relay_secret_load(&rc, p, &why), -EINVAL);
+	memset(big, 'x', sizeof(big));
+	big[sizeof(big) - 1] = '\n';
+	p = secret_file(dir, "big", big, sizeof(big), 0600);   /* 1025 bytes and a newline */
+	assert_int_equal(relay_secret_load(&rc, p, &why), -EFBIG);
+	p = secret_file(dir, "max", big + 1, sizeof(big) - 1, 0600);   /* 1024 and a newline */
+	assert_int_equal(relay_secret_load(&rc, p, &why), 0);
+	assert_int_equal(rc.secret_len, RELAY_SECRET_MAX);
+	relay_config_clear(&rc);
+	assert_int_equal(relay_secret_load(&rc, "/nonexistent/secret", &why), -ENOENT);
+	assert_null(why);
+	assert_int_equal(relay_secret_load(&rc, dir, &why), -EINVAL);   /* a directory */
+	assert_null(rc.secret);
+	for (const char *const *n = (const char *const[]){ "ok", "crlf", "open", "empty", "newline", "two-lines",
+							  "nul", "big", "max", NULL }; *n; n++) {
+		char path[256];
+		snprintf(path, sizeof(path), "%s/%s", dir, *n);
+		unlink(path);
+	}
+	rmdir(dir);
 }
 
 int main(void)
@@ -316,6 +458,9 @@ int main(void)
 		cmocka_unit_test(test_auth_tokens),
 		cmocka_unit_test(test_body_org_token_regkey),
 		cmocka_unit_test(test_body_device),
+		cmocka_unit_test(test_relay_servers),
+		cmocka_unit_test(test_relay_credentials),
+		cmocka_unit_test(test_relay_secret_file),
 	};
 
 	if (sodium_init() < 0)

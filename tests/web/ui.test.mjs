@@ -132,7 +132,8 @@ before(async () => {
 
   await register('exit-1', {
     os: 'linux', version: '0.1.0',
-    endpoints: [{ source: 'local', address: '192.0.2.10:51820' }, { source: 'stun', address: '198.51.100.7:40001' }],
+    endpoints: [{ source: 'local', address: '192.0.2.10:51820' }, { source: 'stun', address: '198.51.100.7:40001' },
+      { source: 'relay', address: '203.0.113.30:49152' }],
     advertise_cidrs: ['0.0.0.0/0', '203.0.113.0/24'],
   });
   await register('laptop', {
@@ -249,6 +250,34 @@ test('sign in with an organization token and see the devices', async () => {
   await page.locator('#live.on').waitFor();
 
   await page.screenshot({ path: join(SHOTS, 'devices.png'), fullPage: true });
+});
+
+test('a relay endpoint is shown, labelled as the relay', async () => {
+  const exitRow = row('exit-1');
+  await exitRow.waitFor();
+  const relay = exitRow.locator('li', { has: page.locator('.relay-badge') });
+  assert.equal(await relay.count(), 1);
+  assert.equal(await relay.locator('code').textContent(), '203.0.113.30:49152');
+  assert.equal(await relay.locator('.relay-badge').textContent(), 'relay');
+  assert.match(await relay.locator('.relay-badge').getAttribute('title'), /TURN relay/);
+  // The other endpoints keep their plain source label.
+  const stun = exitRow.locator('li', { hasText: '198.51.100.7:40001' });
+  assert.equal(await stun.locator('.relay-badge').count(), 0);
+  assert.match(await stun.textContent(), /stun$/);
+  assert.equal(await row('laptop').locator('.relay-badge').count(), 0);
+
+  // A device that publishes a relayed address later: shown live (watch).
+  const r = await api('PATCH', `/api/v1/devices/${devices.laptop.device.id}`,
+    { endpoints: [{ source: 'local', address: '192.0.2.11:51820' }, { source: 'relay', address: '[2001:db8::30]:50000' }] },
+    devices.laptop.token);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  await row('laptop').locator('.relay-badge').waitFor();
+  assert.equal(await row('laptop').locator('li', { has: page.locator('.relay-badge') }).locator('code').textContent(),
+    '[2001:db8::30]:50000');
+  // The API takes no other source.
+  const bad = await api('PATCH', `/api/v1/devices/${devices.laptop.device.id}`,
+    { endpoints: [{ source: 'turn', address: '203.0.113.30:3478' }] }, devices.laptop.token);
+  assert.equal(bad.status, 400);
 });
 
 test('markup from the API is shown as text and runs nothing', async () => {

@@ -408,8 +408,13 @@
         ? el('code', { class: 'sub tunnel-ip6', title: 'IPv6 tunnel address' }, d.tunnel_ip6)
         : null);
 
+    // Each endpoint with how the device learned it; a relayed address (a
+    // TURN relay's, "source": "relay") is labelled as the relay.
     const eps = cell('Endpoints', null,
-      list(d.endpoints, (e) => [el('code', null, e.address), ' ', el('span', { class: 'sub' }, e.source)]));
+      list(d.endpoints, (e) => e.source === 'relay'
+        ? [el('code', { class: 'relay-endpoint' }, e.address), ' ',
+          el('span', { class: 'badge relay-badge', title: 'relayed address: reached through a TURN relay' }, 'relay')]
+        : [el('code', null, e.address), ' ', el('span', { class: 'sub' }, e.source)]));
 
     const prefixes = cell('Advertised prefixes', null,
       list(d.advertise_cidrs, (c) => c === EXIT_PREFIX
