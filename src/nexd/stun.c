@@ -1,6 +1,8 @@
 /* STUN Binding requests and responses (RFC 8489), read with a cursor and a
  * sticky error: every length is checked against the bytes really there,
- * attributes are padded to 4, and nothing may be left over. */
+ * attributes are padded to 4, and nothing may be left over. The header
+ * check, the attribute walk, addresses, ERROR-CODE and FINGERPRINT are
+ * shared with turn.c (stun.h, "The wire"). */
 #include "nexd/stun.h"
 
 #include <errno.h>
@@ -115,25 +117,93 @@ int stun_request_build(uint8_t *buf, size_t cap, bool fingerprint, struct stun_t
 
 bool stun_is_message(const uint8_t *buf, size_t len)
 {
-	struct cursor c = { buf, len, false };
-	uint16_t type, mlen;
-	uint32_t cookie;
+	const uint8_t *txid;
+	uint16_t type;
 
-	if (len < STUN_HEADER_LEN)
-		return false;
-	type = get16(&c);
-	mlen = get16(&c);
-	cookie = get32(&c);
-	return !c.err && (type & 0xC000) == 0 && cookie == STUN_MAGIC_COOKIE &&
-	       mlen % 4 == 0 && (size_t)mlen + STUN_HEADER_LEN == len;
+	return stun_header_parse(buf, len, &type, &txid) == 0;
 }
 
-/* ---------------------------------------------------------------- response */
+/* ------------------------------------------------------------ the wire */
 
-/* MAPPED-ADDRESS or XOR-MAPPED-ADDRESS value into *out; -EBADMSG if the
- * family is unknown, the length does not fit it, or the address is unusable. */
-static int decode_address(const uint8_t *val, size_t alen, bool xor,
-			  const uint8_t *txid, union sockaddr_any *out)
+uint16_t stun_type_method(uint16_t type)
+{
+	return (uint16_t)((type & 0x000F) | (type & 0x00E0) >> 1 | (type & 0x3E00) >> 2);
+}
+
+uint16_t stun_type_of(uint16_t method, uint16_t cls)
+{
+	return (uint16_t)((method & 0x000F) | (method & 0x0070) << 1 | (method & 0x0F80) << 2 |
+			  (cls & STUN_CLASS_MASK));
+}
+
+uint32_t stun_fingerprint(const uint8_t *msg, size_t len)
+{
+	return fingerprint_of(msg, len);
+}
+
+int stun_header_parse(const uint8_t *buf, size_t len, uint16_t *type, const uint8_t **txid)
+{
+	struct cursor c = { buf, len, false };
+	uint16_t t, mlen;
+	uint32_t cookie;
+	const uint8_t *id;
+
+	t = get16(&c);
+	mlen = get16(&c);
+	cookie = get32(&c);
+	id = take(&c, STUN_TXID_LEN);
+	if (c.err || (t & 0xC000) != 0 || cookie != STUN_MAGIC_COOKIE)
+		return -EBADMSG;
+	if (mlen % 4 != 0 || mlen != c.left)
+		return -EBADMSG;
+	*type = t;
+	*txid = id;
+	return 0;
+}
+
+void stun_attr_walk_init(struct stun_attr_walk *w, const uint8_t *msg, size_t len)
+{
+	memset(w, 0, sizeof(*w));
+	w->msg = msg;
+	w->len = len;
+	w->off = len < STUN_HEADER_LEN ? len : STUN_HEADER_LEN;
+}
+
+int stun_attr_next(struct stun_attr_walk *w, struct stun_tlv *a)
+{
+	struct cursor c = { w->msg + w->off, w->len - w->off, w->err };
+	uint16_t type, alen;
+	const uint8_t *val;
+
+	if (!c.err && c.left == 0)
+		return 0;
+	type = get16(&c);
+	alen = get16(&c);
+	val = take(&c, alen);
+	take(&c, (4 - alen % 4) % 4);   /* padding: contents ignored */
+	if (c.err || ++w->n > STUN_ATTRS_MAX || w->fingerprint)
+		goto bad;
+	if (type == STUN_ATTR_FINGERPRINT) {
+		if (alen != 4)
+			goto bad;
+		if (((uint32_t)val[0] << 24 | (uint32_t)val[1] << 16 | (uint32_t)val[2] << 8 | val[3]) !=
+		    fingerprint_of(w->msg, w->off))
+			goto bad;
+		w->fingerprint = true;
+	}
+	a->type = type;
+	a->len = alen;
+	a->val = val;
+	a->at = w->off;
+	w->off = w->len - c.left;
+	return 1;
+bad:
+	w->err = true;
+	return -EBADMSG;
+}
+
+int stun_addr_decode(const uint8_t *val, size_t alen, bool xor, const uint8_t txid[STUN_TXID_LEN],
+		     union sockaddr_any *out)
 {
 	struct cursor c = { val, alen, false };
 	uint8_t mask[16];
@@ -185,29 +255,61 @@ static int decode_address(const uint8_t *val, size_t alen, bool xor,
 	return 0;
 }
 
-static int decode_error(const uint8_t *val, size_t alen, struct stun_response *r)
+int stun_xor_addr_encode(uint8_t out[20], const union sockaddr_any *a, const uint8_t txid[STUN_TXID_LEN])
+{
+	union sockaddr_any u = *a;
+	uint8_t mask[16];
+	const uint8_t *ip;
+	size_t n;
+
+	if (u.sa.sa_family == AF_INET6)
+		addr_unmap(&u);
+	put32(mask, STUN_MAGIC_COOKIE);
+	memcpy(mask + 4, txid, STUN_TXID_LEN);
+	out[0] = 0;
+	if (u.sa.sa_family == AF_INET) {
+		out[1] = 0x01;
+		put16(out + 2, ntohs(u.in4.sin_port) ^ (uint16_t)(STUN_MAGIC_COOKIE >> 16));
+		ip = (const uint8_t *)&u.in4.sin_addr;
+		n = 4;
+	} else if (u.sa.sa_family == AF_INET6) {
+		out[1] = 0x02;
+		put16(out + 2, ntohs(u.in6.sin6_port) ^ (uint16_t)(STUN_MAGIC_COOKIE >> 16));
+		ip = u.in6.sin6_addr.s6_addr;
+		n = 16;
+	} else {
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++)
+		out[4 + i] = ip[i] ^ mask[i];
+	return (int)(4 + n);
+}
+
+int stun_error_decode(const uint8_t *val, size_t alen, unsigned *code, char *reason, size_t reason_cap)
 {
 	struct cursor c = { val, alen, false };
 	unsigned cls, number;
 	size_t rlen, i;
 
-	if (alen < 4 || alen > 4 + STUN_REASON_WIRE_MAX)
+	if (alen < 4 || alen > 4 + STUN_REASON_WIRE_MAX || reason_cap == 0)
 		return -EBADMSG;
 	take(&c, 2);   /* reserved */
 	cls = get8(&c) & 0x07;
 	number = get8(&c);
 	if (cls < 3 || cls > 6 || number > 99)
 		return -EBADMSG;
-	r->error_code = cls * 100 + number;
-	rlen = c.left < sizeof(r->reason) - 1 ? c.left : sizeof(r->reason) - 1;
+	*code = cls * 100 + number;
+	rlen = c.left < reason_cap - 1 ? c.left : reason_cap - 1;
 	for (i = 0; i < rlen; i++) {
 		uint8_t ch = c.p[i];
 
-		r->reason[i] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
+		reason[i] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
 	}
-	r->reason[i] = '\0';
+	reason[i] = '\0';
 	return 0;
 }
+
+/* ---------------------------------------------------------------- response */
 
 /* Comprehension-required attributes (0x0000-0x7FFF) that may appear in a
  * Binding response and need nothing from us. */
@@ -228,56 +330,37 @@ static bool known_required(uint16_t type)
 int stun_response_parse(const uint8_t *buf, size_t len, const struct stun_txid *txid,
 			struct stun_response *out)
 {
-	struct cursor c = { buf, len, false };
+	struct stun_attr_walk w;
+	struct stun_tlv a;
 	struct stun_response r;
 	union sockaddr_any xor_addr, plain_addr;
 	bool have_xor = false, have_plain = false, have_error = false;
-	bool after_integrity = false, after_fingerprint = false;
+	bool after_integrity = false;
 	const uint8_t *msg_txid;
-	uint16_t type, mlen;
-	uint32_t cookie;
-	unsigned nattrs = 0;
+	uint16_t type;
 	int err;
 
 	memset(&r, 0, sizeof(r));
-	type = get16(&c);
-	mlen = get16(&c);
-	cookie = get32(&c);
-	msg_txid = take(&c, STUN_TXID_LEN);
-	if (c.err || (type & 0xC000) != 0 || cookie != STUN_MAGIC_COOKIE)
-		return -EBADMSG;
-	if (mlen % 4 != 0 || mlen != c.left)
+	if (stun_header_parse(buf, len, &type, &msg_txid) < 0)
 		return -EBADMSG;
 	if (type != STUN_BINDING_SUCCESS && type != STUN_BINDING_ERROR)
 		return -EPROTO;
 	if (memcmp(msg_txid, txid->b, STUN_TXID_LEN) != 0)
 		return -ESRCH;
 
-	while (c.left > 0) {
-		size_t start = len - c.left;
-		uint16_t atype = get16(&c), alen = get16(&c);
-		const uint8_t *val = take(&c, alen);
-
-		take(&c, (4 - alen % 4) % 4);   /* padding: contents ignored */
-		if (c.err || ++nattrs > STUN_ATTRS_MAX || after_fingerprint)
-			return -EBADMSG;
-		if (atype == STUN_ATTR_FINGERPRINT) {
-			if (alen != 4)
-				return -EBADMSG;
-			if (((uint32_t)val[0] << 24 | (uint32_t)val[1] << 16 |
-			     (uint32_t)val[2] << 8 | val[3]) != fingerprint_of(buf, start))
-				return -EBADMSG;
-			r.fingerprint = true;
-			after_fingerprint = true;
+	stun_attr_walk_init(&w, buf, len);
+	while ((err = stun_attr_next(&w, &a)) > 0) {
+		if (a.type == STUN_ATTR_FINGERPRINT) {
+			r.fingerprint = true;   /* checked by the walk */
 			continue;
 		}
 		if (after_integrity)
 			continue;   /* RFC 8489 14.5: ignored after MESSAGE-INTEGRITY */
-		switch (atype) {
+		switch (a.type) {
 		case STUN_ATTR_XOR_MAPPED_ADDRESS:
 			if (have_xor)
 				break;   /* only the first counts */
-			err = decode_address(val, alen, true, txid->b, &xor_addr);
+			err = stun_addr_decode(a.val, a.len, true, txid->b, &xor_addr);
 			if (err < 0)
 				return err;
 			have_xor = true;
@@ -285,7 +368,7 @@ int stun_response_parse(const uint8_t *buf, size_t len, const struct stun_txid *
 		case STUN_ATTR_MAPPED_ADDRESS:
 			if (have_plain)
 				break;
-			err = decode_address(val, alen, false, txid->b, &plain_addr);
+			err = stun_addr_decode(a.val, a.len, false, txid->b, &plain_addr);
 			if (err < 0)
 				return err;
 			have_plain = true;
@@ -293,30 +376,30 @@ int stun_response_parse(const uint8_t *buf, size_t len, const struct stun_txid *
 		case STUN_ATTR_ERROR_CODE:
 			if (have_error)
 				break;
-			err = decode_error(val, alen, &r);
+			err = stun_error_decode(a.val, a.len, &r.error_code, r.reason, sizeof(r.reason));
 			if (err < 0)
 				return err;
 			have_error = true;
 			break;
 		case STUN_ATTR_MESSAGE_INTEGRITY:
-			if (alen != 20)
+			if (a.len != 20)
 				return -EBADMSG;
 			after_integrity = true;
 			break;
 		case STUN_ATTR_MESSAGE_INTEGRITY_SHA256:
-			if (alen < 16 || alen > 32 || alen % 4 != 0)
+			if (a.len < 16 || a.len > 32 || a.len % 4 != 0)
 				return -EBADMSG;
 			after_integrity = true;
 			break;
 		default:
-			if (atype < 0x8000 && !known_required(atype) && type == STUN_BINDING_SUCCESS) {
-				log_debug("stun: unknown comprehension-required attribute 0x%04x", atype);
+			if (a.type < 0x8000 && !known_required(a.type) && type == STUN_BINDING_SUCCESS) {
+				log_debug("stun: unknown comprehension-required attribute 0x%04x", a.type);
 				return -EPROTO;
 			}
 			break;
 		}
 	}
-	if (c.err)
+	if (err < 0)
 		return -EBADMSG;
 
 	if (type == STUN_BINDING_ERROR) {

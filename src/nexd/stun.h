@@ -96,4 +96,75 @@ const char *stun_strerror(int err);
 int stun_binding(int fd, const union sockaddr_any *server, unsigned tries,
 		 struct stun_response *out);
 
+/* ------------------------------------------------------------------------
+ * The wire, shared with turn.c (TURN is STUN with more methods and
+ * attributes): the header, the attribute walk, addresses, ERROR-CODE and
+ * FINGERPRINT, each with explicit bounds.
+ */
+
+enum stun_class {
+	STUN_CLASS_MASK = 0x0110,
+	STUN_CLASS_REQUEST = 0x0000,
+	STUN_CLASS_INDICATION = 0x0010,
+	STUN_CLASS_SUCCESS = 0x0100,
+	STUN_CLASS_ERROR = 0x0110,
+};
+
+/* The 12-bit method of a message type (the class bits taken out), and
+ * the type of a method in a class. */
+uint16_t stun_type_method(uint16_t type);
+uint16_t stun_type_of(uint16_t method, uint16_t cls);
+
+/* The header of a message that fills buf exactly: at least 20 bytes, the
+ * first two bits zero, the magic cookie, a length that is a multiple of 4
+ * and covers exactly the rest of buf. 0 with its type and a pointer to
+ * its transaction id, or -EBADMSG. */
+int stun_header_parse(const uint8_t *buf, size_t len, uint16_t *type, const uint8_t **txid);
+
+/* One attribute: its type, the length of its value, the value (a pointer
+ * into the message) and the offset of its 4-byte header in the message. */
+struct stun_tlv {
+	uint16_t type;
+	uint16_t len;
+	const uint8_t *val;
+	size_t at;
+};
+
+/* Walks the attributes of a message whose header stun_header_parse took.
+ * stun_attr_next checks what holds for every message: a value and its
+ * padding (contents ignored) within the message, at most STUN_ATTRS_MAX
+ * attributes, a FINGERPRINT of 4 bytes whose CRC-32 matches and after
+ * which nothing follows. A FINGERPRINT is returned like any attribute
+ * (and sets w->fingerprint). 1 with the next attribute in *a, 0 at the
+ * end, or -EBADMSG (sticky). */
+struct stun_attr_walk {
+	const uint8_t *msg;
+	size_t len;
+	size_t off;
+	unsigned n;
+	bool fingerprint;
+	bool err;
+};
+void stun_attr_walk_init(struct stun_attr_walk *w, const uint8_t *msg, size_t len);
+int stun_attr_next(struct stun_attr_walk *w, struct stun_tlv *a);
+
+/* The value of MAPPED-ADDRESS (xor false) or of an XOR-...-ADDRESS (xor
+ * true: XOR-MAPPED-, XOR-PEER-, XOR-RELAYED-ADDRESS) into *out: 0, or
+ * -EBADMSG when the family is unknown, the length does not fit it, or the
+ * port or address is zero. */
+int stun_addr_decode(const uint8_t *val, size_t len, bool xor, const uint8_t txid[STUN_TXID_LEN],
+		     union sockaddr_any *out);
+/* An XOR-...-ADDRESS value for a (v4-mapped: as IPv4) address into out:
+ * its length (8 or 20), or -EINVAL for another family. */
+int stun_xor_addr_encode(uint8_t out[20], const union sockaddr_any *a, const uint8_t txid[STUN_TXID_LEN]);
+
+/* ERROR-CODE: the code (300..699) and the reason, printable ('?' for any
+ * other byte), cut to reason_cap - 1 bytes. 0 or -EBADMSG. */
+int stun_error_decode(const uint8_t *val, size_t len, unsigned *code, char *reason, size_t reason_cap);
+
+/* CRC-32 of len bytes, xor 0x5354554e: the FINGERPRINT value of a message
+ * whose first len bytes (with a header length that counts FINGERPRINT)
+ * precede it. */
+uint32_t stun_fingerprint(const uint8_t *msg, size_t len);
+
 #endif
