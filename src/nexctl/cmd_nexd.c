@@ -134,6 +134,7 @@ static int nexd_status(struct nexctl *ctx, int argc, char *argv[])
 			{ "exit_node", str(r, "exit_node") },
 			{ "exit_node_client", str(r, "exit_node_client") },
 			{ "warnings", str(r, "warnings") },
+			{ "relay", str(r, "relay")[0] ? str(r, "relay") : "-" },
 			{ "version", str(r, "version") },
 		};
 		status = print_rows(rows, sizeof(rows) / sizeof(rows[0]));
@@ -190,7 +191,7 @@ static void bytes(json_int_t b, char *out, size_t len)
 
 static int nexd_peers(struct nexctl *ctx, int argc, char *argv[])
 {
-	static const char *const headers[] = { "HOSTNAME", "TUNNEL-IP", "ENDPOINT", "LATEST-HANDSHAKE",
+	static const char *const headers[] = { "HOSTNAME", "TUNNEL-IP", "ENDPOINT", "PATH", "LATEST-HANDSHAKE",
 					       "RX", "TX", "REACHABLE", "LATENCY" };
 	const struct nexctl_subcommand *sub = &nexd_commands[2];
 	struct out_table *t;
@@ -200,8 +201,9 @@ static int nexd_peers(struct nexctl *ctx, int argc, char *argv[])
 
 	if (no_flags(ctx, sub,
 		     "Lists the mesh peers of this device: name, tunnel address, endpoint in use,\n"
-		     "latest handshake, bytes received and sent, and whether the health probe\n"
-		     "over the tunnel reaches it (with the latest round-trip time).\n",
+		     "path (direct, relay through the TURN server, or none while it answers on\n"
+		     "no path), latest handshake, bytes received and sent, and whether the\n"
+		     "health probe over the tunnel reaches it (with the latest round-trip time).\n",
 		     argc, argv, 1, &status))
 		return status;
 	if (strcmp(argv[optind], "list"))
@@ -214,7 +216,7 @@ static int nexd_peers(struct nexctl *ctx, int argc, char *argv[])
 		json_decref(r);
 		return status;
 	}
-	t = out_table_new(8, headers);
+	t = out_table_new(9, headers);
 	if (!t) {
 		json_decref(r);
 		return NEXCTL_ERROR;
@@ -222,7 +224,8 @@ static int nexd_peers(struct nexctl *ctx, int argc, char *argv[])
 	json_array_foreach(r, i, p) {
 		char hs[32], rx[32], tx[32], lat[32];
 		json_t *l = json_object_get(p, "latency_ms");
-		const char *row[8];
+		const char *row[9];
+		const char *path = str(p, "path");
 
 		ago(json_integer_value(json_object_get(p, "latest_handshake")), hs, sizeof(hs));
 		bytes(json_integer_value(json_object_get(p, "rx_bytes")), rx, sizeof(rx));
@@ -234,11 +237,12 @@ static int nexd_peers(struct nexctl *ctx, int argc, char *argv[])
 		row[0] = str(p, "hostname");
 		row[1] = str(p, "tunnel_ip");
 		row[2] = str(p, "endpoint");
-		row[3] = hs;
-		row[4] = rx;
-		row[5] = tx;
-		row[6] = json_is_true(json_object_get(p, "reachable")) ? "yes" : "no";
-		row[7] = lat;
+		row[3] = path[0] ? path : "-";
+		row[4] = hs;
+		row[5] = rx;
+		row[6] = tx;
+		row[7] = json_is_true(json_object_get(p, "reachable")) ? "yes" : "no";
+		row[8] = lat;
 		out_table_add(t, row);
 	}
 	out_table_print(t, stdout);

@@ -18,6 +18,7 @@
 #include "nexd/events.h"
 #include "nexd/loop.h"
 #include "nexd/recover.h"
+#include "nexd/relay.h"
 #include "nexd/report.h"
 #include "nexd/state.h"
 #include "nexd/status.h"
@@ -40,6 +41,7 @@ struct agent {
 	struct discovery *discovery;
 	struct report *report;
 	struct apisync *apisync;
+	struct relay *relay;
 };
 
 void agent_request_stop(struct agent *a)
@@ -71,9 +73,12 @@ static int start_workers(struct agent *a, const struct ev_endpoints *first, char
 	};
 	int r;
 
+	memcpy(dc.public_key, a->state.public_key, 32);
 	memcpy(ac.eps, first->eps, sizeof(ac.eps));
 	ac.n_eps = first->n;
 	r = discovery_start(&a->discovery, &w, &dc);
+	if (!r)
+		r = relay_start(&a->relay, &w, a->opt.listen_port);
 	if (!r)
 		r = report_start(&a->report, &w, a->opt.service_url, a->opt.ca_cert);
 	if (!r)
@@ -178,6 +183,7 @@ int agent_start(struct agent **out, const struct nexd_options *o, char *err, siz
 	lc.apisync = a->apisync;
 	lc.report = a->report;
 	lc.discovery = a->discovery;
+	lc.relay = a->relay;
 	return loop_new(&a->loop, &lc, err, errlen);
 }
 
@@ -196,6 +202,7 @@ void agent_stop(struct agent *a)
 	agent_request_stop(a);
 	control_server_stop(a->control);
 	discovery_stop(a->discovery);
+	relay_stop(a->relay);                 /* deletes the allocation */
 	report_stop(a->report);
 	apisync_stop(a->apisync);
 	loop_free(a->loop);                   /* the interface goes: its stray hook with it */

@@ -6,10 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "apiclient/apiclient.h"
 #include "common/key.h"
 #include "common/log.h"
+#include "common/timeutil.h"
 #include "common/version.h"
 
 #define SYNC_BACKOFF_MIN_MS 1000
@@ -23,6 +25,7 @@ struct apisync {
 	struct apisync_config cfg;
 	struct api_client *c;
 	char org[API_ORG_NAME_MAX + 1];  /* of the registration */
+	uint64_t relays_due_ns;          /* renew the relay credentials then; 0: never */
 	pthread_t thread;
 };
 
@@ -60,6 +63,45 @@ static enum sync_result classify(struct apisync *s, int r, const char *what)
 	}
 }
 
+#define RELAYS_RETRY_MS 60000
+
+/* The relays and credentials to the loop; renewed when half their time is
+ * gone (by the earliest expiry). */
+static void post_relays(struct apisync *s, struct api_relays *r)
+{
+	struct event e = { .type = EV_RELAYS };
+	int64_t now = (int64_t)time(NULL), first = 0;
+
+	for (size_t i = 0; i < r->n; i++)
+		if (!first || r->items[i].expires_at < first)
+			first = r->items[i].expires_at;
+	s->relays_due_ns = 0;
+	if (first > now)
+		s->relays_due_ns = time_now_ns() + (uint64_t)(first - now) / 2 * 1000 * NSEC_PER_MSEC;
+	e.u.relays = *r;
+	explicit_bzero(r, sizeof(*r));
+	evq_post(s->w.q, &e);
+}
+
+/* Asks for fresh credentials. Not being able to is no reason to stop: the
+ * direct paths work without them. */
+static void renew_relays(struct apisync *s)
+{
+	struct api_relays r = { 0 };
+	int err = api_device_relays(s->c, s->cfg.state->device_id, &r);
+
+	if (err == -ENOENT || err == -EOPNOTSUPP) {
+		log_info("api: this API server hands out no relays");
+		s->relays_due_ns = 0;
+	} else if (err) {
+		log_warn("api: cannot renew the relay credentials: %s", api_client_error(s->c));
+		s->relays_due_ns = time_now_ns() + RELAYS_RETRY_MS * NSEC_PER_MSEC;
+	} else {
+		post_relays(s, &r);
+	}
+	api_relays_wipe(&r);
+}
+
 static void post_registered(struct apisync *s, struct api_device *dev, const char *token)
 {
 	struct event e = { .type = EV_REGISTERED };
@@ -76,6 +118,7 @@ static enum sync_result do_register(struct apisync *s)
 	struct nexd_state *st = s->cfg.state;
 	struct api_registration reg = { 0 };
 	struct api_device dev = { 0 };
+	struct api_relays relays = { 0 };
 	struct cidr default_route;
 	char pub[KEY_B64_LEN + 1];
 	char *token = NULL;
@@ -101,7 +144,7 @@ static enum sync_result do_register(struct apisync *s)
 		worker_fail(&s->w, 1, "the registration key has characters a token cannot have");
 		return SYNC_FATAL;
 	}
-	r = api_device_register(s->c, &reg, &dev, &token, NULL);
+	r = api_device_register(s->c, &reg, &dev, &token, &relays);
 	if (r == -EACCES || r == -ENOENT) {
 		worker_fail(&s->w, 1, "registration refused: %s", api_client_error(s->c));
 		return SYNC_FATAL;
@@ -116,7 +159,9 @@ static enum sync_result do_register(struct apisync *s)
 	api_client_set_token(s->c, token);
 	log_info("registered as device %s in organization %s", dev.id, dev.organization);
 	post_registered(s, &dev, token);
+	post_relays(s, &relays);
 out:
+	api_relays_wipe(&relays);
 	if (token) {
 		explicit_bzero(token, strlen(token));
 		free(token);
@@ -145,6 +190,7 @@ static enum sync_result ensure_registered(struct apisync *s)
 	if (r)
 		return classify(s, r, "checking the registration");
 	post_registered(s, &dev, st->device_token);
+	renew_relays(s);
 	return SYNC_OK;
 }
 
@@ -196,7 +242,11 @@ static enum sync_result watch_loop(struct apisync *s, uint64_t revision)
 {
 	while (!worker_stopping(&s->w)) {
 		struct event e = { .type = EV_MESH_EVENTS };
-		int r = api_device_watch(s->c, revision, SYNC_WATCH_TIMEOUT_S, NULL, &e.u.watch);
+		int r;
+
+		if (s->relays_due_ns && time_now_ns() >= s->relays_due_ns)
+			renew_relays(s);
+		r = api_device_watch(s->c, revision, SYNC_WATCH_TIMEOUT_S, NULL, &e.u.watch);
 
 		if (worker_stopping(&s->w)) {
 			api_watch_free(&e.u.watch);

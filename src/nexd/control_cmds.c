@@ -78,6 +78,8 @@ static json_t *cmd_status(struct control_cmds *cc, const json_t *args, char *err
 	json_object_set_new(r, "exit_node_client_wanted", json_boolean(v->sub_wanted));
 	json_object_set_new(r, "warnings", json_string(v->warnings));
 	json_object_set_new(r, "service_url", json_string(f->service_url));
+	json_object_set_new(r, "relay", json_string(v->relay_status));
+	json_object_set_new(r, "relay_endpoint", json_string(v->relay_endpoint));
 	pthread_mutex_unlock(&b->lock);
 	wg_device_info_free(info);
 	return r;
@@ -130,6 +132,8 @@ static json_t *cmd_peers(struct control_cmds *cc, const json_t *args, char *err,
 			      "reachable", probed && h.reachable);
 		json_object_set_new(o, "latency_ms", probed && h.has_latency ? json_real(h.latency_us / 1000.0)
 									 : json_null());
+		/* the path, or "none" while the peer answers on no path */
+		json_object_set_new(o, "path", json_string(probed && h.reachable && d ? d->path : "none"));
 		json_array_append_new(list, o);
 	}
 	pthread_mutex_unlock(&b->lock);

@@ -23,6 +23,10 @@ static bool same_ip(const union sockaddr_any *a, const union sockaddr_any *b)
 
 bool converge_pick_endpoint(const struct mesh_self *self, const struct mesh_peer *p, union sockaddr_any *out)
 {
+	if (p->has_path_ep) {
+		*out = p->path_ep;
+		return true;
+	}
 	if (p->has_local && (!p->has_reflexive ||
 			     (self->has_reflexive && same_ip(&self->reflexive_ep, &p->reflexive_ep)))) {
 		*out = p->local_ep;

@@ -23,6 +23,8 @@ struct mesh_peer {
 	union sockaddr_any local_ep;     /* "source": "local" */
 	union sockaddr_any reflexive_ep; /* "source": "stun" */
 	bool exit_node;                  /* advertises 0.0.0.0/0 */
+	bool has_path_ep;                /* the path choice's endpoint (path.h): a relay channel's */
+	union sockaddr_any path_ep;      /* local end, or a direct address that answered a check */
 	size_t n_extra;                  /* further allowed IPs (e.g. 0.0.0.0/0 on the chosen exit node) */
 	struct cidr extra[MESH_MAX_EXTRA_IPS];
 };
@@ -33,9 +35,10 @@ struct mesh_self {
 	union sockaddr_any reflexive_ep;
 };
 
-/* The endpoint to use for a peer: its local endpoint when both devices sit
- * behind the same public address (same network), else its reflexive one;
- * the local one when it has no reflexive one. False when it has neither. */
+/* The endpoint to use for a peer: the path choice's when it made one; else
+ * its local endpoint when both devices sit behind the same public address
+ * (same network), else its reflexive one; the local one when it has no
+ * reflexive one. False when it has none of these. */
 bool converge_pick_endpoint(const struct mesh_self *self, const struct mesh_peer *p, union sockaddr_any *out);
 
 /* Memory of the endpoints we set, so that a peer that roamed (WireGuard

@@ -101,13 +101,15 @@ int desired_build(const struct desired_input *in, struct desired *out)
 	out->advertise6 = in->router_exit_node && m->has_prefix6 && in->host_ipv6_default;
 	out->peers = calloc(m->mesh.n_devices + 1, sizeof(*out->peers));
 	out->targets = calloc(m->mesh.n_devices + 1, sizeof(*out->targets));
-	if (!out->peers || !out->targets) {
+	out->relays = calloc(m->mesh.n_devices + 1, sizeof(*out->relays));
+	if (!out->peers || !out->targets || !out->relays) {
 		desired_release(out);
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < m->mesh.n_devices; i++) {
 		const struct api_device *d = &m->mesh.devices[i];
 		struct mesh_peer *p = &out->peers[out->n_peers];
+		const union sockaddr_any *relayed = NULL;
 
 		if (is_self(in, d))
 			continue;
@@ -122,8 +124,16 @@ int desired_build(const struct desired_input *in, struct desired *out)
 			} else if (d->endpoints[e].source == API_ENDPOINT_STUN && !p->has_reflexive) {
 				p->reflexive_ep = d->endpoints[e].addr;
 				p->has_reflexive = true;
+			} else if (d->endpoints[e].source == API_ENDPOINT_RELAY && !relayed) {
+				relayed = &d->endpoints[e].addr;
 			}
 		}
+		if (relayed) {
+			memcpy(out->relays[out->n_relays].key, d->public_key, 32);
+			out->relays[out->n_relays++].relayed = *relayed;
+		}
+		if (in->path)
+			p->has_path_ep = in->path(in->path_ctx, d->public_key, &p->path_ep);
 		p->exit_node = api_device_is_exit_node(d);
 		if (in->exit_installed && x->has_pick && !memcmp(d->public_key, x->pick.public_key, 32)) {
 			cidr_parse("0.0.0.0/0", &p->extra[p->n_extra++]);
@@ -144,9 +154,11 @@ void desired_release(struct desired *d)
 {
 	free(d->peers);
 	free(d->targets);
+	free(d->relays);
 	d->peers = NULL;
 	d->targets = NULL;
-	d->n_peers = d->n_targets = 0;
+	d->relays = NULL;
+	d->n_peers = d->n_targets = d->n_relays = 0;
 }
 
 void desired_exit_status(bool sub_wanted, bool installed, const char *err, const struct desired_exit *e,

@@ -19,6 +19,8 @@
 
 /* The prober's result for a peer; false when it is not probed. */
 typedef bool (*desired_health_fn)(void *ctx, const uint8_t key[32], struct health_result *out);
+/* The path choice's endpoint for a peer (path.h); false when it made none. */
+typedef bool (*desired_path_fn)(void *ctx, const uint8_t key[32], union sockaddr_any *out);
 
 struct desired_input {
 	const struct mesh_model *m;
@@ -26,6 +28,8 @@ struct desired_input {
 	const struct subscription *sub;
 	desired_health_fn health;          /* NULL: nothing probed yet */
 	void *health_ctx;
+	desired_path_fn path;              /* NULL: no path choice (direct) */
+	void *path_ctx;
 	bool up;                           /* the interface exists */
 	bool router_exit_node;             /* we are an exit node */
 	bool host_ipv6_default;            /* (exit node) the uplink has an IPv6 default route */
@@ -46,11 +50,19 @@ struct desired_exit {
 	char why[DESIRED_WHY_MAX];         /* why the exit node in use changes, or "" */
 };
 
+/* A peer that has a relay endpoint: our relay keeps a channel to it. */
+struct desired_relay {
+	uint8_t key[32];
+	union sockaddr_any relayed;
+};
+
 struct desired {
 	struct mesh_peer *peers;           /* every other device, heap */
 	size_t n_peers;
 	struct health_target *targets;     /* heap */
 	size_t n_targets;
+	struct desired_relay *relays;      /* heap: the peers with a relay endpoint */
+	size_t n_relays;
 	struct desired_exit exit;
 	bool known_role;                   /* the organization is known: the next two hold */
 	bool advertise4, advertise6;       /* 0.0.0.0/0, ::/0 in our record */

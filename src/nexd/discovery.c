@@ -15,9 +15,12 @@
 #include "nexd/oob.h"
 #include "nexd/resolvconf.h"
 #include "nexd/stun.h"
+#include "nexd/stuncheck.h"
 
 #define DISCOVERY_RECHECK_MS 60000
 #define DISCOVERY_RETRY_MS 5000
+#define DISCOVERY_RELAYED_MS 10000    /* while peers are relayed: a NAT that turns friendly is
+				       * seen soon, and its new mapping published for their checks */
 #define OOB_REGATHER_MS 60000
 #define DISCOVERY_TICK_MS 1000
 #define STUN_TRIES 3
@@ -35,6 +38,15 @@ struct discovery {
 	struct stun_txid txid;           /* the STUN transaction in flight */
 	bool waiting, answered;
 	union sockaddr_any mapped;
+
+	/* connectivity checks (under lock) */
+	struct discovery_check *checks;
+	size_t n_checks;
+	struct {
+		uint8_t key[32];
+		struct stun_txid txid;
+	} *sent;                          /* the last round's requests, one per candidate */
+	size_t n_sent;
 };
 
 /* The first address of "host:port". */
@@ -74,16 +86,93 @@ static void on_datagram(void *ctx, const uint8_t *buf, size_t len, const union s
 	struct discovery *d = ctx;
 	struct stun_response resp;
 
-	(void)from;
+	struct stun_txid txid;
+	struct event e = { .type = EV_PROBE };
+	bool probed = false;
+
 	if (!stun_is_message(buf, len))
 		return;
+	bool for_me;
+
+	if (stuncheck_request_parse(buf, len, d->cfg.public_key, &txid, &for_me) == 0) {
+		/* a peer's connectivity check, meant for us: tell it where it
+		 * comes from */
+		uint8_t out[STUNCHECK_RESPONSE_MAX];
+		int n = for_me ? stuncheck_response_build(out, sizeof(out), &txid, from) : -EINVAL;
+
+		if (n > 0 && d->drv && d->drv->send_raw)
+			d->drv->send_raw(d->dev, from, out, (size_t)n);
+		return;
+	}
 	pthread_mutex_lock(&d->lock);
 	if (d->waiting && stun_response_parse(buf, len, &d->txid, &resp) == 0) {
 		d->mapped = resp.mapped;
 		d->answered = true;
 		pthread_cond_broadcast(&d->cond);
 	}
+	for (size_t i = 0; !probed && i < d->n_sent; i++) {
+		if (memcmp(buf + 8, d->sent[i].txid.b, STUN_TXID_LEN) ||
+		    stun_response_parse(buf, len, &d->sent[i].txid, &resp))
+			continue;
+		memcpy(e.u.probe.key, d->sent[i].key, 32);
+		e.u.probe.from = *from;
+		addr_unmap(&e.u.probe.from);
+		probed = true;
+	}
 	pthread_mutex_unlock(&d->lock);
+	if (probed)
+		evq_post(d->w.q, &e);
+}
+
+void discovery_set_checks(struct discovery *d, const struct discovery_check *c, size_t n)
+{
+	struct discovery_check *copy;
+
+	if (n > DISCOVERY_CHECKS_MAX)
+		n = DISCOVERY_CHECKS_MAX;
+	copy = malloc((n + 1) * sizeof(*copy));
+	if (!copy)
+		return;
+	memcpy(copy, c, n * sizeof(*c));
+	pthread_mutex_lock(&d->lock);
+	free(d->checks);
+	d->checks = copy;
+	d->n_checks = n;
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* One round of checks: a Binding request to every candidate of every peer
+ * the loop listed, each with a fresh transaction id. */
+static void send_checks(struct discovery *d, const struct wg_driver *drv)
+{
+	struct { union sockaddr_any to; uint8_t msg[STUNCHECK_REQUEST_MAX]; int len; } *out;
+	size_t n = 0;
+
+	if (!drv->send_raw)
+		return;
+	pthread_mutex_lock(&d->lock);
+	out = calloc(2 * d->n_checks + 1, sizeof(*out));
+	free(d->sent);
+	d->sent = calloc(2 * d->n_checks + 1, sizeof(*d->sent));
+	d->n_sent = 0;
+	for (size_t i = 0; out && d->sent && i < d->n_checks; i++) {
+		for (size_t k = 0; k < d->checks[i].n && k < 2; k++) {
+			struct stun_txid txid;
+			int len = stuncheck_request_build(out[n].msg, sizeof(out[n].msg), d->checks[i].key, &txid);
+
+			if (len < 0)
+				continue;
+			out[n].len = len;
+			out[n].to = d->checks[i].eps[k];
+			memcpy(d->sent[d->n_sent].key, d->checks[i].key, 32);
+			d->sent[d->n_sent++].txid = txid;
+			n++;
+		}
+	}
+	pthread_mutex_unlock(&d->lock);
+	for (size_t i = 0; out && i < n; i++)
+		drv->send_raw(d->dev, &out[i].to, out[i].msg, (size_t)out[i].len);
+	free(out);
 }
 
 /* One STUN Binding transaction from the WireGuard socket. */
@@ -237,16 +326,27 @@ static void *discovery_main(void *arg)
 		pthread_mutex_lock(&d->lock);
 		drv = d->drv;
 		pthread_mutex_unlock(&d->lock);
+		if (drv)
+			send_checks(d, drv);
+		pthread_mutex_lock(&d->lock);
+		if (d->n_checks && next_round > now + DISCOVERY_RELAYED_MS * NSEC_PER_MSEC)
+			next_round = now + DISCOVERY_RELAYED_MS * NSEC_PER_MSEC;
+		pthread_mutex_unlock(&d->lock);
 		if (drv && !next_round) {
 			next_round = now + DISCOVERY_RECHECK_MS * NSEC_PER_MSEC; /* the first round was at start */
 		} else if (drv && now >= next_round) {
 			struct event e = { .type = EV_ENDPOINTS };
+			size_t checking;
 
 			round_now(d, drv, &e.u.endpoints);
 			if (worker_stopping(&d->w))
 				break;
-			next_round = time_now_ns() +
-				     (e.u.endpoints.n ? DISCOVERY_RECHECK_MS : DISCOVERY_RETRY_MS) * NSEC_PER_MSEC;
+			pthread_mutex_lock(&d->lock);
+			checking = d->n_checks;
+			pthread_mutex_unlock(&d->lock);
+			next_round = time_now_ns() + (!e.u.endpoints.n ? DISCOVERY_RETRY_MS
+						      : checking ? DISCOVERY_RELAYED_MS
+								 : DISCOVERY_RECHECK_MS) * NSEC_PER_MSEC;
 			evq_post(d->w.q, &e);
 		}
 	} while (!worker_sleep(&d->w, DISCOVERY_TICK_MS));
@@ -280,12 +380,12 @@ int discovery_start(struct discovery **out, const struct worker *w, const struct
 
 void discovery_attach(struct discovery *d, const struct wg_driver *drv, void *dev)
 {
-	if (drv->set_stray)
-		drv->set_stray(dev, on_datagram, d);
 	pthread_mutex_lock(&d->lock);
 	d->drv = drv;
 	d->dev = dev;
 	pthread_mutex_unlock(&d->lock);
+	if (drv->set_stray)
+		drv->set_stray(dev, on_datagram, d); /* which reads drv and dev, set before */
 }
 
 void discovery_stop(struct discovery *d)
@@ -304,6 +404,8 @@ void discovery_free(struct discovery *d)
 	if (!d)
 		return;
 	discovery_stop(d);
+	free(d->checks);
+	free(d->sent);
 	pthread_cond_destroy(&d->cond);
 	pthread_mutex_destroy(&d->lock);
 	free(d);

@@ -22,6 +22,7 @@ struct discovery_config {
 	const char *const *stun_servers;
 	size_t n_stun;
 	uint16_t listen_port;
+	uint8_t public_key[32];          /* ours: the checks we answer name it */
 };
 
 /* The first round, before the interface exists: STUN from a socket bound to
@@ -35,6 +36,17 @@ int discovery_start(struct discovery **out, const struct worker *w, const struct
 /* From the loop, once the interface exists: STUN through it from now on
  * (the stray hook is installed here). */
 void discovery_attach(struct discovery *d, const struct wg_driver *drv, void *dev);
+/* Connectivity checks (stuncheck.h): from the loop, the peers whose direct
+ * candidates to check, each second, through the WireGuard socket; an answer
+ * posts EV_PROBE. Binding requests from peers are answered in any case. */
+#define DISCOVERY_CHECKS_MAX 256
+struct discovery_check {
+	uint8_t key[32];
+	union sockaddr_any eps[2];       /* local and reflexive candidates */
+	size_t n;
+};
+void discovery_set_checks(struct discovery *d, const struct discovery_check *c, size_t n);
+
 /* Joins the thread (after the agent's stop flag is set). */
 void discovery_stop(struct discovery *d);
 /* Frees, once the interface (whose stray hook points here) is gone. */

@@ -40,6 +40,12 @@ void event_release(struct event *e)
 	case EV_MESH_EVENTS:
 		api_watch_free(&e->u.watch);
 		break;
+	case EV_RELAYS:
+		api_relays_wipe(&e->u.relays);
+		break;
+	case EV_RELAY:
+		free(e->u.relay.paths);
+		break;
 	default:
 		break;
 	}

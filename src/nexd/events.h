@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "apiclient/device.h"
+#include "apiclient/relay.h"
 #include "common/addr.h"
 #include "nexd/exit_choice.h"
 #include "nexd/oob.h"
@@ -34,6 +35,9 @@ enum event_type {
 	EV_CONTROL,      /* control socket: the subscription changed; u.control */
 	EV_REPORTED,     /* report: fields the API server now has; u.reported */
 	EV_FATAL,        /* any worker: stop with u.fatal */
+	EV_RELAYS,       /* apisync: the relays and fresh credentials; u.relays */
+	EV_RELAY,        /* relay: the allocation and the channels' endpoints; u.relay */
+	EV_PROBE,        /* discovery: a connectivity check to a peer answered; u.probe */
 };
 
 struct ev_registered {
@@ -72,6 +76,24 @@ struct ev_reported {
 	uint64_t revision;               /* of the record after the PATCH */
 };
 
+struct ev_relay_path {
+	uint8_t key[32];
+	union sockaddr_any local;        /* 127.0.0.1:port: WireGuard's endpoint for the peer */
+};
+
+struct ev_relay {
+	bool allocated;
+	union sockaddr_any relayed;      /* our relayed address, when allocated */
+	char status[200];
+	struct ev_relay_path *paths;     /* heap: the peers with a bound channel */
+	size_t n;
+};
+
+struct ev_probe {
+	uint8_t key[32];
+	union sockaddr_any from;         /* the peer's address that answered */
+};
+
 struct ev_fatal {
 	int status;
 	char msg[EV_TEXT_MAX];
@@ -90,6 +112,9 @@ struct event {
 		struct ev_control control;
 		struct ev_reported reported;
 		struct ev_fatal fatal;
+		struct api_relays relays;
+		struct ev_relay relay;
+		struct ev_probe probe;
 	} u;
 };
 

@@ -22,9 +22,18 @@
 #include "nexd/journal.h"
 #include "nexd/model.h"
 #include "nexd/netlink.h"
+#include "nexd/path.h"
 #include "nexd/recover.h"
 
 #define LOOP_TICK_MS 1000
+
+struct peer_path {
+	uint8_t key[32];
+	struct path_state st;
+	uint64_t probe_ok_ns;            /* a connectivity check answered */
+	union sockaddr_any probe_ep;
+	bool seen;
+};
 
 struct loop {
 	struct loop_config cfg;
@@ -59,9 +68,20 @@ struct loop {
 	uint64_t acked;                  /* the control generation to acknowledge */
 	bool routes_changed;
 
+	struct peer_path *paths;         /* each peer's path choice */
+	size_t n_paths;
+
 	bool fatal;
 	int exit_code;
 };
+
+static struct peer_path *path_of(struct loop *l, const uint8_t key[32])
+{
+	for (size_t i = 0; i < l->n_paths; i++)
+		if (!memcmp(l->paths[i].key, key, 32))
+			return &l->paths[i];
+	return NULL;
+}
 
 static void fail(struct loop *l, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void fail(struct loop *l, int status, const char *fmt, ...)
@@ -295,10 +315,26 @@ static void handle(struct loop *l, struct event *e)
 	case EV_FATAL:
 		fail(l, e->u.fatal.status, "%s", e->u.fatal.msg);
 		break;
+	case EV_RELAYS:
+		ch = model_set_relays(&l->m, &e->u.relays);
+		if (l->cfg.relay)
+			relay_set_servers(l->cfg.relay, &l->m.relays);
+		break;
+	case EV_RELAY:
+		ch = model_set_relay(&l->m, &e->u.relay);
+		break;
+	case EV_PROBE:
+		for (size_t i = 0; i < l->n_paths; i++) {
+			if (memcmp(l->paths[i].key, e->u.probe.key, 32))
+				continue;
+			l->paths[i].probe_ok_ns = time_now_ns();
+			l->paths[i].probe_ep = e->u.probe.from;
+		}
+		break;
 	}
 	if (ch & MODEL_SELF)
 		on_self(l);
-	if (ch & (MODEL_MESH | MODEL_REGISTERED | MODEL_REFLEXIVE | MODEL_ORG))
+	if (ch & (MODEL_MESH | MODEL_REGISTERED | MODEL_REFLEXIVE | MODEL_ORG | MODEL_RELAY))
 		l->wg_dirty = true;
 	if (ch & (MODEL_MESH | MODEL_REGISTERED))
 		l->peers_dirty = true;
@@ -403,11 +439,13 @@ static void want_report(struct loop *l, const struct desired *d)
 	if (l->m.registered) {
 		snprintf(f.device_id, sizeof(f.device_id), "%s", self->id);
 		snprintf(f.token, sizeof(f.token), "%s", l->token);
-		if (l->m.endpoints_known &&
-		    !model_endpoints_equal(l->m.eps, l->m.n_eps, self->endpoints, self->n_endpoints)) {
+		struct api_endpoint eps[EV_MAX_ENDPOINTS + 1];
+		size_t n = model_our_endpoints(&l->m, eps);
+
+		if (l->m.endpoints_known && !model_endpoints_equal(eps, n, self->endpoints, self->n_endpoints)) {
 			f.has_endpoints = true;
-			memcpy(f.eps, l->m.eps, sizeof(f.eps));
-			f.n_eps = l->m.n_eps;
+			memcpy(f.eps, eps, n * sizeof(eps[0]));
+			f.n_eps = n;
 		}
 		if (d->known_role &&
 		    (advertises(self, AF_INET) != d->advertise4 || advertises(self, AF_INET6) != d->advertise6)) {
@@ -441,6 +479,7 @@ static void publish(struct loop *l, const struct desired_input *in)
 	struct status_view v;
 	uint8_t current[32];
 	bool has_current = l->xc && exit_client_installed(l->xc) && exit_client_current(l->xc, current);
+	struct peer_path *pp;
 	size_t n;
 
 	memset(&v, 0, sizeof(v));
@@ -459,6 +498,9 @@ static void publish(struct loop *l, const struct desired_input *in)
 	snprintf(v.exit_status, sizeof(v.exit_status), "%s", l->exit_status);
 	v.sub_wanted = l->sub.wanted;
 	snprintf(v.warnings, sizeof(v.warnings), "%s", l->warnings);
+	snprintf(v.relay_status, sizeof(v.relay_status), "%s", l->m.relay.status);
+	if (l->m.relay.allocated)
+		addr_endpoint_format(&l->m.relay.relayed, v.relay_endpoint);
 	n = desired_exit_candidates(in, c, dev, 64);
 	v.exits = calloc(n + 1, sizeof(*v.exits));
 	for (size_t i = 0; v.exits && i < n; i++) {
@@ -483,11 +525,117 @@ static void publish(struct loop *l, const struct desired_input *in)
 			snprintf(p->hostname, sizeof(p->hostname), "%s", d->hostname);
 			snprintf(p->id, sizeof(p->id), "%s", d->id);
 			format_ip(d->tunnel_family, d->tunnel_ip, p->tunnel_ip, sizeof(p->tunnel_ip));
+			pp = path_of(l, d->public_key);
+			snprintf(p->path, sizeof(p->path), "%s", pp ? path_name(pp->st.kind) : "direct");
 		}
 		l->peers_dirty = v.peers == NULL;
 	}
 	status_publish(l->cfg.board, &v, v.peers != NULL);
 	status_view_release(&v);
+}
+
+static bool path_endpoint(void *ctx, const uint8_t key[32], union sockaddr_any *out)
+{
+	struct loop *l = ctx;
+	struct peer_path *p = path_of(l, key);
+	const union sockaddr_any *local;
+
+	if (!p)
+		return false;
+	if (p->st.kind == PATH_RELAY && (local = model_relay_path(&l->m, key))) {
+		*out = *local;
+		return true;
+	}
+	if (p->st.kind == PATH_DIRECT && p->st.has_direct_ep) {
+		*out = p->st.direct_ep;
+		return true;
+	}
+	return false;
+}
+
+/* Each peer's path (path.h), and the connectivity checks of the relayed
+ * ones' direct candidates. */
+static void step_paths(struct loop *l, uint64_t now)
+{
+	struct discovery_check *checks = calloc(l->m.mesh.n_devices + 1, sizeof(*checks));
+	size_t n_checks = 0;
+
+	for (size_t i = 0; i < l->n_paths; i++)
+		l->paths[i].seen = false;
+	for (size_t i = 0; i < l->m.mesh.n_devices; i++) {
+		const struct api_device *d = &l->m.mesh.devices[i];
+		struct peer_path *p = path_of(l, d->public_key);
+		struct path_input in = { .now_ns = now };
+		struct health_result h = { 0 };
+		char why[160];
+
+		if (!memcmp(d->public_key, l->cfg.state->public_key, 32) || (l->m.registered && !strcmp(d->id, l->m.self.id)))
+			continue;
+		if (!p) {
+			struct peer_path *grown = realloc(l->paths, (l->n_paths + 1) * sizeof(*grown));
+			if (!grown)
+				continue;
+			l->paths = grown;
+			p = &l->paths[l->n_paths++];
+			memset(p, 0, sizeof(*p));
+			memcpy(p->key, d->public_key, 32);
+			path_init(&p->st, now);
+		}
+		p->seen = true;
+		in.relay_ready = model_relay_endpoint(d) && model_relay_path(&l->m, d->public_key);
+		if (l->health && health_get(l->health, d->public_key, &h)) {
+			in.reachable = h.reachable;
+			in.last_reply_ns = h.last_reply_ns;
+		}
+		in.probe_ok_ns = p->probe_ok_ns;
+		in.probe_ep = p->probe_ep;
+		/* relayed, and silent: is our allocation still there? */
+		if (p->st.kind == PATH_RELAY && in.relay_ready && !in.reachable && l->cfg.relay &&
+		    now - (in.last_reply_ns > p->st.since_ns ? in.last_reply_ns : p->st.since_ns) >
+			    PATH_DIRECT_GRACE_MS * NSEC_PER_MSEC)
+			relay_check(l->cfg.relay);
+		if (path_step(&p->st, &in, why, sizeof(why))) {
+			log_info("peer %s: path %s (%s)", d->hostname, path_name(p->st.kind), why);
+			l->wg_dirty = true;
+			l->peers_dirty = true;
+		}
+		if (checks && p->st.kind == PATH_RELAY) {
+			struct discovery_check *c = &checks[n_checks];
+			for (size_t e = 0; e < d->n_endpoints && c->n < 2; e++)
+				if (d->endpoints[e].source != API_ENDPOINT_RELAY)
+					c->eps[c->n++] = d->endpoints[e].addr;
+			memcpy(c->key, d->public_key, 32);
+			if (c->n)
+				n_checks++;
+		}
+	}
+	for (size_t i = 0; i < l->n_paths;) {
+		if (l->paths[i].seen)
+			i++;
+		else
+			l->paths[i] = l->paths[--l->n_paths];
+	}
+	if (checks && l->dev)
+		discovery_set_checks(l->cfg.discovery, checks, n_checks);
+	free(checks);
+}
+
+/* The relay's channels: to every peer with a relay endpoint. */
+static void want_channels(struct loop *l, const struct desired *d)
+{
+	struct relay_peer *p;
+
+	if (!l->cfg.relay)
+		return;
+	p = calloc(d->n_relays + 1, sizeof(*p));
+	if (!p)
+		return;
+	for (size_t i = 0; i < d->n_relays; i++) {
+		memcpy(p[i].key, d->relays[i].key, 32);
+		p[i].relayed = d->relays[i].relayed;
+	}
+	relay_set_peers(l->cfg.relay, p, d->n_relays);
+	free(p);
 }
 
 static void reconcile(struct loop *l)
@@ -498,6 +646,8 @@ static void reconcile(struct loop *l)
 		.sub = &l->sub,
 		.health = health_view,
 		.health_ctx = l,
+		.path = path_endpoint,
+		.path_ctx = l,
 		.up = l->dev != NULL,
 		.router_exit_node = l->opt->router_exit_node,
 		.host_ipv6_default = l->host_ipv6_default,
@@ -511,6 +661,7 @@ static void reconcile(struct loop *l)
 		in.exit_installed = exit_client_installed(l->xc);
 		in.has_current = exit_client_current(l->xc, in.current);
 	}
+	step_paths(l, in.now_ns);
 	if (desired_build(&in, &d)) {
 		log_error("out of memory planning the mesh");
 		return;
@@ -553,6 +704,7 @@ static void reconcile(struct loop *l)
 		converge_wg(l, &d);
 		set_probes(l, &d);
 	}
+	want_channels(l, &d);
 	want_report(l, &d);
 	publish(l, &in);
 	desired_release(&d);
@@ -687,6 +839,7 @@ void loop_free(struct loop *l)
 	model_release(&l->m);
 	free(l->applied);
 	free(l->probed);
+	free(l->paths);
 	explicit_bzero(l->token, sizeof(l->token));
 	free(l);
 }

@@ -16,6 +16,7 @@
 #include "nexd/discovery.h"
 #include "nexd/events.h"
 #include "nexd/options.h"
+#include "nexd/relay.h"
 #include "nexd/report.h"
 #include "nexd/state.h"
 #include "nexd/status.h"
@@ -35,6 +36,7 @@ struct loop_config {
 	struct apisync *apisync;
 	struct report *report;
 	struct discovery *discovery;
+	struct relay *relay;
 };
 
 struct loop;

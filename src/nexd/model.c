@@ -15,6 +15,8 @@ void model_release(struct mesh_model *m)
 {
 	api_device_free(&m->self);
 	api_device_list_free(&m->mesh);
+	api_relays_wipe(&m->relays);
+	free(m->relay.paths);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -200,4 +202,60 @@ const struct api_device *model_find(const struct mesh_model *m, const uint8_t ke
 		if (!memcmp(m->mesh.devices[i].public_key, key, 32))
 			return &m->mesh.devices[i];
 	return NULL;
+}
+
+unsigned model_set_relays(struct mesh_model *m, struct api_relays *r)
+{
+	unsigned changed = memcmp(&m->relays, r, sizeof(*r)) ? MODEL_RELAYS : 0;
+
+	api_relays_wipe(&m->relays);
+	m->relays = *r;
+	explicit_bzero(r, sizeof(*r));
+	return changed;
+}
+
+unsigned model_set_relay(struct mesh_model *m, struct ev_relay *r)
+{
+	unsigned changed = MODEL_RELAY;
+
+	if (m->relay.allocated == r->allocated && addr_endpoint_equal(&m->relay.relayed, &r->relayed) &&
+	    !strcmp(m->relay.status, r->status) && m->relay.n == r->n &&
+	    (!r->n || !memcmp(m->relay.paths, r->paths, r->n * sizeof(r->paths[0]))))
+		changed = 0;
+	free(m->relay.paths);
+	m->relay = *r;
+	r->paths = NULL;
+	r->n = 0;
+	return changed;
+}
+
+const union sockaddr_any *model_relay_path(const struct mesh_model *m, const uint8_t key[32])
+{
+	if (!m->relay.allocated)
+		return NULL;
+	for (size_t i = 0; i < m->relay.n; i++)
+		if (!memcmp(m->relay.paths[i].key, key, 32))
+			return &m->relay.paths[i].local;
+	return NULL;
+}
+
+const union sockaddr_any *model_relay_endpoint(const struct api_device *d)
+{
+	for (size_t i = 0; i < d->n_endpoints; i++)
+		if (d->endpoints[i].source == API_ENDPOINT_RELAY)
+			return &d->endpoints[i].addr;
+	return NULL;
+}
+
+size_t model_our_endpoints(const struct mesh_model *m, struct api_endpoint out[EV_MAX_ENDPOINTS + 1])
+{
+	size_t n = m->n_eps;
+
+	memcpy(out, m->eps, n * sizeof(out[0]));
+	if (m->relay.allocated) {
+		out[n].source = API_ENDPOINT_RELAY;
+		out[n].addr = m->relay.relayed;
+		n++;
+	}
+	return n;
 }

@@ -38,6 +38,9 @@ struct mesh_model {
 
 	bool api_connected;
 	char api_state[256];
+
+	struct api_relays relays;          /* the relays and our credentials (secret) */
+	struct ev_relay relay;             /* our allocation and the channels' endpoints (own array) */
 };
 
 /* What an update changed. */
@@ -51,6 +54,8 @@ enum {
 	MODEL_OOB = 1u << 6,
 	MODEL_API = 1u << 7,
 	MODEL_REGISTERED = 1u << 8,        /* a (new) registration */
+	MODEL_RELAYS = 1u << 9,            /* the relay list or credentials */
+	MODEL_RELAY = 1u << 10,            /* our allocation or channels */
 };
 
 void model_init(struct mesh_model *m);
@@ -64,6 +69,16 @@ unsigned model_apply_watch(struct mesh_model *m, struct api_watch *w);
 unsigned model_set_endpoints(struct mesh_model *m, const struct ev_endpoints *e);
 unsigned model_set_oob(struct mesh_model *m, const struct oob *o);
 unsigned model_set_api_state(struct mesh_model *m, bool connected, const char *text);
+unsigned model_set_relays(struct mesh_model *m, struct api_relays *r);
+unsigned model_set_relay(struct mesh_model *m, struct ev_relay *r);
+
+/* The local end of our channel to a peer, or NULL. */
+const union sockaddr_any *model_relay_path(const struct mesh_model *m, const uint8_t key[32]);
+/* A device's relay endpoint ("source": "relay"), or NULL. */
+const union sockaddr_any *model_relay_endpoint(const struct api_device *d);
+/* The endpoints we publish: discovery's, and the relayed one when allocated.
+ * Returns how many (at most EV_MAX_ENDPOINTS + 1). */
+size_t model_our_endpoints(const struct mesh_model *m, struct api_endpoint out[EV_MAX_ENDPOINTS + 1]);
 
 /* The device of a public key, or NULL. */
 const struct api_device *model_find(const struct mesh_model *m, const uint8_t key[32]);

@@ -23,6 +23,7 @@ struct status_peer {
 	char hostname[API_HOSTNAME_MAX + 1];
 	char id[API_UUID_LEN + 1];
 	char tunnel_ip[INET6_ADDRSTRLEN];
+	char path[8];                          /* "direct" or "relay" (path.h) */
 };
 
 struct status_exit {
@@ -48,6 +49,8 @@ struct status_view {
 	char exit_status[160];
 	bool sub_wanted;
 	char warnings[512];
+	char relay_status[200];                /* the relay worker's last word, "" when none */
+	char relay_endpoint[ADDR_ENDPOINT_STRLEN]; /* our relayed address, "" when none */
 	struct status_peer *peers;             /* heap */
 	size_t n_peers;
 	struct status_exit *exits;             /* heap */

@@ -4,6 +4,7 @@
 #   inet      a bridge "br0" for 203.0.113.0/24, the "internet"
 #   api       203.0.113.10  nexapi over TLS (a CA made here), :8443
 #   stun      203.0.113.20  coturn, STUN only, :19302
+#   turn      203.0.113.30  coturn, TURN with use-auth-secret, :3478 (turn_up)
 #   <host>    a public host on the bridge, or a host behind a NAT router
 #             (nftables masquerade and the stateful firewall of a home router)
 #
@@ -17,6 +18,8 @@ API_IP=203.0.113.10
 API_PORT=8443
 API_URL=https://$API_IP:$API_PORT
 STUN_IP=203.0.113.20
+TURN_IP=203.0.113.30
+API_EXTRA=()                # more nexapi options (api_start)
 declare -A NEXD_PID=()      # host -> pid of its nexd
 declare -A NEXD_IF=()       # host -> interface name
 declare -A NEXD_SOCK=()     # host -> control socket
@@ -104,7 +107,8 @@ api_up() {
 # api_start / api_stop: (re)start the API server on its database.
 api_start() {
 	bg_start "nexapi-$RANDOM" api "$NEXAPI" --listen "$API_IP:$API_PORT" --db "$TMPD/api.db" \
-		--tls-cert "$TMPD/api.pem" --tls-key "$TMPD/api.key" --admin-token-file "$TMPD/admin.token"
+		--tls-cert "$TMPD/api.pem" --tls-key "$TMPD/api.key" --admin-token-file "$TMPD/admin.token" \
+		"${API_EXTRA[@]}"
 	API_PID=$BG_PID
 	wait_for 10 n api curl -sf --cacert "$TMPD/ca.pem" "$API_URL/healthz" ||
 		fail "nexapi did not come up"
@@ -202,6 +206,80 @@ mesh_ping() {
 		fail "$1 cannot reach $2 ($dst) over the mesh"
 	}
 	printf '    ok: %s reaches %s over the mesh\n' "$1" "$2" >&2
+}
+
+# nat_kind ROUTER KIND: the NAT of a nat_host router, as users meet them:
+#   home       masquerade behind the stateful firewall of a home router
+#              (unsolicited packets dropped before conntrack keeps them)
+#   masq       a bare masquerade with no input firewall: the router's own
+#              stack answers a stray packet (port unreachable), conntrack
+#              keeps that flow, and the device's later mapping to the same
+#              peer gets another port
+#   symmetric  a new port for every destination (masquerade random), as on
+#              mobile and carrier-grade NATs, behind the home firewall
+nat_kind() {
+	local router=$1 kind=$2 masq=masquerade filter=1
+	case "$kind" in
+	home) ;;
+	masq) filter=0 ;;
+	symmetric) masq="masquerade random" ;;
+	*) fail "nat_kind: unknown kind $kind" ;;
+	esac
+	n "$router" nft delete table inet home 2>/dev/null || true
+	n "$router" conntrack -F >/dev/null 2>&1 || true
+	if [ "$filter" = 1 ]; then
+		home_router "$router" lan0
+		n "$router" nft flush chain inet home postrouting
+		n "$router" nft add rule inet home postrouting oifname eth0 $masq
+	else
+		n "$router" nft -f - <<-NFT
+		table inet home {
+			chain postrouting {
+				type nat hook postrouting priority 100;
+				oifname "eth0" $masq
+			}
+		}
+		NFT
+	fi
+}
+
+# turn_up: coturn as a TURN server on 203.0.113.30:3478 (UDP and TCP), with
+# the TURN REST credentials nexapi hands out (TURN_SECRET, in
+# $TMPD/turn.secret); API_EXTRA gets the matching nexapi options.
+turn_up() {
+	TURN_SECRET=$(openssl rand -hex 24)
+	printf '%s\n' "$TURN_SECRET" >"$TMPD/turn.secret"
+	chmod 600 "$TMPD/turn.secret"
+	public_host turn "$TURN_IP"
+	cat >"$TMPD/turnserver.conf" <<-CONF
+	use-auth-secret
+	static-auth-secret=$TURN_SECRET
+	realm=nexodus.test
+	listening-ip=$TURN_IP
+	relay-ip=$TURN_IP
+	listening-port=3478
+	min-port=40000
+	max-port=40999
+	fingerprint
+	no-tls
+	no-dtls
+	no-cli
+	CONF
+	chmod 600 "$TMPD/turnserver.conf"
+	bg_start coturn-turn turn turnserver -c "$TMPD/turnserver.conf" --userdb "$TMPD/turndb" \
+		--log-file stdout --simple-log ${TURN_EXTRA:-}
+	wait_for 10 n turn sh -c "ss -Huln | grep -q '$TURN_IP:3478 '" || fail "coturn (TURN) did not start"
+	API_EXTRA+=(--turn-server "turn:$TURN_IP:3478" --turn-secret-file "$TMPD/turn.secret")
+}
+
+# peer_path HOST PEER: the PATH nexctl shows on HOST for PEER (json).
+peer_path() {
+	nexd_ctl "$1" peers list -o json | jq -r --arg h "$2" '.[] | select(.hostname == $h) | .path'
+}
+
+# wait_path HOST PEER PATH SECONDS
+wait_path() {
+	wait_for "$4" sh -c "[ \"\$(ip netns exec $NX-$1 $NEXCTL nexd --unix-socket ${NEXD_SOCK[$1]} peers list -o json | jq -r --arg h $2 '.[] | select(.hostname == \$h) | .path')\" = $3 ]"
 }
 
 # ---------------------------------------------------------------- exit nodes
