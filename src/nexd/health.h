@@ -8,8 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HEALTH_INTERVAL_MS 1000
-#define HEALTH_REACHABLE_WINDOW_MS 2500 /* a reply within this: reachable (two probes missed: not) */
+#define HEALTH_INTERVAL_MS 400
+#define HEALTH_REACHABLE_WINDOW_MS 1100 /* a reply within this: reachable (two probes missed: not) */
 #define HEALTH_MAX_TARGETS 4096
 
 struct health_target {
