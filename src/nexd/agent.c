@@ -78,7 +78,7 @@ static int start_workers(struct agent *a, const struct ev_endpoints *first, char
 	ac.n_eps = first->n;
 	r = discovery_start(&a->discovery, &w, &dc);
 	if (!r)
-		r = relay_start(&a->relay, &w, a->opt.listen_port);
+		r = relay_start(&a->relay, &w, a->opt.listen_port, a->opt.ca_cert);
 	if (!r)
 		r = report_start(&a->report, &w, a->opt.service_url, a->opt.ca_cert);
 	if (!r)

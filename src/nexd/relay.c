@@ -19,6 +19,7 @@
 #include "common/timeutil.h"
 #include "common/turnuri.h"
 #include "nexd/marks.h"
+#include "nexd/tlsconn.h"
 #include "nexd/turn.h"
 
 #define MS(x) ((uint64_t)(x) * NSEC_PER_MSEC)
@@ -49,6 +50,7 @@ struct channel {
 struct relay {
 	struct worker w;
 	uint16_t wg_port;
+	const char *ca_cert;              /* to check turns: servers; NULL: the system's CAs */
 	pthread_t thread;
 	bool started;
 
@@ -66,6 +68,7 @@ struct relay {
 	size_t server_idx;                /* which of cur.items */
 	bool tcp;                         /* this attempt over TCP */
 	int fd;                           /* to the TURN server */
+	struct tlsconn *tls;              /* over it, for turns: */
 	union sockaddr_any server;
 	enum conn_state state;
 	uint8_t key[TURN_KEY_LEN];
@@ -206,6 +209,8 @@ static void chan_close_all(struct relay *r)
 
 static void conn_close(struct relay *r)
 {
+	tlsconn_close(r->tls);
+	r->tls = NULL;
 	if (r->fd >= 0)
 		close(r->fd);
 	r->fd = -1;
@@ -219,7 +224,7 @@ static void conn_close(struct relay *r)
 	r->dirty = true;
 }
 
-static int conn_open(struct relay *r)
+static int conn_open(struct relay *r, char *why, size_t whylen)
 {
 	const struct api_relay *s = &r->cur.items[r->server_idx];
 	struct turn_uri u;
@@ -227,11 +232,11 @@ static int conn_open(struct relay *r)
 	char port[8];
 	int mark = MARK_WG, fd, err;
 
-	if (turn_uri_parse(s->uri, &u))
+	if (turn_uri_parse(s->uri, &u)) {
+		snprintf(why, whylen, "not a TURN URI");
 		return -EINVAL;
-	if (u.transport == TURN_TRANSPORT_TLS)
-		return -EPROTONOSUPPORT;
-	if (u.transport == TURN_TRANSPORT_TCP)
+	}
+	if (u.transport != TURN_TRANSPORT_UDP)
 		r->tcp = true;
 	hints.ai_socktype = r->tcp ? SOCK_STREAM : SOCK_DGRAM;
 	snprintf(port, sizeof(port), "%u", u.port);
@@ -239,14 +244,17 @@ static int conn_open(struct relay *r)
 	if (err || !res) {
 		if (res)
 			freeaddrinfo(res);
+		snprintf(why, whylen, "cannot resolve %.100s", u.host);
 		return -EHOSTUNREACH;
 	}
 	memset(&r->server, 0, sizeof(r->server));
 	memcpy(&r->server, res->ai_addr, res->ai_addrlen);
 	freeaddrinfo(res);
 	fd = socket(r->server.sa.sa_family, (r->tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
+	if (fd < 0) {
+		snprintf(why, whylen, "%s", strerror(errno));
 		return -errno;
+	}
 	/* out of band, like the WireGuard socket (policy rule 19302) */
 	(void)setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark));
 	if (connect(fd, &r->server.sa, addr_len(&r->server)) < 0) {
@@ -261,6 +269,14 @@ static int conn_open(struct relay *r)
 			    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) == 0)
 				err = -err;
 		}
+		if (err) {
+			close(fd);
+			snprintf(why, whylen, "%s", strerror(-err));
+			return err;
+		}
+	}
+	if (u.transport == TURN_TRANSPORT_TLS) {
+		err = tlsconn_open(&r->tls, fd, u.host, r->ca_cert, r->w.stop_fd, RELAY_TCP_TIMEOUT_MS, why, whylen);
 		if (err) {
 			close(fd);
 			return err;
@@ -283,6 +299,8 @@ static int send_frame(struct relay *r, const uint8_t *buf, size_t len)
 		return n < 0 ? -errno : 0;      /* a datagram lost is a datagram lost */
 	}
 	/* A stream: a frame goes whole or the connection is no good. */
+	if (r->tls)
+		return tlsconn_write_all(r->tls, buf, len, 1000);
 	while (len) {
 		struct pollfd p = { .fd = r->fd, .events = POLLOUT };
 
@@ -355,13 +373,20 @@ static int txn_again(struct relay *r)
 	return txn_start(r, k, r->txn_chan);
 }
 
+static bool is_tls(const struct api_relay *s)
+{
+	struct turn_uri u;
+
+	return turn_uri_parse(s->uri, &u) == 0 && u.transport == TURN_TRANSPORT_TLS;
+}
+
 /* Gives up on this server (and transport): the next one, TCP after UDP. */
 static void server_failed(struct relay *r, bool transport, const char *why)
 {
 	const struct api_relay *s = &r->cur.items[r->server_idx];
 	struct turn_uri u;
 
-	set_status(r, true, "%s%s: %s", s->uri, r->tcp ? " (over TCP)" : "", why);
+	set_status(r, true, "%s%s: %s", s->uri, r->tcp && !is_tls(s) ? " (over TCP)" : "", why);
 	conn_close(r);
 	if (transport && !r->tcp && turn_uri_parse(s->uri, &u) == 0 && u.transport == TURN_TRANSPORT_UDP) {
 		r->tcp = true;               /* where UDP is blocked, TCP may pass */
@@ -556,7 +581,8 @@ static void on_response(struct relay *r, const struct turn_response *resp)
 			r->chans[i].bind_due_ns = 0;
 		}
 		addr_endpoint_format(&r->relayed, ep);
-		set_status(r, false, "allocated %s on %s%s", ep, r->cur.items[r->server_idx].uri, r->tcp ? " (over TCP)" : "");
+		set_status(r, false, "allocated %s on %s%s", ep, r->cur.items[r->server_idx].uri,
+			   r->tls ? " (over TLS)" : r->tcp ? " (over TCP)" : "");
 		r->dirty = true;
 		break;
 	}
@@ -624,16 +650,29 @@ static void read_server(struct relay *r)
 			on_frame(r, r->pkt, (size_t)n);
 		return;
 	}
-	{
-		ssize_t n = recv(r->fd, r->stream + r->stream_len, sizeof(r->stream) - r->stream_len, MSG_DONTWAIT);
-		size_t off = 0;
+	/* TLS may hold decrypted bytes the socket no longer shows: read until
+	 * there is nothing. */
+	for (int rounds = 0; rounds < 64 && r->fd >= 0; rounds++) {
+		size_t room = sizeof(r->stream) - r->stream_len, off = 0;
+		ssize_t n;
 
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-			server_failed(r, true, n == 0 ? "the server closed the connection" : strerror(errno));
-			return;
+		if (r->tls) {
+			n = tlsconn_read(r->tls, r->stream + r->stream_len, room);
+			if (n == -EAGAIN)
+				return;
+			if (n <= 0) {
+				server_failed(r, true, n == 0 ? "the server closed the connection" : "TLS read failed");
+				return;
+			}
+		} else {
+			n = recv(r->fd, r->stream + r->stream_len, room, MSG_DONTWAIT);
+			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+				return;
+			if (n <= 0) {
+				server_failed(r, true, n == 0 ? "the server closed the connection" : strerror(errno));
+				return;
+			}
 		}
-		if (n < 0)
-			return;
 		r->stream_len += (size_t)n;
 		for (;;) {
 			ssize_t f = turn_stream_frame_len(r->stream + off, r->stream_len - off);
@@ -689,10 +728,11 @@ static void next_request(struct relay *r, uint64_t now)
 
 		if (now < r->retry_ns)
 			return;
-		err = conn_open(r);
+		char why[160] = "";
+
+		err = conn_open(r, why, sizeof(why));
 		if (err) {
-			server_failed(r, err != -EPROTONOSUPPORT && err != -EINVAL, err == -EPROTONOSUPPORT ? "TLS relays (turns:) are not supported by this nexd"
-								 : strerror(-err));
+			server_failed(r, err != -EINVAL && err != -EKEYREJECTED, why);
 			return;
 		}
 		r->authed = false;
@@ -816,7 +856,7 @@ static void *relay_main(void *arg)
 	return NULL;
 }
 
-int relay_start(struct relay **out, const struct worker *w, uint16_t wg_port)
+int relay_start(struct relay **out, const struct worker *w, uint16_t wg_port, const char *ca_cert)
 {
 	struct relay *r = calloc(1, sizeof(*r));
 	int err;
@@ -825,6 +865,7 @@ int relay_start(struct relay **out, const struct worker *w, uint16_t wg_port)
 		return -ENOMEM;
 	r->w = *w;
 	r->wg_port = wg_port;
+	r->ca_cert = ca_cert;
 	r->fd = -1;
 	pthread_mutex_init(&r->lock, NULL);
 	r->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -1,7 +1,7 @@
 /* The relay worker: a TURN client (RFC 8656; turn.h) for the peers no
  * direct path reaches. It keeps one allocation on the first of the API
  * server's relays that answers (over UDP, or over TCP where UDP gets no
- * answer), refreshes it, binds a channel to each peer's relayed address
+ * answer, or TLS for turns:), refreshes it, binds a channel to each peer's relayed address
  * (which also installs the permission) and carries WireGuard's packets:
  * for each such peer a UDP socket on 127.0.0.1 is the endpoint WireGuard
  * sends to, and what arrives on the channel is handed to WireGuard's port
@@ -28,7 +28,9 @@ struct relay_peer {
 };
 
 struct relay;
-int relay_start(struct relay **out, const struct worker *w, uint16_t wg_port);
+/* ca_cert: the CAs to check turns: servers with (nexd's --ca-cert); NULL:
+ * the system's. */
+int relay_start(struct relay **out, const struct worker *w, uint16_t wg_port, const char *ca_cert);
 /* From the loop: the relays and credentials (copied; none: no relay). */
 void relay_set_servers(struct relay *r, const struct api_relays *servers);
 /* From the loop: the peers to keep a channel to (copied, at most RELAY_PEERS_MAX). */

@@ -91,11 +91,17 @@ home_router() {
 	NFT
 }
 
+# test_ca: the test's CA ($TMPD/ca.pem, ca.key), made once.
+test_ca() {
+	[ -f "$TMPD/ca.pem" ] && return 0
+	pp openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+		-subj "/CN=nexodus test CA" -keyout "$TMPD/ca.key" -out "$TMPD/ca.pem" 2>/dev/null
+}
+
 # api_up: the API host with nexapi over TLS; sets ADMIN_TOKEN.
 api_up() {
 	public_host api "$API_IP"
-	pp openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-		-subj "/CN=nexodus test CA" -keyout "$TMPD/ca.key" -out "$TMPD/ca.pem" 2>/dev/null
+	test_ca
 	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
 		-subj "/CN=$API_IP" -keyout "$TMPD/api.key" -out "$TMPD/api.csr" 2>/dev/null
 	printf 'subjectAltName=IP:%s\n' "$API_IP" >"$TMPD/api.ext"
@@ -261,15 +267,32 @@ turn_up() {
 	min-port=40000
 	max-port=40999
 	fingerprint
-	no-tls
 	no-dtls
 	no-cli
 	CONF
+	if [ "${TURN_TLS:-0}" = 1 ]; then
+		# turns: on 5349, with a certificate of the test CA for the address
+		test_ca
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=$TURN_IP" \
+			-keyout "$TMPD/turn.key" -out "$TMPD/turn.csr" 2>/dev/null
+		printf 'subjectAltName=IP:%s\n' "$TURN_IP" >"$TMPD/turn.ext"
+		openssl x509 -req -in "$TMPD/turn.csr" -CA "$TMPD/ca.pem" -CAkey "$TMPD/ca.key" -CAcreateserial \
+			-days 2 -extfile "$TMPD/turn.ext" -out "$TMPD/turn.pem" 2>/dev/null
+		printf 'tls-listening-port=5349\ncert=%s\npkey=%s\n' "$TMPD/turn.pem" "$TMPD/turn.key" \
+			>>"$TMPD/turnserver.conf"
+	else
+		printf 'no-tls\n' >>"$TMPD/turnserver.conf"
+	fi
 	chmod 600 "$TMPD/turnserver.conf"
 	bg_start coturn-turn turn turnserver -c "$TMPD/turnserver.conf" --userdb "$TMPD/turndb" \
 		--log-file stdout --simple-log ${TURN_EXTRA:-}
 	wait_for 10 n turn sh -c "ss -Huln | grep -q '$TURN_IP:3478 '" || fail "coturn (TURN) did not start"
-	API_EXTRA+=(--turn-server "turn:$TURN_IP:3478" --turn-secret-file "$TMPD/turn.secret")
+	if [ "${TURN_TLS:-0}" = 1 ]; then
+		wait_for 10 n turn sh -c "ss -Htln | grep -q '$TURN_IP:5349 '" || fail "coturn (TURN) does not listen on 5349"
+		API_EXTRA+=(--turn-server "turns:$TURN_IP:5349" --turn-secret-file "$TMPD/turn.secret")
+	else
+		API_EXTRA+=(--turn-server "turn:$TURN_IP:3478" --turn-secret-file "$TMPD/turn.secret")
+	fi
 }
 
 # peer_path HOST PEER: the PATH nexctl shows on HOST for PEER (json).
