@@ -34,7 +34,7 @@
 #define RELAY_PACKET_MAX 65535
 
 enum conn_state { CONN_NONE, CONN_ALLOCATING, CONN_READY };
-enum txn_kind { TXN_NONE, TXN_ALLOCATE, TXN_REFRESH, TXN_BIND, TXN_DELETE };
+enum txn_kind { TXN_NONE, TXN_ALLOCATE, TXN_REFRESH, TXN_PERMIT, TXN_BIND, TXN_DELETE };
 
 struct channel {
 	uint8_t key[32];
@@ -42,6 +42,7 @@ struct channel {
 	uint16_t number;
 	int fd;                           /* 127.0.0.1:port, WireGuard's endpoint for the peer */
 	union sockaddr_any local;
+	bool permitted;                   /* CreatePermission answered (ChannelBind refreshes it) */
 	bool bound;
 	uint64_t bind_due_ns;
 	bool wanted;                      /* still in the loop's list */
@@ -219,8 +220,10 @@ static void conn_close(struct relay *r)
 	r->authed = false;
 	r->stream_len = 0;
 	memset(&r->relayed, 0, sizeof(r->relayed));
-	for (size_t i = 0; i < r->n_chans; i++)
+	for (size_t i = 0; i < r->n_chans; i++) {
 		r->chans[i].bound = false;
+		r->chans[i].permitted = false;
+	}
 	r->dirty = true;
 }
 
@@ -346,6 +349,9 @@ static int txn_start(struct relay *r, enum txn_kind kind, size_t chan)
 	case TXN_DELETE:
 		len = turn_build_refresh(r->txn_msg, sizeof(r->txn_msg), &r->txid, &a, 0);
 		break;
+	case TXN_PERMIT:
+		len = turn_build_create_permission(r->txn_msg, sizeof(r->txn_msg), &r->txid, &a, &r->chans[chan].peer, 1);
+		break;
 	case TXN_BIND:
 		len = turn_build_channel_bind(r->txn_msg, sizeof(r->txn_msg), &r->txid, &a, r->chans[chan].number,
 					      &r->chans[chan].peer);
@@ -462,6 +468,7 @@ static void sync_peers(struct relay *r)
 			 * number stays with its peer until it expires, RFC 8656 12). */
 			c->peer = peers[i].relayed;
 			c->number = next_channel(r);
+			c->permitted = false;
 			c->bound = false;
 			c->bind_due_ns = 0;
 			r->dirty = true;
@@ -489,9 +496,9 @@ static void sync_peers(struct relay *r)
 			i++;
 			continue;
 		}
-		if (r->txn == TXN_BIND && r->txn_chan == i)
+		if ((r->txn == TXN_BIND || r->txn == TXN_PERMIT) && r->txn_chan == i)
 			r->txn = TXN_NONE;
-		else if (r->txn == TXN_BIND && r->txn_chan == r->n_chans - 1)
+		else if ((r->txn == TXN_BIND || r->txn == TXN_PERMIT) && r->txn_chan == r->n_chans - 1)
 			r->txn_chan = i;
 		close(r->chans[i].fd);
 		r->chans[i] = r->chans[--r->n_chans];
@@ -551,8 +558,8 @@ static void on_response(struct relay *r, const struct turn_response *resp)
 	}
 	if (!resp->success) {
 		turn_error_text(resp, text, sizeof(text));
-		if (k == TXN_BIND) {
-			log_warn("relay: binding a channel: %s", text);
+		if (k == TXN_BIND || k == TXN_PERMIT) {
+			log_warn("relay: %s: %s", k == TXN_BIND ? "binding a channel" : "creating a permission", text);
 			r->chans[r->txn_chan].bind_due_ns = time_now_ns() + MS(RELAY_RETRY_MS);
 			return;
 		}
@@ -578,6 +585,7 @@ static void on_response(struct relay *r, const struct turn_response *resp)
 						  RELAY_REFRESH_BEFORE_S));
 		for (size_t i = 0; i < r->n_chans; i++) {
 			r->chans[i].bound = false;
+			r->chans[i].permitted = false;
 			r->chans[i].bind_due_ns = 0;
 		}
 		addr_endpoint_format(&r->relayed, ep);
@@ -591,6 +599,9 @@ static void on_response(struct relay *r, const struct turn_response *resp)
 				    MS(1000ull * ((resp->lifetime > 2 * RELAY_REFRESH_BEFORE_S ? resp->lifetime
 											 : TURN_DEFAULT_LIFETIME) -
 						  RELAY_REFRESH_BEFORE_S));
+		break;
+	case TXN_PERMIT:
+		r->chans[r->txn_chan].permitted = true;
 		break;
 	case TXN_BIND: {
 		struct channel *c = &r->chans[r->txn_chan];
@@ -752,7 +763,9 @@ static void next_request(struct relay *r, uint64_t now)
 	for (size_t i = 0; i < r->n_chans; i++) {
 		if (now < r->chans[i].bind_due_ns)
 			continue;
-		if (txn_start(r, TXN_BIND, i))
+		/* a permission for the peer's address first (RFC 8656 9), then
+		 * the channel, whose binding refreshes both from then on */
+		if (txn_start(r, r->chans[i].permitted ? TXN_BIND : TXN_PERMIT, i))
 			server_failed(r, true, "cannot bind a channel");
 		return;
 	}
@@ -768,7 +781,7 @@ static void check_timeout(struct relay *r, uint64_t now)
 		(void)send_frame(r, r->txn_msg, r->txn_len);
 		return;
 	}
-	if (r->txn == TXN_BIND) {
+	if (r->txn == TXN_BIND || r->txn == TXN_PERMIT) {
 		r->chans[r->txn_chan].bind_due_ns = now + MS(RELAY_RETRY_MS);
 		r->txn = TXN_NONE;
 		return;

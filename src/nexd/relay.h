@@ -1,8 +1,9 @@
 /* The relay worker: a TURN client (RFC 8656; turn.h) for the peers no
  * direct path reaches. It keeps one allocation on the first of the API
  * server's relays that answers (over UDP, or over TCP where UDP gets no
- * answer, or TLS for turns:), refreshes it, binds a channel to each peer's relayed address
- * (which also installs the permission) and carries WireGuard's packets:
+ * answer, or TLS for turns:), refreshes it, creates a permission for and
+ * binds a channel to each peer's relayed address (the binding refreshes
+ * both from then on) and carries WireGuard's packets:
  * for each such peer a UDP socket on 127.0.0.1 is the endpoint WireGuard
  * sends to, and what arrives on the channel is handed to WireGuard's port
  * from that socket. WireGuard stays end to end: the relay sees ciphertext.
