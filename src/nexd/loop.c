@@ -33,6 +33,7 @@ struct peer_path {
 	uint64_t probe_ok_ns;            /* a connectivity check answered */
 	union sockaddr_any probe_ep;
 	bool seen;
+	bool recreate;                   /* moved to the relay before any handshake: start afresh */
 };
 
 struct loop {
@@ -372,6 +373,16 @@ static void converge_wg(struct loop *l, const struct desired *d)
 	if (!l->wg_dirty && d->n_peers == l->n_applied &&
 	    (!d->n_peers || !memcmp(d->peers, l->applied, d->n_peers * sizeof(d->peers[0]))))
 		return;
+	for (size_t i = 0; i < l->n_paths; i++) {
+		struct wg_peer_config gone = { .remove = true };
+		struct wg_config c1 = { .n_peers = 1, .peers = &gone };
+
+		if (!l->paths[i].recreate)
+			continue;
+		l->paths[i].recreate = false;
+		memcpy(gone.public_key, l->paths[i].key, 32);
+		(void)l->cfg.drv->apply(l->dev, &c1); /* the plan below adds it back */
+	}
 	r = l->cfg.drv->get(l->dev, &info);
 	if (r) {
 		log_error("cannot read %s: %s", l->opt->interface, strerror(-r));
@@ -596,6 +607,11 @@ static void step_paths(struct loop *l, uint64_t now)
 			relay_check(l->cfg.relay);
 		if (path_step(&p->st, &in, why, sizeof(why))) {
 			log_info("peer %s: path %s (%s)", d->hostname, path_name(p->st.kind), why);
+			/* WireGuard waits 5 s (REKEY_TIMEOUT) before it repeats an
+			 * initiation that went nowhere; a peer that never answered
+			 * is made anew so that its first packet on the new path
+			 * starts a handshake at once. */
+			p->recreate = !in.last_reply_ns;
 			l->wg_dirty = true;
 			l->peers_dirty = true;
 		}
