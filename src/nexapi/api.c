@@ -13,6 +13,7 @@ const struct httpd_route api_routes[] = {
 	{ "GET", "/api/v1/organizations", handle_org_list },
 	{ "POST", "/api/v1/organizations", handle_org_create },
 	{ "GET", "/api/v1/organizations/*", handle_org_get },
+	{ "PATCH", "/api/v1/organizations/*", handle_org_patch },
 	{ "POST", "/api/v1/tokens", handle_token_create },
 	{ "POST", "/api/v1/reg-keys", handle_regkey_create },
 	{ "GET", "/api/v1/reg-keys", handle_regkey_list },
@@ -22,6 +23,8 @@ const struct httpd_route api_routes[] = {
 	{ "GET", "/api/v1/devices/watch", handle_device_watch },
 	{ "GET", "/api/v1/devices/*", handle_device_get },
 	{ "GET", "/api/v1/devices/*/relays", handle_device_relays },
+	{ "POST", "/api/v1/devices/*/approve", handle_device_approve },
+	{ "POST", "/api/v1/devices/*/unapprove", handle_device_unapprove },
 	{ "PATCH", "/api/v1/devices/*", handle_device_patch },
 	{ "DELETE", "/api/v1/devices/*", handle_device_delete },
 };
@@ -41,27 +44,51 @@ void api_time(int64_t t, char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+static const struct {
+	char kind;
+	const char *name;
+} kind_names[] = { { TOKEN_ADMIN, "an admin token" }, { TOKEN_ORG, "an organization token" },
+		   { TOKEN_DEVICE, "a device token" }, { TOKEN_REGKEY, "a registration key" } };
+
+static const char *kind_name(char kind)
+{
+	for (size_t i = 0; i < sizeof(kind_names) / sizeof(kind_names[0]); i++)
+		if (kind_names[i].kind == kind)
+			return kind_names[i].name;
+	return "this token";
+}
+
+void api_who(const struct auth *au, char out[API_WHO_LEN])
+{
+	const char *name = kind_name(au->kind);
+
+	/* "an admin token" -> "admin token <id>" */
+	if (!strncmp(name, "an ", 3))
+		name += 3;
+	else if (!strncmp(name, "a ", 2))
+		name += 2;
+	snprintf(out, API_WHO_LEN, "%s %s", name, au->id);
+}
+
 int api_auth(struct api *a, struct httpd_request *r, const char *kinds, struct auth *out)
 {
 	const char *why;
+	int err;
 
-	if (auth_check(a->store, httpd_header(r, "Authorization"), out, &why)) {
+	err = auth_check(a->store, httpd_header(r, "Authorization"), out, &why);
+	if (err == -EOWNERDEAD) {
+		httpd_reply_error_with(r, 401, json_pack("{s:s}", "reason", "device_deleted"),
+				       "device %s was deleted", out->device_id);
+		return -EACCES;
+	}
+	if (err) {
 		httpd_reply_error(r, 401, "%s", why);
 		return -EACCES;
 	}
 	if (out->kind == TOKEN_DEVICE)
 		a->ops->device_touch(a->store, out->device_id, api_now(), API_TOUCH_SECONDS);
 	if (!strchr(kinds, out->kind)) {
-		static const struct {
-			char kind;
-			const char *name;
-		} names[] = { { TOKEN_ADMIN, "an admin token" }, { TOKEN_ORG, "an organization token" },
-			      { TOKEN_DEVICE, "a device token" }, { TOKEN_REGKEY, "a registration key" } };
-		const char *name = "this token";
-		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-			if (names[i].kind == out->kind)
-				name = names[i].name;
-		httpd_reply_error(r, 403, "%s may not do this", name);
+		httpd_reply_error(r, 403, "%s may not do this", kind_name(out->kind));
 		return -EPERM;
 	}
 	return 0;
@@ -121,9 +148,9 @@ json_t *api_org_json(const struct org_rec *o)
 	char t[32];
 
 	api_time(o->created_at, t);
-	return json_pack("{s:s, s:s, s:s, s:o, s:s}", "id", o->id, "name", o->name, "prefix", o->prefix,
+	return json_pack("{s:s, s:s, s:s, s:o, s:s, s:s}", "id", o->id, "name", o->name, "prefix", o->prefix,
 			 "prefix6", o->prefix6[0] ? json_string(o->prefix6) : json_null(),
-			 "created_at", t);
+			 "exit_node_approval", o->approval_auto ? "auto" : "admin", "created_at", t);
 }
 
 json_t *api_regkey_json(const struct regkey_rec *k, const char *key_text)
@@ -133,10 +160,10 @@ json_t *api_regkey_json(const struct regkey_rec *k, const char *key_text)
 
 	api_time(k->created_at, created);
 	api_time(k->expires_at, expires);
-	j = json_pack("{s:s, s:s, s:b, s:o, s:b, s:b, s:s}", "id", k->id, "organization", k->org_name,
+	j = json_pack("{s:s, s:s, s:b, s:o, s:b, s:b, s:b, s:s}", "id", k->id, "organization", k->org_name,
 		      "single_use", k->single_use, "expires_at",
 		      k->expires_at ? json_string(expires) : json_null(), "used", k->used, "revoked",
-		      k->revoked, "created_at", created);
+		      k->revoked, "auto_approve", k->auto_approve, "created_at", created);
 	if (j && key_text)
 		json_object_set_new(j, "key", json_string(key_text));
 	return j;
@@ -173,6 +200,8 @@ void api_device_write(struct jsonw *w, const struct device_rec *d, int64_t now)
 	raw_array(w, d->endpoints_json);
 	jsonw_key(w, "advertise_cidrs", false);
 	raw_array(w, d->cidrs_json);
+	jsonw_key(w, "approved_cidrs", false);
+	raw_array(w, d->approved_json);
 	jsonw_key(w, "exit_node_client", false);
 	jsonw_bool(w, d->exit_node_client);
 	jsonw_key(w, "exit_node_status", false);
@@ -196,6 +225,31 @@ void api_device_write(struct jsonw *w, const struct device_rec *d, int64_t now)
 	api_time(d->created_at, t);
 	jsonw_string(w, t);
 	jsonw_raw(w, "}");
+}
+
+int api_server_key(struct api *a)
+{
+	uint8_t fresh_priv[KEY_LEN], fresh_pub[KEY_LEN], priv[KEY_LEN], pub[KEY_LEN];
+	int err;
+
+	if (challenge_has_key(a->challenge))
+		return 0;
+	key_generate(fresh_priv, fresh_pub);
+	err = a->ops->server_key(a->store, fresh_priv, fresh_pub, priv, pub);
+	sodium_memzero(fresh_priv, sizeof(fresh_priv));
+	if (err) {
+		log_error("cannot load or store the server's key for re-registration proofs (%s)",
+			  strerror(-err));
+		return err;
+	}
+	err = challenge_set_key(a->challenge, priv, pub);
+	sodium_memzero(priv, sizeof(priv));
+	if (!err) {
+		char b64[KEY_B64_LEN + 1];
+		challenge_server_key(a->challenge, b64);
+		log_info("re-registration proofs: server key %s", b64);
+	}
+	return err;
 }
 
 int api_relays_write(struct jsonw *w, const struct relay_config *rc, const char *device_id, int64_t now)

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "nexapi/auth.h"
+#include "nexapi/challenge.h"
 #include "nexapi/http.h"
 #include "nexapi/jsonw.h"
 #include "nexapi/relay.h"
@@ -43,6 +44,7 @@ struct api {
 	struct watch *watch;
 	struct static_site *web;   /* the web UI (static.h), or NULL */
 	const struct relay_config *relay;   /* the TURN relays handed out (n may be 0) */
+	struct challenge *challenge;   /* re-registration proofs; its key loaded on first use */
 	struct api_watch_cache cache;
 };
 
@@ -55,17 +57,26 @@ void api_time(int64_t t, char out[32]);
 
 /* Authenticates the request. kinds: the token kinds allowed ("aod",
  * "r"...). On failure replies (401, or 403 for a kind not allowed) and
- * returns non-zero. A device token's request refreshes its last_seen. */
+ * returns non-zero. A device token's request refreshes its last_seen. The
+ * token of a deleted device is answered 401 with "reason":
+ * "device_deleted". */
 int api_auth(struct api *a, struct httpd_request *r, const char *kinds, struct auth *out);
 /* The organization a request acts on: `name` (may be NULL) for an admin
  * (default: "default"); for other tokens their own, and a different name is
  * 404. Replies on failure and returns non-zero. */
 int api_org_scope(struct api *a, struct httpd_request *r, const struct auth *au, const char *name,
 		  struct org_rec *out);
+/* Who made a request, for the log: "admin token <id>" (the token's id,
+ * never its secret). */
+#define API_WHO_LEN 64
+void api_who(const struct auth *au, char out[API_WHO_LEN]);
 /* May this token see an object of org_id? (404 otherwise) */
 bool api_can_see(const struct auth *au, const char *org_id);
 /* Replies to a store error with the right status. */
 void api_reply_store_error(struct httpd_request *r, int err, const char *what);
+/* Loads (or makes, on first use) the server's key pair for re-registration
+ * proofs into a->challenge. 0 or -errno. */
+int api_server_key(struct api *a);
 
 json_t *api_org_json(const struct org_rec *o);
 json_t *api_regkey_json(const struct regkey_rec *k, const char *key_text);
@@ -82,6 +93,7 @@ enum httpd_result handle_healthz(struct httpd_request *r, void *ctx);
 enum httpd_result handle_org_list(struct httpd_request *r, void *ctx);
 enum httpd_result handle_org_create(struct httpd_request *r, void *ctx);
 enum httpd_result handle_org_get(struct httpd_request *r, void *ctx);
+enum httpd_result handle_org_patch(struct httpd_request *r, void *ctx);
 enum httpd_result handle_token_create(struct httpd_request *r, void *ctx);
 enum httpd_result handle_regkey_create(struct httpd_request *r, void *ctx);
 enum httpd_result handle_regkey_list(struct httpd_request *r, void *ctx);
@@ -93,5 +105,7 @@ enum httpd_result handle_device_patch(struct httpd_request *r, void *ctx);
 enum httpd_result handle_device_delete(struct httpd_request *r, void *ctx);
 enum httpd_result handle_device_watch(struct httpd_request *r, void *ctx);
 enum httpd_result handle_device_relays(struct httpd_request *r, void *ctx);
+enum httpd_result handle_device_approve(struct httpd_request *r, void *ctx);
+enum httpd_result handle_device_unapprove(struct httpd_request *r, void *ctx);
 
 #endif

@@ -88,7 +88,19 @@ int auth_check(struct store *s, const char *header, struct auth *out, const char
 		snprintf(out->org_id, sizeof(out->org_id), "%s", k.org_id);
 	} else {
 		struct token_rec t;
-		if (ops->token_get(s, id, &t) || t.kind != kind)
+		int rc = ops->token_get(s, id, &t);
+
+		if (rc == -ENOENT && kind == TOKEN_DEVICE && ops->deleted_token_get(s, id, &t) == 0 &&
+		    sodium_memcmp(t.hash, hash, STORE_HASH_LEN) == 0) {
+			out->kind = kind;
+			snprintf(out->id, sizeof(out->id), "%s", id);
+			snprintf(out->org_id, sizeof(out->org_id), "%s", t.org_id);
+			snprintf(out->device_id, sizeof(out->device_id), "%s", t.device_id);
+			*why = "device was deleted";
+			err = -EOWNERDEAD;
+			goto out;
+		}
+		if (rc || t.kind != kind)
 			goto out;
 		if (sodium_memcmp(t.hash, hash, STORE_HASH_LEN))
 			goto out;

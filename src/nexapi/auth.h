@@ -29,7 +29,9 @@ void auth_hash(const char *text, uint8_t hash[STORE_HASH_LEN]);
 /* Checks an Authorization header value ("Bearer <token>"). 0 with *out
  * filled, or -EACCES with *why a message for the client. Registration keys
  * are only checked for existence here; their state (used, expired,
- * revoked) is checked when they are consumed. */
+ * revoked) is checked when they are consumed. A device token of a deleted
+ * device (its tombstone, store.h) is -EOWNERDEAD with *out filled (kind,
+ * id, org_id, device_id): the caller says so. */
 int auth_check(struct store *s, const char *header, struct auth *out, const char **why);
 
 /* A random version 4 uuid. */

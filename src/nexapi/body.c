@@ -10,9 +10,42 @@ static int opt(int rc)
 	return rc == -ENOENT ? 0 : rc;
 }
 
+/* "exit_node_approval": "admin" or "auto"; -ENOENT when absent. */
+static int parse_approval(json_t *o, bool required, bool *approval_auto, struct jsonv_err *e)
+{
+	char mode[8];
+	int rc = jsonv_string(o, "exit_node_approval", required, 1, sizeof(mode) - 1, mode, sizeof(mode), e);
+
+	if (rc == -EINVAL && json_is_string(json_object_get(o, "exit_node_approval")))
+		return jsonv_fail(e, "field \"exit_node_approval\" must be \"admin\" or \"auto\"");
+	if (rc)
+		return rc;
+	if (strcmp(mode, "admin") && strcmp(mode, "auto"))
+		return jsonv_fail(e, "field \"exit_node_approval\" must be \"admin\" or \"auto\"");
+	*approval_auto = !strcmp(mode, "auto");
+	return 0;
+}
+
+int body_parse_org_patch(const char *buf, size_t len, struct body_org_patch *out, struct jsonv_err *e)
+{
+	static const char *const keys[] = { "exit_node_approval", NULL };
+	json_t *o;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = jsonv_load_object(buf, len, &o, e)))
+		return rc;
+	if ((rc = jsonv_known_keys(o, keys, e)))
+		goto out;
+	rc = parse_approval(o, true, &out->approval_auto, e);
+out:
+	json_decref(o);
+	return rc;
+}
+
 int body_parse_org(const char *buf, size_t len, struct body_org *out, struct jsonv_err *e)
 {
-	static const char *const keys[] = { "name", "prefix", "prefix6", NULL };
+	static const char *const keys[] = { "name", "prefix", "prefix6", "exit_node_approval", NULL };
 	char prefix6[ADDR_CIDR_STRLEN];
 	json_t *o;
 	int rc;
@@ -32,6 +65,8 @@ int body_parse_org(const char *buf, size_t len, struct body_org *out, struct jso
 	if (rc == 0 && validate_org_prefix(out->prefix))
 		rc = jsonv_fail(e, "field \"prefix\" must be an IPv4 prefix from /8 to /30 with no host bits set");
 	if ((rc = opt(rc)))
+		goto out;
+	if ((rc = opt(parse_approval(o, false, &out->approval_auto, e))))
 		goto out;
 	if (json_is_null(json_object_get(o, "prefix6")))
 		goto out;
@@ -64,7 +99,7 @@ out:
 
 int body_parse_regkey(const char *buf, size_t len, struct body_regkey *out, struct jsonv_err *e)
 {
-	static const char *const keys[] = { "organization", "single_use", "expires_in", NULL };
+	static const char *const keys[] = { "organization", "single_use", "expires_in", "auto_approve", NULL };
 	json_t *o;
 	int rc;
 
@@ -77,6 +112,8 @@ int body_parse_regkey(const char *buf, size_t len, struct body_regkey *out, stru
 				   sizeof(out->organization), e))))
 		goto out;
 	if ((rc = opt(jsonv_bool(o, "single_use", &out->single_use, e))))
+		goto out;
+	if ((rc = opt(jsonv_bool(o, "auto_approve", &out->auto_approve, e))))
 		goto out;
 	rc = opt(jsonv_int(o, "expires_in", 1, BODY_MAX_EXPIRES_IN, &out->expires_in, e));
 out:
@@ -110,22 +147,56 @@ static int parse_endpoints(json_t *arr, struct body_device *d, struct jsonv_err 
 	return 0;
 }
 
-static int parse_cidrs(json_t *arr, struct body_device *d, struct jsonv_err *e)
+/* A list of canonical CIDRs without duplicates (at most BODY_MAX_CIDRS,
+ * checked by the caller); `what` names one in messages. */
+static int parse_cidr_list(json_t *arr, const char *field, const char *what,
+			   char (*out)[ADDR_CIDR_STRLEN], size_t *n, struct jsonv_err *e)
 {
 	size_t i;
 	json_t *c;
 
 	json_array_foreach(arr, i, c) {
 		const char *s;
+		int rc;
 
 		if (!json_is_string(c))
-			return jsonv_fail(e, "advertise_cidrs[%zu] must be a string", i);
+			return jsonv_fail(e, "%s[%zu] must be a string", field, i);
 		s = json_string_value(c);
-		if (json_string_length(c) >= ADDR_CIDR_STRLEN || strlen(s) != json_string_length(c) ||
-		    validate_cidr(s, d->cidrs[i]))
-			return jsonv_fail(e, "advertise_cidrs[%zu] \"%.64s\" is not a CIDR", i, s);
+		if (json_string_length(c) >= ADDR_CIDR_STRLEN || strlen(s) != json_string_length(c))
+			return jsonv_fail(e, "%s[%zu] \"%.64s\" is not a CIDR", field, i, s);
+		rc = validate_cidr_canonical(s, out[i]);
+		if (rc == -ERANGE)
+			return jsonv_fail(e, "%s %s is not canonical (host bits set); %s is", what, s, out[i]);
+		if (rc)
+			return jsonv_fail(e, "%s[%zu] \"%.64s\" is not a CIDR", field, i, s);
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(out[j], out[i]))
+				return jsonv_fail(e, "%s %s is listed twice", what, out[i]);
 	}
-	d->n_cidrs = json_array_size(arr);
+	*n = json_array_size(arr);
+	return 0;
+}
+
+static int parse_cidrs(json_t *arr, struct body_device *d, struct jsonv_err *e)
+{
+	return parse_cidr_list(arr, "advertise_cidrs", "advertised prefix", d->cidrs, &d->n_cidrs, e);
+}
+
+/* "proof": {"nonce": "...", "mac": "..."}: only its shape here. */
+static int parse_proof(json_t *o, struct body_device *d, struct jsonv_err *e)
+{
+	static const char *const keys[] = { "nonce", "mac", NULL };
+	json_t *p = json_object_get(o, "proof");
+
+	if (!p)
+		return 0;
+	if (!json_is_object(p))
+		return jsonv_fail(e, "field \"proof\" must be an object {\"nonce\": ..., \"mac\": ...}");
+	if (jsonv_known_keys(p, keys, e) ||
+	    jsonv_string(p, "nonce", true, 1, BODY_PROOF_MAX, d->proof_nonce, sizeof(d->proof_nonce), e) ||
+	    jsonv_string(p, "mac", true, 1, BODY_PROOF_MAX, d->proof_mac, sizeof(d->proof_mac), e))
+		return -EINVAL;
+	d->has_proof = true;
 	return 0;
 }
 
@@ -185,7 +256,7 @@ static int parse_device_fields(json_t *o, struct body_device *d, struct jsonv_er
 int body_parse_register(const char *buf, size_t len, struct body_device *out, struct jsonv_err *e)
 {
 	static const char *const keys[] = { "public_key", "hostname", "os", "version", "endpoints",
-					    "advertise_cidrs", NULL };
+					    "advertise_cidrs", "proof", NULL };
 	json_t *o;
 	int rc;
 
@@ -203,8 +274,11 @@ int body_parse_register(const char *buf, size_t len, struct body_device *out, st
 	}
 	if ((rc = parse_device_fields(o, out, e)))
 		goto out;
-	if (!(out->fields & DEV_HOSTNAME))
+	if (!(out->fields & DEV_HOSTNAME)) {
 		rc = jsonv_fail(e, "missing field \"hostname\"");
+		goto out;
+	}
+	rc = parse_proof(o, out, e);
 out:
 	json_decref(o);
 	return rc;
@@ -246,6 +320,50 @@ int body_parse_patch(const char *buf, size_t len, struct body_device *out, struc
 out:
 	json_decref(o);
 	return rc;
+}
+
+int body_parse_approve(const char *buf, size_t len, struct body_approve *out, struct jsonv_err *e)
+{
+	static const char *const keys[] = { "cidrs", NULL };
+	json_t *o, *arr;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->all = true;
+	if (len == 0)
+		return 0;
+	if ((rc = jsonv_load_object(buf, len, &o, e)))
+		return rc;
+	if ((rc = jsonv_known_keys(o, keys, e)))
+		goto out;
+	rc = jsonv_array(o, "cidrs", BODY_MAX_CIDRS, &arr, e);
+	if (rc == -ENOENT) {
+		rc = 0;
+		goto out;
+	}
+	if (rc)
+		goto out;
+	out->all = false;
+	rc = parse_cidr_list(arr, "cidrs", "prefix", out->cidrs, &out->n_cidrs, e);
+out:
+	json_decref(o);
+	return rc;
+}
+
+char *body_approve_json(const struct body_approve *b)
+{
+	json_t *arr;
+	char *s = NULL;
+
+	if (b->all || !(arr = json_array()))
+		return NULL;
+	for (size_t i = 0; i < b->n_cidrs; i++)
+		if (json_array_append_new(arr, json_string(b->cidrs[i])))
+			goto out;
+	s = json_dumps(arr, JSON_COMPACT);
+out:
+	json_decref(arr);
+	return s;
 }
 
 char *body_endpoints_json(const struct body_device *d)

@@ -37,6 +37,87 @@ static void reply_device(struct httpd_request *r, const struct device_rec *d)
 	api_reply_jsonw(r, 200, &w);
 }
 
+/* The advertised prefixes must not overlap the organization's own mesh
+ * prefixes (canonical form is checked by the body parser). Replies 400 and
+ * returns non-zero on the first that does. */
+static int check_overlap(struct httpd_request *r, const struct body_device *b, const struct org_rec *org)
+{
+	for (size_t i = 0; i < b->n_cidrs; i++) {
+		const char *mesh = NULL;
+
+		if (validate_overlaps(b->cidrs[i], org->prefix))
+			mesh = org->prefix;
+		else if (org->prefix6[0] && validate_overlaps(b->cidrs[i], org->prefix6))
+			mesh = org->prefix6;
+		if (mesh) {
+			httpd_reply_error(r, 400, "advertised prefix %s overlaps the organization's mesh prefix %s",
+					  b->cidrs[i], mesh);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* 409 for a public key already registered without a valid proof: a fresh
+ * challenge to answer (regproof.h). */
+static void reply_challenge(struct api *a, struct httpd_request *r, const char *public_key,
+			    const char *device_id)
+{
+	char server_key[KEY_B64_LEN + 1], nonce[CHALLENGE_NONCE_B64_LEN + 1];
+
+	if (api_server_key(a)) {
+		httpd_reply_error(r, 500, "cannot make a challenge");
+		return;
+	}
+	challenge_server_key(a->challenge, server_key);
+	challenge_nonce(a->challenge, api_now(), nonce);
+	httpd_reply_error_with(r, 409,
+			       json_pack("{s:{s:s, s:s}}", "challenge", "server_key", server_key, "nonce", nonce),
+			       "public key %s is already registered in this organization as device %s; "
+			       "registering it again needs proof of its private key",
+			       public_key, device_id);
+}
+
+/* Checks the proof of a registration body, if any. true: a valid proof of
+ * b->public_key's private key (its nonce now used up). Replies (and sets
+ * *replied) only when the server cannot take proofs now. */
+static bool proof_ok(struct api *a, struct httpd_request *r, const struct body_device *b, bool *replied)
+{
+	static const struct {
+		int err;
+		const char *why;
+	} whys[] = { { -EBADMSG, "malformed or wrong" }, { -ETIMEDOUT, "nonce expired" },
+		     { -EALREADY, "nonce already used" } };
+	uint8_t pub[KEY_LEN];
+	const char *why = "refused";
+	int err;
+
+	*replied = false;
+	if (!b->has_proof)
+		return false;
+	if (api_server_key(a)) {
+		httpd_reply_error(r, 500, "cannot check the proof");
+		*replied = true;
+		return false;
+	}
+	if (key_from_base64(pub, b->public_key))
+		return false;
+	err = challenge_verify(a->challenge, api_now(), b->proof_nonce, b->proof_mac, pub);
+	if (err == 0)
+		return true;
+	if (err == -EBUSY) {
+		httpd_reply_error(r, 409, "too many re-registrations in the last %d seconds; try again later",
+				  CHALLENGE_TTL);
+		*replied = true;
+		return false;
+	}
+	for (size_t i = 0; i < sizeof(whys) / sizeof(whys[0]); i++)
+		if (whys[i].err == err)
+			why = whys[i].why;
+	log_info("registration of public key %s: proof refused (%s)", b->public_key, why);
+	return false;
+}
+
 enum httpd_result handle_device_register(struct httpd_request *r, void *ctx)
 {
 	struct api *a = ctx;
@@ -49,7 +130,7 @@ enum httpd_result handle_device_register(struct httpd_request *r, void *ctx)
 	struct auth au;
 	const char *body;
 	struct jsonw w;
-	bool created;
+	bool created, replied;
 	size_t len;
 	int err;
 
@@ -65,7 +146,17 @@ enum httpd_result handle_device_register(struct httpd_request *r, void *ctx)
 		httpd_reply_error(r, 400, "%s", e.msg);
 		goto out_free_body;
 	}
+	err = a->ops->org_get(a->store, au.org_id, &org);
+	if (err) {
+		api_reply_store_error(r, err == -ENOENT ? -EIO : err, "organization");
+		goto out_free_body;
+	}
+	if (check_overlap(r, b, &org))
+		goto out_free_body;
 	memset(&reg, 0, sizeof(reg));
+	reg.allow_existing = proof_ok(a, r, b, &replied);
+	if (replied)
+		goto out_free_body;
 	reg.regkey_id = au.id;
 	reg.now = api_now();
 	reg.max_devices = API_MAX_DEVICES;
@@ -87,6 +178,15 @@ enum httpd_result handle_device_register(struct httpd_request *r, void *ctx)
 	switch (err) {
 	case 0:
 		break;
+	case -EEXIST:
+		if (!dev.id[0]) {
+			api_reply_store_error(r, -EIO, "device");
+			goto out_wipe;
+		}
+		log_info("registration of public key %s: already device %s, no valid proof: challenged",
+			 b->public_key, dev.id);
+		reply_challenge(a, r, b->public_key, dev.id);
+		goto out_wipe;
 	case -EKEYREVOKED:
 		httpd_reply_error(r, 401, "registration key revoked");
 		goto out_wipe;
@@ -100,8 +200,6 @@ enum httpd_result handle_device_register(struct httpd_request *r, void *ctx)
 		httpd_reply_error(r, 401, "invalid token");
 		goto out_wipe;
 	case -ENOSPC:
-		if (a->ops->org_get(a->store, au.org_id, &org))
-			snprintf(org.prefix, sizeof(org.prefix), "?");
 		httpd_reply_error(r, 409, "no free tunnel address in %s", org.prefix);
 		goto out_wipe;
 	case -EDQUOT:
@@ -112,8 +210,9 @@ enum httpd_result handle_device_register(struct httpd_request *r, void *ctx)
 		api_reply_store_error(r, err, "device");
 		goto out_wipe;
 	}
-	log_info("device %s %s in %s: %s tunnel %s", dev.id, created ? "registered" : "re-registered",
-		 dev.org_name, dev.hostname, dev.tunnel_ip);
+	log_info("device %s %s in %s: %s tunnel %s, approved %s", dev.id,
+		 created ? "registered" : "re-registered with proof", dev.org_name, dev.hostname, dev.tunnel_ip,
+		 dev.approved_json);
 	watch_notify(a->watch, dev.org_id);
 	jsonw_init(&w);
 	jsonw_raw(&w, "{");
@@ -194,8 +293,10 @@ enum httpd_result handle_device_patch(struct httpd_request *r, void *ctx)
 	struct api *a = ctx;
 	const char *id = httpd_param(r);
 	struct device_rec dev, in, out;
+	char org_id[STORE_ID_LEN + 1];
 	struct body_device *b;
 	struct jsonv_err e;
+	struct org_rec org;
 	struct auth au;
 	const char *body;
 	size_t len;
@@ -205,6 +306,7 @@ enum httpd_result handle_device_patch(struct httpd_request *r, void *ctx)
 		return HTTPD_DONE;
 	if (visible_device(a, r, &au, id, &dev))
 		return HTTPD_DONE;
+	snprintf(org_id, sizeof(org_id), "%s", dev.org_id);
 	store_device_clear(&dev);
 	if (au.kind == TOKEN_DEVICE && strcmp(au.device_id, id)) {
 		httpd_reply_error(r, 403, "a device token may change only its own device");
@@ -224,6 +326,14 @@ enum httpd_result handle_device_patch(struct httpd_request *r, void *ctx)
 		httpd_reply_error(r, 403, "an admin or organization token may change only hostname and "
 					  "exit_node_client");
 		goto out_free_body;
+	}
+	if (b->fields & DEV_CIDRS) {
+		if ((err = a->ops->org_get(a->store, org_id, &org))) {
+			api_reply_store_error(r, err == -ENOENT ? -EIO : err, "organization");
+			goto out_free_body;
+		}
+		if (check_overlap(r, b, &org))
+			goto out_free_body;
 	}
 	memset(&in, 0, sizeof(in));
 	snprintf(in.hostname, sizeof(in.hostname), "%s", b->hostname);
@@ -245,7 +355,11 @@ enum httpd_result handle_device_patch(struct httpd_request *r, void *ctx)
 		api_reply_store_error(r, err, "device");
 		goto out_clear_in;
 	}
-	log_info("device %s updated (revision %lld)", out.id, (long long)out.revision);
+	if (b->fields & DEV_CIDRS)
+		log_info("device %s updated (revision %lld): advertises %s, approved %s", out.id,
+			 (long long)out.revision, out.cidrs_json, out.approved_json);
+	else
+		log_info("device %s updated (revision %lld)", out.id, (long long)out.revision);
 	watch_notify(a->watch, out.org_id);
 	reply_device(r, &out);
 	store_device_clear(&out);
@@ -260,6 +374,7 @@ enum httpd_result handle_device_delete(struct httpd_request *r, void *ctx)
 {
 	struct api *a = ctx;
 	const char *id = httpd_param(r);
+	char who[API_WHO_LEN];
 	struct device_rec dev;
 	struct auth au;
 	int err;
@@ -269,12 +384,14 @@ enum httpd_result handle_device_delete(struct httpd_request *r, void *ctx)
 	if (visible_device(a, r, &au, id, &dev))
 		return HTTPD_DONE;
 	store_device_clear(&dev);
-	err = a->ops->device_delete(a->store, id, &dev);
+	err = a->ops->device_delete(a->store, id, api_now(), &dev);
 	if (err) {
 		api_reply_store_error(r, err, "device");
 		return HTTPD_DONE;
 	}
-	log_info("device %s deleted from %s (tunnel %s released)", dev.id, dev.org_name, dev.tunnel_ip);
+	api_who(&au, who);
+	log_info("device %s deleted from %s by %s (tunnel %s released; its tokens now answer "
+		 "device_deleted)", dev.id, dev.org_name, who, dev.tunnel_ip);
 	watch_notify(a->watch, dev.org_id);
 	store_device_clear(&dev);
 	httpd_reply_empty(r, 204);
@@ -313,6 +430,73 @@ enum httpd_result handle_device_relays(struct httpd_request *r, void *ctx)
 	jsonw_raw(&w, "}");
 	api_reply_jsonw(r, 200, &w);
 	return HTTPD_DONE;
+}
+
+/* POST .../approve and .../unapprove: admin or organization token (device
+ * tokens 403, another organization's device 404). */
+static enum httpd_result approve_or_unapprove(struct httpd_request *r, struct api *a, bool approve)
+{
+	const char *id = httpd_param(r);
+	char bad[ADDR_CIDR_STRLEN] = "", who[API_WHO_LEN];
+	struct device_rec dev;
+	struct body_approve *b;
+	struct jsonv_err e;
+	struct auth au;
+	const char *body;
+	char *given = NULL;
+	size_t len;
+	int err;
+
+	if (api_auth(a, r, "ao", &au))
+		return HTTPD_DONE;
+	if (visible_device(a, r, &au, id, &dev))
+		return HTTPD_DONE;
+	store_device_clear(&dev);
+	b = malloc(sizeof(*b));
+	if (!b) {
+		httpd_reply_error(r, 500, "out of memory");
+		return HTTPD_DONE;
+	}
+	body = httpd_body(r, &len);
+	if (body_parse_approve(body, len, b, &e)) {
+		httpd_reply_error(r, 400, "%s", e.msg);
+		goto out_free_body;
+	}
+	if (!b->all && !(given = body_approve_json(b))) {
+		httpd_reply_error(r, 500, "out of memory");
+		goto out_free_body;
+	}
+	err = a->ops->device_approve(a->store, id, approve, given, &dev, bad);
+	if (err == -EINVAL) {
+		httpd_reply_error(r, 400, "%s is not advertised by device %s", bad, id);
+		goto out_free_given;
+	}
+	if (err) {
+		api_reply_store_error(r, err, "device");
+		goto out_free_given;
+	}
+	api_who(&au, who);
+	log_info("device %s (%s) %s %s by %s: approved now %s", dev.id, dev.hostname,
+		 approve ? "approved" : "unapproved", given ? given : approve ? "everything advertised" : "everything", who,
+		 dev.approved_json);
+	watch_notify(a->watch, dev.org_id);
+	reply_device(r, &dev);
+	store_device_clear(&dev);
+out_free_given:
+	free(given);
+out_free_body:
+	free(b);
+	return HTTPD_DONE;
+}
+
+enum httpd_result handle_device_approve(struct httpd_request *r, void *ctx)
+{
+	return approve_or_unapprove(r, ctx, true);
+}
+
+enum httpd_result handle_device_unapprove(struct httpd_request *r, void *ctx)
+{
+	return approve_or_unapprove(r, ctx, false);
 }
 
 /* A watch request between its calls. */

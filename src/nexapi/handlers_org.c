@@ -61,6 +61,7 @@ enum httpd_result handle_org_create(struct httpd_request *r, void *ctx)
 	snprintf(org.name, sizeof(org.name), "%s", b.name);
 	snprintf(org.prefix, sizeof(org.prefix), "%s", b.prefix[0] ? b.prefix : API_DEFAULT_PREFIX);
 	snprintf(org.prefix6, sizeof(org.prefix6), "%s", b.prefix6);
+	org.approval_auto = b.approval_auto;
 	org.created_at = api_now();
 	err = a->ops->org_create(a->store, &org, API_MAX_ORGS);
 	if (err == -EEXIST) {
@@ -71,8 +72,9 @@ enum httpd_result handle_org_create(struct httpd_request *r, void *ctx)
 		api_reply_store_error(r, err, "organization");
 		return HTTPD_DONE;
 	}
-	log_info("organization %s created (%s, prefix %s%s%s)", org.name, org.id, org.prefix,
-		 org.prefix6[0] ? ", prefix6 " : "", org.prefix6);
+	log_info("organization %s created (%s, prefix %s%s%s, exit_node_approval %s)", org.name, org.id,
+		 org.prefix, org.prefix6[0] ? ", prefix6 " : "", org.prefix6,
+		 org.approval_auto ? "auto" : "admin");
 	httpd_reply_json(r, 201, api_org_json(&org));
 	return HTTPD_DONE;
 }
@@ -95,6 +97,50 @@ enum httpd_result handle_org_get(struct httpd_request *r, void *ctx)
 		api_reply_store_error(r, err, "organization");
 		return HTTPD_DONE;
 	}
+	httpd_reply_json(r, 200, api_org_json(&org));
+	return HTTPD_DONE;
+}
+
+/* PATCH: exit_node_approval. Admin: any organization; organization token:
+ * its own (another: 404). Switching to "auto" approves nothing already
+ * advertised; the rule applies from the devices' next registration or
+ * change of advertise_cidrs. */
+enum httpd_result handle_org_patch(struct httpd_request *r, void *ctx)
+{
+	struct api *a = ctx;
+	struct body_org_patch b;
+	struct jsonv_err e;
+	struct org_rec org;
+	struct auth au;
+	char who[API_WHO_LEN];
+	const char *body;
+	size_t len;
+	int err;
+
+	if (api_auth(a, r, "ao", &au))
+		return HTTPD_DONE;
+	err = a->ops->org_get(a->store, httpd_param(r), &org);
+	if (err == -ENOENT || (!err && !api_can_see(&au, org.id))) {
+		httpd_reply_error(r, 404, "no such organization: %s", httpd_param(r));
+		return HTTPD_DONE;
+	}
+	if (err) {
+		api_reply_store_error(r, err, "organization");
+		return HTTPD_DONE;
+	}
+	body = httpd_body(r, &len);
+	if (body_parse_org_patch(body, len, &b, &e)) {
+		httpd_reply_error(r, 400, "%s", e.msg);
+		return HTTPD_DONE;
+	}
+	err = a->ops->org_set_approval(a->store, org.id, b.approval_auto, &org);
+	if (err) {
+		api_reply_store_error(r, err, "organization");
+		return HTTPD_DONE;
+	}
+	api_who(&au, who);
+	log_info("organization %s: exit_node_approval %s (by %s)", org.name, org.approval_auto ? "auto" : "admin",
+		 who);
 	httpd_reply_json(r, 200, api_org_json(&org));
 	return HTTPD_DONE;
 }

@@ -38,6 +38,7 @@ enum httpd_result handle_regkey_create(struct httpd_request *r, void *ctx)
 	snprintf(k.org_id, sizeof(k.org_id), "%s", org.id);
 	snprintf(k.org_name, sizeof(k.org_name), "%s", org.name);
 	k.single_use = b.single_use;
+	k.auto_approve = b.auto_approve;
 	k.created_at = api_now();
 	k.expires_at = b.expires_in ? k.created_at + b.expires_in : 0;
 	err = a->ops->regkey_create(a->store, &k, API_MAX_REGKEYS);
@@ -46,8 +47,8 @@ enum httpd_result handle_regkey_create(struct httpd_request *r, void *ctx)
 		api_reply_store_error(r, err, "registration key");
 		return HTTPD_DONE;
 	}
-	log_info("registration key %s created for %s%s", k.id, org.name,
-		 k.single_use ? " (single use)" : "");
+	log_info("registration key %s created for %s%s%s", k.id, org.name,
+		 k.single_use ? " (single use)" : "", k.auto_approve ? " (auto-approve)" : "");
 	j = api_regkey_json(&k, text);
 	sodium_memzero(text, sizeof(text));
 	httpd_reply_json(r, 201, j);

@@ -178,26 +178,47 @@ void httpd_reply_empty(struct httpd_request *r, unsigned status)
 	queue(r, status, MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT), false);
 }
 
-void httpd_reply_error(struct httpd_request *r, unsigned status, const char *fmt, ...)
+static void reply_error_v(struct httpd_request *r, unsigned status, json_t *extra, const char *fmt,
+			  va_list ap)
 {
 	char msg[512];
-	va_list ap;
 	json_t *j;
 
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	if (status >= 500 || log_get_level() >= LOG_LEVEL_DEBUG) {
 		char safe[sizeof(msg)];
 		log_msg(status >= 500 ? LOG_LEVEL_WARN : LOG_LEVEL_DEBUG, "req=%s: %u %s", r->id, status,
 			printable(safe, sizeof(safe), msg));
 	}
 	j = json_pack("{s:s, s:s}", "error", code_for_status(status), "message", msg);
+	if (j && extra && json_object_update_missing(j, extra)) {
+		json_decref(j);
+		j = NULL;
+	}
+	json_decref(extra);
 	if (!j) {
 		queue(r, status, MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT), false);
 		return;
 	}
 	httpd_reply_json(r, status, j);
+}
+
+void httpd_reply_error(struct httpd_request *r, unsigned status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	reply_error_v(r, status, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void httpd_reply_error_with(struct httpd_request *r, unsigned status, json_t *extra, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	reply_error_v(r, status, extra, fmt, ap);
+	va_end(ap);
 }
 
 /* Matches path against pattern; a "*" segment captures one segment. */

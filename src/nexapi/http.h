@@ -70,5 +70,9 @@ void httpd_reply_mhd(struct httpd_request *r, unsigned status, struct MHD_Respon
 /* {"error": code-for-status, "message": ...} */
 void httpd_reply_error(struct httpd_request *r, unsigned status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* The same with the members of the object `extra` (consumed; NULL: none)
+ * added, e.g. {"error": ..., "message": ..., "challenge": {...}}. */
+void httpd_reply_error_with(struct httpd_request *r, unsigned status, json_t *extra, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 #endif

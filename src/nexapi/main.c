@@ -382,9 +382,13 @@ int main(int argc, char **argv)
 	}
 	if (bootstrap(api.store, token_path))
 		goto err_close_store;
+	if ((err = challenge_create(&api.challenge))) {
+		log_error("out of memory");
+		goto err_close_store;
+	}
 	if ((err = watch_create(&api.watch))) {
 		log_error("cannot start the watch timer: %s", strerror(-err));
-		goto err_close_store;
+		goto err_destroy_challenge;
 	}
 	if ((err = httpd_start(&hc, api_routes, api_n_routes, &api, &h))) {
 		log_error("cannot serve on %s (address in use or not available)", o.listen);
@@ -416,6 +420,8 @@ int main(int argc, char **argv)
 err_destroy_watch:
 	watch_destroy(api.watch);
 	free(api.cache.body);
+err_destroy_challenge:
+	challenge_destroy(api.challenge);
 err_close_store:
 	api.ops->close(api.store);
 	static_site_free(api.web);

@@ -34,6 +34,7 @@ struct org_rec {
 	char name[STORE_NAME_MAX + 1];
 	char prefix[ADDR_CIDR_STRLEN];
 	char prefix6[ADDR_CIDR_STRLEN];   /* IPv6 /64; "" when none */
+	bool approval_auto;               /* exit_node_approval: "auto" (true) or "admin" */
 	int64_t created_at;
 };
 
@@ -54,6 +55,10 @@ struct regkey_rec {
 	char org_name[STORE_NAME_MAX + 1];  /* filled on reads */
 	uint8_t hash[STORE_HASH_LEN];
 	bool single_use, used, revoked;
+	bool auto_approve;                /* devices enrolled with it: approved_cidrs follow
+	                                   * advertise_cidrs */
+	char used_by[KEY_B64_LEN + 1];    /* filled on reads: the public key of its first use */
+	int64_t used_at;                  /* filled on reads: the time of its first use; 0: none */
 	int64_t expires_at;               /* 0: never */
 	int64_t created_at;
 };
@@ -69,7 +74,10 @@ struct device_rec {
 	                                     * organization's prefix6 and tunnel_ip;
 	                                     * "" when it has none */
 	char *endpoints_json;             /* owned; JSON array text */
-	char *cidrs_json;                 /* owned; JSON array text */
+	char *cidrs_json;                 /* owned; JSON array text (advertise_cidrs) */
+	char *approved_json;              /* owned; JSON array text (approved_cidrs), filled on
+	                                   * reads: a subset of cidrs_json, in its order */
+	bool auto_approve;                /* filled on reads: enrolled with an auto_approve key */
 	bool exit_node_client;
 	char exit_node_status[STORE_STATUS_MAX + 1];
 	char os[STORE_SHORT_MAX + 1];
@@ -87,13 +95,27 @@ struct event_rec {
 	struct device_rec device;         /* the device as of this event */
 };
 
+/* How long a consumed single-use key is accepted again for the public key
+ * that consumed it (a registration whose answer the device never got). */
+#define STORE_REGKEY_RETRY_SECONDS 600
+
 /* A registration: consumes the key, creates or refreshes the device with
  * the key's organization and public key, replaces its device tokens by
  * `token` (whose device_id/org_id the store fills in), all in one
- * transaction. */
+ * transaction.
+ * - A single-use key already used is accepted again only for the public
+ *   key that used it, within STORE_REGKEY_RETRY_SECONDS of that use.
+ * - A public key already registered in the organization: only with
+ *   allow_existing (the caller checked a proof of its private key);
+ *   otherwise -EEXIST, nothing changed (the key not consumed) and the
+ *   existing device's id in out->id (out's other fields zero).
+ * - approved_cidrs: advertise_cidrs when the organization's approval is
+ *   "auto" or the key has auto_approve (remembered by the device); else
+ *   empty for a new device, and what stays advertised for an existing one. */
 struct store_register {
 	const char *regkey_id;
 	int64_t now;
+	bool allow_existing;
 	struct device_rec dev;   /* id (used if new), hostname, public_key, endpoints_json,
 	                          * cidrs_json, os, version; exit_node_status "off" if new */
 	struct token_rec token;  /* id, hash, created_at */
@@ -127,6 +149,9 @@ struct store_ops {
 
 	int (*org_create)(struct store *s, const struct org_rec *org, unsigned max_orgs);
 	int (*org_get)(struct store *s, const char *id_or_name, struct org_rec *out);
+	/* Sets exit_node_approval ("auto" when approval_auto); out: the record.
+	 * Nothing is approved or unapproved by it. */
+	int (*org_set_approval)(struct store *s, const char *id, bool approval_auto, struct org_rec *out);
 	/* Every organization, or only `only_id` if not NULL; by name. */
 	int (*org_list)(struct store *s, const char *only_id, struct org_rec **out, size_t *n);
 
@@ -146,11 +171,25 @@ struct store_ops {
 	/* Ordered by tunnel address, with the server's current revision. */
 	int (*device_list)(struct store *s, const char *org_id, struct device_rec **out, size_t *n,
 			   int64_t *revision);
-	/* Sets the fields named in `fields` from `in`; out: the new record. */
+	/* Sets the fields named in `fields` from `in`; out: the new record. A
+	 * change of advertise_cidrs (DEV_CIDRS) updates approved_cidrs as a
+	 * registration does. */
 	int (*device_update)(struct store *s, const char *id, unsigned fields,
 			     const struct device_rec *in, struct device_rec *out);
-	/* out: the last record (may be NULL). */
-	int (*device_delete)(struct store *s, const char *id, struct device_rec *out);
+	/* Approves (approve) or unapproves prefixes of a device: cidrs_json, a
+	 * JSON array of canonical CIDRs, or NULL for every advertised one.
+	 * approve: approved ∪ given, each given prefix advertised, else -EINVAL
+	 * with it in bad; unapprove: approved − given. A new revision and event
+	 * either way. out: the new record. */
+	int (*device_approve)(struct store *s, const char *id, bool approve, const char *cidrs_json,
+			      struct device_rec *out, char bad[ADDR_CIDR_STRLEN]);
+	/* Deletes the device and keeps a tombstone (id, organization, time, and
+	 * its device tokens' ids and hashes) so that its tokens can be told
+	 * apart from unknown ones. out: the last record (may be NULL). */
+	int (*device_delete)(struct store *s, const char *id, int64_t now, struct device_rec *out);
+	/* A device token of a deleted device: its id and hash, device_id and
+	 * org_id (kind TOKEN_DEVICE). -ENOENT when there is none. */
+	int (*deleted_token_get)(struct store *s, const char *id, struct token_rec *out);
 	/* Sets last_seen = now if it is older than min_age seconds. No event. */
 	int (*device_touch)(struct store *s, const char *id, int64_t now, int64_t min_age);
 
@@ -160,6 +199,12 @@ struct store_ops {
 	int (*events_since)(struct store *s, const char *org_id, int64_t since, size_t limit,
 			    struct event_rec **out, size_t *n, int64_t *current, int64_t *oldest);
 	int (*revision)(struct store *s, int64_t *current);
+
+	/* The server's X25519 key pair (re-registration proofs): the stored
+	 * one, or, when there is none yet, `fresh_priv`/`fresh_pub`, stored
+	 * first. Every replica of a database gets the same pair. */
+	int (*server_key)(struct store *s, const uint8_t fresh_priv[KEY_LEN], const uint8_t fresh_pub[KEY_LEN],
+			  uint8_t priv[KEY_LEN], uint8_t pub[KEY_LEN]);
 };
 
 extern const struct store_ops store_sqlite_ops;

@@ -15,12 +15,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
+#include "nexapi/approval.h"
 #include "nexapi/ipam.h"
 
-#define STMT_CACHE 64
+#define STMT_CACHE 128
+/* Tombstones of deleted devices are kept this long (then their tokens are
+ * answered as unknown ones). */
+#define TOMBSTONE_SECONDS (366 * 86400)
 
 struct store {
 	struct store_base base;
@@ -34,9 +39,14 @@ struct store {
 
 /* The schema version this code writes (meta 'schema'). A database of an
  * older version is upgraded on open (upgrade_schema):
- *   1 -> 2: organizations.prefix6 (TEXT, NULL: no IPv6 prefix). */
-#define SCHEMA_VERSION 2
-#define SCHEMA_VERSION_TEXT "2"
+ *   1 -> 2: organizations.prefix6 (TEXT, NULL: no IPv6 prefix).
+ *   2 -> 3: organizations.exit_node_approval ('admin'), devices.approved_cidrs
+ *           (grandfathered: = advertise_cidrs) and auto_approve, the same
+ *           approved_cidrs in events, reg_keys.auto_approve, used_by_public_key
+ *           and used_at; the tables deleted_devices, deleted_device_tokens
+ *           and server_keys (created by the CREATE ... IF NOT EXISTS). */
+#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION_TEXT "3"
 
 static const char *const schema[] = {
 	"CREATE TABLE IF NOT EXISTS meta ("
@@ -47,7 +57,8 @@ static const char *const schema[] = {
 	" name TEXT NOT NULL UNIQUE,"
 	" prefix TEXT NOT NULL,"
 	" created_at BIGINT NOT NULL,"
-	" prefix6 TEXT)",
+	" prefix6 TEXT,"
+	" exit_node_approval TEXT NOT NULL DEFAULT 'admin')",
 	"CREATE TABLE IF NOT EXISTS devices ("
 	" id TEXT PRIMARY KEY,"
 	" org_id TEXT NOT NULL REFERENCES organizations(id),"
@@ -64,6 +75,8 @@ static const char *const schema[] = {
 	" last_seen BIGINT,"
 	" revision BIGINT NOT NULL,"
 	" created_at BIGINT NOT NULL,"
+	" approved_cidrs TEXT NOT NULL DEFAULT '[]',"
+	" auto_approve INTEGER NOT NULL DEFAULT 0,"
 	" UNIQUE (org_id, public_key),"
 	" UNIQUE (org_id, tunnel_ip_num))",
 	"CREATE TABLE IF NOT EXISTS tokens ("
@@ -83,7 +96,10 @@ static const char *const schema[] = {
 	" expires_at BIGINT,"
 	" used INTEGER NOT NULL,"
 	" revoked INTEGER NOT NULL,"
-	" created_at BIGINT NOT NULL)",
+	" created_at BIGINT NOT NULL,"
+	" auto_approve INTEGER NOT NULL DEFAULT 0,"
+	" used_by_public_key TEXT,"
+	" used_at BIGINT)",
 	"CREATE INDEX IF NOT EXISTS reg_keys_org ON reg_keys (org_id)",
 	"CREATE TABLE IF NOT EXISTS events ("
 	" revision BIGINT PRIMARY KEY,"
@@ -100,8 +116,25 @@ static const char *const schema[] = {
 	" os TEXT NOT NULL,"
 	" version TEXT NOT NULL,"
 	" last_seen BIGINT,"
-	" created_at BIGINT NOT NULL)",
+	" created_at BIGINT NOT NULL,"
+	" approved_cidrs TEXT NOT NULL DEFAULT '[]')",
 	"CREATE INDEX IF NOT EXISTS events_org ON events (org_id, revision)",
+	"CREATE TABLE IF NOT EXISTS deleted_devices ("
+	" id TEXT PRIMARY KEY,"
+	" org_id TEXT NOT NULL REFERENCES organizations(id),"
+	" deleted_at BIGINT NOT NULL)",
+	"CREATE INDEX IF NOT EXISTS deleted_devices_at ON deleted_devices (deleted_at)",
+	"CREATE TABLE IF NOT EXISTS deleted_device_tokens ("
+	" id TEXT PRIMARY KEY,"
+	" device_id TEXT NOT NULL REFERENCES deleted_devices(id) ON DELETE CASCADE,"
+	" hash TEXT NOT NULL,"
+	" created_at BIGINT NOT NULL)",
+	"CREATE INDEX IF NOT EXISTS deleted_device_tokens_device ON deleted_device_tokens (device_id)",
+	"CREATE TABLE IF NOT EXISTS server_keys ("
+	" name TEXT PRIMARY KEY,"
+	" private_key TEXT NOT NULL,"
+	" public_key TEXT NOT NULL,"
+	" created_at BIGINT NOT NULL)",
 	"INSERT INTO meta (key, value) VALUES ('schema', " SCHEMA_VERSION_TEXT ") ON CONFLICT (key) DO NOTHING",
 	"INSERT INTO meta (key, value) VALUES ('revision', 0) ON CONFLICT (key) DO NOTHING",
 	"INSERT INTO meta (key, value) VALUES ('pruned', 0) ON CONFLICT (key) DO NOTHING",
@@ -112,9 +145,9 @@ static const char *const schema[] = {
 #define DEVICE_COLS \
 	"d.id, d.org_id, o.name, d.hostname, d.public_key, d.tunnel_ip, d.endpoints, " \
 	"d.advertise_cidrs, d.exit_node_client, d.exit_node_status, d.os, d.version, " \
-	"d.last_seen, d.revision, d.created_at, o.prefix6"
+	"d.last_seen, d.revision, d.created_at, o.prefix6, d.approved_cidrs, d.auto_approve"
 
-#define ORG_COLS "id, name, prefix, created_at, prefix6"
+#define ORG_COLS "id, name, prefix, created_at, prefix6, exit_node_approval"
 
 static int db_error(struct store *s, const char *what)
 {
@@ -215,7 +248,8 @@ void store_device_clear(struct device_rec *d)
 {
 	free(d->endpoints_json);
 	free(d->cidrs_json);
-	d->endpoints_json = d->cidrs_json = NULL;
+	free(d->approved_json);
+	d->endpoints_json = d->cidrs_json = d->approved_json = NULL;
 }
 
 void store_devices_free(struct device_rec *d, size_t n)
@@ -232,7 +266,8 @@ void store_events_free(struct event_rec *e, size_t n)
 	free(e);
 }
 
-/* Reads DEVICE_COLS starting at column `c`. */
+/* Reads DEVICE_COLS starting at column `c` (the events query has the same
+ * columns, a constant for auto_approve). */
 static int read_device(sqlite3_stmt *st, int c, struct device_rec *d)
 {
 	const char *prefix6;
@@ -253,7 +288,9 @@ static int read_device(sqlite3_stmt *st, int c, struct device_rec *d)
 	d->last_seen = sqlite3_column_int64(st, c + 12);
 	d->revision = sqlite3_column_int64(st, c + 13);
 	d->created_at = sqlite3_column_int64(st, c + 14);
-	if (!d->endpoints_json || !d->cidrs_json) {
+	d->approved_json = col_dup(st, c + 16);
+	d->auto_approve = sqlite3_column_int(st, c + 17) != 0;
+	if (!d->endpoints_json || !d->cidrs_json || !d->approved_json) {
 		store_device_clear(d);
 		return -ENOMEM;
 	}
@@ -289,6 +326,31 @@ static int has_column(struct store *s, const char *table_info_sql, const char *c
 	return 0;
 }
 
+/* The columns added since schema 1, each with what fills it in rows that
+ * existed before (run only when the column is added). */
+static const struct {
+	const char *table_info, *column, *add, *fill;
+} added_columns[] = {
+	{ "PRAGMA table_info(organizations)", "prefix6", "ALTER TABLE organizations ADD COLUMN prefix6 TEXT",
+	  NULL },
+	{ "PRAGMA table_info(organizations)", "exit_node_approval",
+	  "ALTER TABLE organizations ADD COLUMN exit_node_approval TEXT NOT NULL DEFAULT 'admin'", NULL },
+	/* grandfathered: an upgrade does not cut a running exit node */
+	{ "PRAGMA table_info(devices)", "approved_cidrs",
+	  "ALTER TABLE devices ADD COLUMN approved_cidrs TEXT NOT NULL DEFAULT '[]'",
+	  "UPDATE devices SET approved_cidrs = advertise_cidrs" },
+	{ "PRAGMA table_info(devices)", "auto_approve",
+	  "ALTER TABLE devices ADD COLUMN auto_approve INTEGER NOT NULL DEFAULT 0", NULL },
+	{ "PRAGMA table_info(events)", "approved_cidrs",
+	  "ALTER TABLE events ADD COLUMN approved_cidrs TEXT NOT NULL DEFAULT '[]'",
+	  "UPDATE events SET approved_cidrs = advertise_cidrs" },
+	{ "PRAGMA table_info(reg_keys)", "auto_approve",
+	  "ALTER TABLE reg_keys ADD COLUMN auto_approve INTEGER NOT NULL DEFAULT 0", NULL },
+	{ "PRAGMA table_info(reg_keys)", "used_by_public_key",
+	  "ALTER TABLE reg_keys ADD COLUMN used_by_public_key TEXT", NULL },
+	{ "PRAGMA table_info(reg_keys)", "used_at", "ALTER TABLE reg_keys ADD COLUMN used_at BIGINT", NULL },
+};
+
 /* Inside the open transaction, after the CREATE ... IF NOT EXISTS: brings
  * a database written by an older version up to SCHEMA_VERSION. Each step
  * checks the catalog too, so a half-known state cannot add a column twice. */
@@ -310,10 +372,15 @@ static int upgrade_schema(struct store *s)
 	}
 	if (version == SCHEMA_VERSION)
 		return 0;
-	if ((err = has_column(s, "PRAGMA table_info(organizations)", "prefix6", &found)))
-		return err;
-	if (!found && (err = exec(s, "ALTER TABLE organizations ADD COLUMN prefix6 TEXT")))
-		return err;
+	for (size_t i = 0; i < sizeof(added_columns) / sizeof(added_columns[0]); i++) {
+		if ((err = has_column(s, added_columns[i].table_info, added_columns[i].column, &found)))
+			return err;
+		if (found)
+			continue;
+		if ((err = exec(s, added_columns[i].add)) ||
+		    (added_columns[i].fill && (err = exec(s, added_columns[i].fill))))
+			return err;
+	}
 	if (!(st = stmt(s, sql_set)))
 		return -EIO;
 	sqlite3_bind_int64(st, 1, SCHEMA_VERSION);
@@ -394,7 +461,8 @@ static void sq_close(struct store *s)
 static int insert_org(struct store *s, const struct org_rec *o)
 {
 	static const char sql[] =
-		"INSERT INTO organizations (id, name, prefix, created_at, prefix6) VALUES (?, ?, ?, ?, ?)";
+		"INSERT INTO organizations (id, name, prefix, created_at, prefix6, exit_node_approval)"
+		" VALUES (?, ?, ?, ?, ?, ?)";
 	sqlite3_stmt *st = stmt(s, sql);
 	int rc;
 
@@ -408,6 +476,7 @@ static int insert_org(struct store *s, const struct org_rec *o)
 		bind_text(st, 5, o->prefix6);
 	else
 		sqlite3_bind_null(st, 5);
+	bind_text(st, 6, o->approval_auto ? "auto" : "admin");
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_CONSTRAINT)
 		return -EEXIST;
@@ -516,6 +585,10 @@ static void read_org(sqlite3_stmt *st, struct org_rec *o)
 	col_copy(st, 2, o->prefix, sizeof(o->prefix));
 	o->created_at = sqlite3_column_int64(st, 3);
 	col_copy(st, 4, o->prefix6, sizeof(o->prefix6));
+	{
+		const char *mode = (const char *)sqlite3_column_text(st, 5);
+		o->approval_auto = mode && !strcmp(mode, "auto");
+	}
 }
 
 static int sq_org_get(struct store *s, const char *id_or_name, struct org_rec *out)
@@ -537,6 +610,38 @@ static int sq_org_get(struct store *s, const char *id_or_name, struct org_rec *o
 	read_org(st, out);
 	sqlite3_reset(st);
 	return 0;
+}
+
+static int sq_org_set_approval(struct store *s, const char *id, bool approval_auto, struct org_rec *out)
+{
+	static const char sql[] = "UPDATE organizations SET exit_node_approval = ? WHERE id = ?";
+	sqlite3_stmt *st;
+	struct org_rec o;
+	int err;
+
+	if ((err = begin(s)))
+		return err;
+	err = -EIO;
+	if (!(st = stmt(s, sql)))
+		goto err_rollback;
+	bind_text(st, 1, approval_auto ? "auto" : "admin");
+	bind_text(st, 2, id);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		err = db_error(s, "set exit_node_approval");
+		goto err_rollback;
+	}
+	if (sqlite3_changes(s->db) != 1) {
+		err = -ENOENT;
+		goto err_rollback;
+	}
+	if ((err = sq_org_get(s, id, &o)) || (err = commit(s)))
+		goto err_rollback;
+	*out = o;
+	return 0;
+
+err_rollback:
+	rollback(s);
+	return err;
 }
 
 static int sq_org_list(struct store *s, const char *only_id, struct org_rec **out, size_t *n)
@@ -632,8 +737,8 @@ static int sq_regkey_create(struct store *s, const struct regkey_rec *k, unsigne
 {
 	static const char sql_count[] = "SELECT COUNT(*) FROM reg_keys WHERE org_id = ?";
 	static const char sql[] =
-		"INSERT INTO reg_keys (id, org_id, hash, single_use, expires_at, used, revoked, created_at)"
-		" VALUES (?, ?, ?, ?, ?, 0, 0, ?)";
+		"INSERT INTO reg_keys (id, org_id, hash, single_use, expires_at, used, revoked, created_at,"
+		" auto_approve) VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?)";
 	char hex[STORE_HASH_LEN * 2 + 1];
 	sqlite3_stmt *st;
 	int64_t n;
@@ -657,6 +762,7 @@ static int sq_regkey_create(struct store *s, const struct regkey_rec *k, unsigne
 	sqlite3_bind_int(st, 4, k->single_use);
 	bind_opt_time(st, 5, k->expires_at);
 	sqlite3_bind_int64(st, 6, k->created_at);
+	sqlite3_bind_int(st, 7, k->auto_approve);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE) {
 		err = rc == SQLITE_CONSTRAINT ? -EEXIST : db_error(s, "insert reg key");
@@ -671,7 +777,8 @@ err_rollback:
 	return err;
 }
 
-#define REGKEY_COLS "k.id, k.org_id, o.name, k.hash, k.single_use, k.expires_at, k.used, k.revoked, k.created_at"
+#define REGKEY_COLS "k.id, k.org_id, o.name, k.hash, k.single_use, k.expires_at, k.used, k.revoked, " \
+	"k.created_at, k.auto_approve, k.used_by_public_key, k.used_at"
 
 static int read_regkey(sqlite3_stmt *st, struct regkey_rec *k)
 {
@@ -684,6 +791,9 @@ static int read_regkey(sqlite3_stmt *st, struct regkey_rec *k)
 	k->used = sqlite3_column_int(st, 6) != 0;
 	k->revoked = sqlite3_column_int(st, 7) != 0;
 	k->created_at = sqlite3_column_int64(st, 8);
+	k->auto_approve = sqlite3_column_int(st, 9) != 0;
+	col_copy(st, 10, k->used_by, sizeof(k->used_by));
+	k->used_at = sqlite3_column_int64(st, 11);
 	return hash_from_col(st, 3, k->hash);
 }
 
@@ -773,9 +883,9 @@ static int record_event(struct store *s, const char *id, enum event_type type, i
 	static const char sql_ev[] =
 		"INSERT INTO events (revision, org_id, type, device_id, hostname, public_key, tunnel_ip,"
 		" endpoints, advertise_cidrs, exit_node_client, exit_node_status, os, version, last_seen,"
-		" created_at) SELECT ?, org_id, ?, id, hostname, public_key, tunnel_ip, endpoints,"
-		" advertise_cidrs, exit_node_client, exit_node_status, os, version, last_seen, created_at"
-		" FROM devices WHERE id = ?";
+		" created_at, approved_cidrs) SELECT ?, org_id, ?, id, hostname, public_key, tunnel_ip,"
+		" endpoints, advertise_cidrs, exit_node_client, exit_node_status, os, version, last_seen,"
+		" created_at, approved_cidrs FROM devices WHERE id = ?";
 	static const char sql_prune[] = "DELETE FROM events WHERE revision <= ?";
 	static const char sql_pruned[] = "UPDATE meta SET value = ? WHERE key = 'pruned'";
 	sqlite3_stmt *st;
@@ -902,19 +1012,80 @@ static int allocate(struct store *s, const char *org_id, unsigned max_devices, u
 	return err;
 }
 
+/* Recomputes approved_cidrs of device `id` after a change of its
+ * advertise_cidrs (inside a write transaction): everything advertised when
+ * its organization approves automatically or it was enrolled with an
+ * auto_approve key, else what stays advertised of what was approved. */
+static int follow_approval(struct store *s, const char *id)
+{
+	static const char sql_get[] =
+		"SELECT d.advertise_cidrs, d.approved_cidrs, d.auto_approve, o.exit_node_approval"
+		" FROM devices d JOIN organizations o ON o.id = d.org_id WHERE d.id = ?";
+	static const char sql_set[] = "UPDATE devices SET approved_cidrs = ? WHERE id = ?";
+	char *advertised = NULL, *approved = NULL, *next = NULL;
+	const char *mode;
+	sqlite3_stmt *st;
+	bool automatic;
+	int rc, err = -EIO;
+
+	if (!(st = stmt(s, sql_get)))
+		return -EIO;
+	bind_text(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return -ENOENT;
+	if (rc != SQLITE_ROW)
+		return db_error(s, "device approval");
+	advertised = col_dup(st, 0);
+	approved = col_dup(st, 1);
+	mode = (const char *)sqlite3_column_text(st, 3);
+	automatic = sqlite3_column_int(st, 2) != 0 || (mode && !strcmp(mode, "auto"));
+	sqlite3_reset(st);
+	if (!advertised || !approved) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if ((err = approval_follow(approved, advertised, automatic, &next))) {
+		if (err == -EIO)
+			log_error("store: device %s: approved_cidrs or advertise_cidrs is not a list", id);
+		goto out;
+	}
+	err = -EIO;
+	if (!(st = stmt(s, sql_set)))
+		goto out;
+	bind_text(st, 1, next);
+	bind_text(st, 2, id);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		err = db_error(s, "set approved_cidrs");
+		goto out;
+	}
+	err = 0;
+out:
+	free(advertised);
+	free(approved);
+	free(next);
+	return err;
+}
+
 static int sq_device_register(struct store *s, const struct store_register *r,
 			      struct device_rec *out, bool *created)
 {
 	static const char sql_find[] = "SELECT id FROM devices WHERE org_id = ? AND public_key = ?";
+	/* A used single-use key passes again only for the public key that used
+	 * it, within the retry window; the first use is what is remembered. */
 	static const char sql_used[] =
-		"UPDATE reg_keys SET used = 1 WHERE id = ? AND (single_use = 0 OR used = 0)";
+		"UPDATE reg_keys SET used = 1,"
+		" used_by_public_key = CASE WHEN used = 0 THEN ? ELSE used_by_public_key END,"
+		" used_at = CASE WHEN used = 0 THEN ? ELSE used_at END"
+		" WHERE id = ? AND (single_use = 0 OR used = 0 OR (used_by_public_key = ? AND used_at >= ?))";
 	static const char sql_insert[] =
 		"INSERT INTO devices (id, org_id, hostname, public_key, tunnel_ip, tunnel_ip_num, endpoints,"
 		" advertise_cidrs, exit_node_client, exit_node_status, os, version, last_seen, revision,"
-		" created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 'off', ?, ?, ?, 0, ?)";
+		" created_at, approved_cidrs, auto_approve)"
+		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 'off', ?, ?, ?, 0, ?, '[]', ?)";
 	static const char sql_update[] =
 		"UPDATE devices SET hostname = ?, endpoints = ?, advertise_cidrs = ?, os = ?, version = ?,"
-		" last_seen = ? WHERE id = ?";
+		" last_seen = ?, auto_approve = ? WHERE id = ?";
 	static const char sql_revoke[] = "DELETE FROM tokens WHERE device_id = ?";
 	struct regkey_rec key;
 	struct token_rec tok;
@@ -931,24 +1102,14 @@ static int sq_device_register(struct store *s, const struct store_register *r,
 		err = -EKEYREVOKED;
 	else if (key.expires_at && key.expires_at <= r->now)
 		err = -EKEYEXPIRED;
-	else if (key.single_use && key.used)
+	else if (key.single_use && key.used &&
+		 (strcmp(key.used_by, r->dev.public_key) ||
+		  key.used_at < r->now - STORE_REGKEY_RETRY_SECONDS))
 		err = -EKEYREJECTED;
 	if (err)
 		goto err_rollback;
 
 	err = -EIO;
-	if (!(st = stmt(s, sql_used)))
-		goto err_rollback;
-	bind_text(st, 1, key.id);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		err = db_error(s, "use reg key");
-		goto err_rollback;
-	}
-	if (sqlite3_changes(s->db) != 1) {
-		err = -EKEYREJECTED;
-		goto err_rollback;
-	}
-
 	if (!(st = stmt(s, sql_find)))
 		goto err_rollback;
 	bind_text(st, 1, key.org_id);
@@ -958,6 +1119,39 @@ static int sq_device_register(struct store *s, const struct store_register *r,
 		col_copy(st, 0, id, sizeof(id));
 		sqlite3_reset(st);
 		*created = false;
+	} else if (rc == SQLITE_DONE) {
+		*created = true;
+		snprintf(id, sizeof(id), "%s", r->dev.id);
+	} else {
+		err = db_error(s, "find device");
+		goto err_rollback;
+	}
+	if (!*created && !r->allow_existing) {
+		/* Needs proof of its private key: nothing changes, the key is
+		 * not consumed. */
+		rollback(s);
+		memset(out, 0, sizeof(*out));
+		snprintf(out->id, sizeof(out->id), "%s", id);
+		return -EEXIST;
+	}
+
+	if (!(st = stmt(s, sql_used)))
+		goto err_rollback;
+	bind_text(st, 1, r->dev.public_key);
+	sqlite3_bind_int64(st, 2, r->now);
+	bind_text(st, 3, key.id);
+	bind_text(st, 4, r->dev.public_key);
+	sqlite3_bind_int64(st, 5, r->now - STORE_REGKEY_RETRY_SECONDS);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		err = db_error(s, "use reg key");
+		goto err_rollback;
+	}
+	if (sqlite3_changes(s->db) != 1) {
+		err = -EKEYREJECTED;
+		goto err_rollback;
+	}
+
+	if (!*created) {
 		if (!(st = stmt(s, sql_update)))
 			goto err_rollback;
 		bind_text(st, 1, r->dev.hostname);
@@ -966,17 +1160,16 @@ static int sq_device_register(struct store *s, const struct store_register *r,
 		bind_text(st, 4, r->dev.os);
 		bind_text(st, 5, r->dev.version);
 		sqlite3_bind_int64(st, 6, r->now);
-		bind_text(st, 7, id);
+		sqlite3_bind_int(st, 7, key.auto_approve);
+		bind_text(st, 8, id);
 		if (sqlite3_step(st) != SQLITE_DONE) {
 			err = db_error(s, "update device");
 			goto err_rollback;
 		}
-	} else if (rc == SQLITE_DONE) {
+	} else {
 		uint32_t addr;
 		char ip[16];
 
-		*created = true;
-		snprintf(id, sizeof(id), "%s", r->dev.id);
 		if ((err = allocate(s, key.org_id, r->max_devices, &addr)))
 			goto err_rollback;
 		ipam_format(addr, ip);
@@ -995,19 +1188,20 @@ static int sq_device_register(struct store *s, const struct store_register *r,
 		bind_text(st, 10, r->dev.version);
 		sqlite3_bind_int64(st, 11, r->now);
 		sqlite3_bind_int64(st, 12, r->now);
+		sqlite3_bind_int(st, 13, key.auto_approve);
 		rc = sqlite3_step(st);
 		if (rc != SQLITE_DONE) {
 			/* A duplicate address cannot pass the UNIQUE constraint. */
-			err = rc == SQLITE_CONSTRAINT ? -EEXIST : db_error(s, "insert device");
+			err = rc == SQLITE_CONSTRAINT ? -EIO : db_error(s, "insert device");
 			if (rc == SQLITE_CONSTRAINT)
 				log_error("store: insert device: %s", sqlite3_errmsg(s->db));
 			goto err_rollback;
 		}
-	} else {
-		err = db_error(s, "find device");
-		goto err_rollback;
 	}
+	if ((err = follow_approval(s, id)))
+		goto err_rollback;
 
+	err = -EIO;
 	if (!(st = stmt(s, sql_revoke)))
 		goto err_rollback;
 	bind_text(st, 1, id);
@@ -1144,6 +1338,8 @@ static int sq_device_update(struct store *s, const char *id, unsigned fields,
 		err = -ENOENT;
 		goto err_rollback;
 	}
+	if ((fields & DEV_CIDRS) && (err = follow_approval(s, id)))
+		goto err_rollback;
 	if ((err = record_event(s, id, EVENT_UPSERT, &rev)) || (err = get_device(s, id, out)))
 		goto err_rollback;
 	if ((err = commit(s))) {
@@ -1157,7 +1353,102 @@ err_rollback:
 	return err;
 }
 
-static int sq_device_delete(struct store *s, const char *id, struct device_rec *out)
+static int sq_device_approve(struct store *s, const char *id, bool approve, const char *cidrs_json,
+			     struct device_rec *out, char bad[ADDR_CIDR_STRLEN])
+{
+	static const char sql_get[] = "SELECT advertise_cidrs, approved_cidrs FROM devices WHERE id = ?";
+	static const char sql_set[] = "UPDATE devices SET approved_cidrs = ? WHERE id = ?";
+	char *advertised = NULL, *approved = NULL, *next = NULL;
+	sqlite3_stmt *st;
+	int64_t rev;
+	int rc, err;
+
+	if ((err = begin(s)))
+		return err;
+	err = -EIO;
+	if (!(st = stmt(s, sql_get)))
+		goto err_rollback;
+	bind_text(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		err = rc == SQLITE_DONE ? -ENOENT : db_error(s, "get device approval");
+		goto err_rollback;
+	}
+	advertised = col_dup(st, 0);
+	approved = col_dup(st, 1);
+	sqlite3_reset(st);
+	if (!advertised || !approved) {
+		err = -ENOMEM;
+		goto err_rollback;
+	}
+	err = approve ? approval_add(approved, advertised, cidrs_json, bad, &next)
+		      : approval_remove(approved, advertised, cidrs_json, &next);
+	if (err)
+		goto err_rollback;
+	err = -EIO;
+	if (!(st = stmt(s, sql_set)))
+		goto err_rollback;
+	bind_text(st, 1, next);
+	bind_text(st, 2, id);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		err = db_error(s, "set approved_cidrs");
+		goto err_rollback;
+	}
+	if ((err = record_event(s, id, EVENT_UPSERT, &rev)) || (err = get_device(s, id, out)))
+		goto err_rollback;
+	if ((err = commit(s))) {
+		store_device_clear(out);
+		goto err_rollback;
+	}
+	free(advertised);
+	free(approved);
+	free(next);
+	return 0;
+
+err_rollback:
+	rollback(s);
+	free(advertised);
+	free(approved);
+	free(next);
+	return err;
+}
+
+/* Keeps a tombstone of device `id` (inside the deleting transaction): its
+ * organization, the time, and its device tokens' ids and hashes; drops
+ * tombstones past TOMBSTONE_SECONDS. */
+static int bury(struct store *s, const char *id, const char *org_id, int64_t now)
+{
+	static const char sql_dev[] =
+		"INSERT INTO deleted_devices (id, org_id, deleted_at) VALUES (?, ?, ?)"
+		" ON CONFLICT (id) DO NOTHING";
+	static const char sql_tok[] =
+		"INSERT INTO deleted_device_tokens (id, device_id, hash, created_at)"
+		" SELECT id, device_id, hash, created_at FROM tokens WHERE device_id = ?"
+		" ON CONFLICT (id) DO NOTHING";
+	static const char sql_prune[] = "DELETE FROM deleted_devices WHERE deleted_at < ?";
+	sqlite3_stmt *st;
+
+	if (!(st = stmt(s, sql_prune)))
+		return -EIO;
+	sqlite3_bind_int64(st, 1, now - TOMBSTONE_SECONDS);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_error(s, "prune tombstones");
+	if (!(st = stmt(s, sql_dev)))
+		return -EIO;
+	bind_text(st, 1, id);
+	bind_text(st, 2, org_id);
+	sqlite3_bind_int64(st, 3, now);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_error(s, "insert tombstone");
+	if (!(st = stmt(s, sql_tok)))
+		return -EIO;
+	bind_text(st, 1, id);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_error(s, "keep deleted device tokens");
+	return 0;
+}
+
+static int sq_device_delete(struct store *s, const char *id, int64_t now, struct device_rec *out)
 {
 	static const char sql[] = "DELETE FROM devices WHERE id = ?";
 	struct device_rec last;
@@ -1171,6 +1462,8 @@ static int sq_device_delete(struct store *s, const char *id, struct device_rec *
 		goto err_rollback;
 	if ((err = get_device(s, id, &last)))
 		goto err_rollback;
+	if ((err = bury(s, id, last.org_id, now)))
+		goto err_clear;
 	err = -EIO;
 	if (!(st = stmt(s, sql)))
 		goto err_clear;
@@ -1192,6 +1485,37 @@ err_clear:
 err_rollback:
 	rollback(s);
 	return err;
+}
+
+static int sq_deleted_token_get(struct store *s, const char *id, struct token_rec *out)
+{
+	static const char sql[] =
+		"SELECT t.id, t.device_id, d.org_id, t.hash, t.created_at FROM deleted_device_tokens t"
+		" JOIN deleted_devices d ON d.id = t.device_id WHERE t.id = ?";
+	sqlite3_stmt *st = stmt(s, sql);
+	struct token_rec t;
+	int rc;
+
+	if (!st)
+		return -EIO;
+	bind_text(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return -ENOENT;
+	if (rc != SQLITE_ROW)
+		return db_error(s, "get deleted token");
+	memset(&t, 0, sizeof(t));
+	t.kind = TOKEN_DEVICE;
+	col_copy(st, 0, t.id, sizeof(t.id));
+	col_copy(st, 1, t.device_id, sizeof(t.device_id));
+	col_copy(st, 2, t.org_id, sizeof(t.org_id));
+	rc = hash_from_col(st, 3, t.hash);
+	t.created_at = sqlite3_column_int64(st, 4);
+	sqlite3_reset(st);
+	if (rc)
+		return rc;
+	*out = t;
+	return 0;
 }
 
 static int sq_device_touch(struct store *s, const char *id, int64_t now, int64_t min_age)
@@ -1217,7 +1541,7 @@ static int sq_events_since(struct store *s, const char *org_id, int64_t since, s
 	static const char sql[] =
 		"SELECT e.revision, e.type, e.device_id, e.org_id, o.name, e.hostname, e.public_key,"
 		" e.tunnel_ip, e.endpoints, e.advertise_cidrs, e.exit_node_client, e.exit_node_status,"
-		" e.os, e.version, e.last_seen, e.revision, e.created_at, o.prefix6"
+		" e.os, e.version, e.last_seen, e.revision, e.created_at, o.prefix6, e.approved_cidrs, 0"
 		" FROM events e JOIN organizations o ON o.id = e.org_id"
 		" WHERE e.org_id = ? AND e.revision > ? ORDER BY e.revision LIMIT ?";
 	struct event_rec *v = NULL;
@@ -1274,6 +1598,69 @@ static int sq_revision(struct store *s, int64_t *current)
 	return current_revision(s, current);
 }
 
+static int key_from_col(sqlite3_stmt *st, int i, uint8_t k[KEY_LEN])
+{
+	const char *t = (const char *)sqlite3_column_text(st, i);
+
+	return t ? key_from_hex(k, t) : -EINVAL;
+}
+
+/* The key pair is stored as hex text; the database file is 0600. */
+static int sq_server_key(struct store *s, const uint8_t fresh_priv[KEY_LEN], const uint8_t fresh_pub[KEY_LEN],
+			 uint8_t priv[KEY_LEN], uint8_t pub[KEY_LEN])
+{
+	static const char sql_add[] =
+		"INSERT INTO server_keys (name, private_key, public_key, created_at)"
+		" VALUES ('register-proof', ?, ?, ?) ON CONFLICT (name) DO NOTHING";
+	static const char sql_get[] =
+		"SELECT private_key, public_key FROM server_keys WHERE name = 'register-proof'";
+	char priv_hex[KEY_HEX_LEN + 1], pub_hex[KEY_HEX_LEN + 1];
+	uint8_t p[KEY_LEN], q[KEY_LEN];
+	sqlite3_stmt *st;
+	int err, rc;
+
+	key_to_hex(priv_hex, fresh_priv);
+	key_to_hex(pub_hex, fresh_pub);
+	if ((err = begin(s)))
+		goto out_wipe;
+	err = -EIO;
+	if (!(st = stmt(s, sql_add)))
+		goto err_rollback;
+	bind_text(st, 1, priv_hex);
+	bind_text(st, 2, pub_hex);
+	sqlite3_bind_int64(st, 3, (int64_t)time(NULL));
+	rc = sqlite3_step(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE) {
+		err = db_error(s, "insert server key");
+		goto err_rollback;
+	}
+	if (!(st = stmt(s, sql_get)))
+		goto err_rollback;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		err = db_error(s, "get server key");
+		goto err_rollback;
+	}
+	if (key_from_col(st, 0, p) || key_from_col(st, 1, q)) {
+		sqlite3_reset(st);
+		log_error("store: the server key in the database is malformed");
+		goto err_rollback;
+	}
+	sqlite3_reset(st);
+	if ((err = commit(s)))
+		goto err_rollback;
+	memcpy(priv, p, KEY_LEN);
+	memcpy(pub, q, KEY_LEN);
+	goto out_wipe;
+
+err_rollback:
+	rollback(s);
+out_wipe:
+	sodium_memzero(priv_hex, sizeof(priv_hex));
+	sodium_memzero(p, sizeof(p));
+	return err;
+}
+
 const struct store_ops store_sqlite_ops = {
 	.name = "sqlite",
 	.open = sq_open,
@@ -1281,6 +1668,7 @@ const struct store_ops store_sqlite_ops = {
 	.bootstrap = sq_bootstrap,
 	.org_create = sq_org_create,
 	.org_get = sq_org_get,
+	.org_set_approval = sq_org_set_approval,
 	.org_list = sq_org_list,
 	.token_create = sq_token_create,
 	.token_get = sq_token_get,
@@ -1292,8 +1680,11 @@ const struct store_ops store_sqlite_ops = {
 	.device_get = sq_device_get,
 	.device_list = sq_device_list,
 	.device_update = sq_device_update,
+	.device_approve = sq_device_approve,
 	.device_delete = sq_device_delete,
+	.deleted_token_get = sq_deleted_token_get,
 	.device_touch = sq_device_touch,
 	.events_since = sq_events_since,
 	.revision = sq_revision,
+	.server_key = sq_server_key,
 };

@@ -81,6 +81,32 @@ int validate_cidr(const char *s, char out[ADDR_CIDR_STRLEN])
 	return 0;
 }
 
+int validate_cidr_canonical(const char *s, char out[ADDR_CIDR_STRLEN])
+{
+	struct cidr c, n;
+
+	if (!strchr(s, '/') || cidr_parse(s, &c))
+		return -EINVAL;
+	n = c;
+	cidr_normalize(&n);
+	cidr_format(&n, out);
+	return memcmp(n.addr, c.addr, sizeof(c.addr)) ? -ERANGE : 0;
+}
+
+bool validate_overlaps(const char *advertised, const char *mesh)
+{
+	struct cidr a, m;
+
+	if (!strchr(advertised, '/') || !strchr(mesh, '/') || cidr_parse(advertised, &a) ||
+	    cidr_parse(mesh, &m))
+		return false;
+	cidr_normalize(&a);
+	cidr_normalize(&m);
+	if (a.family != m.family || a.prefix == 0)
+		return false;
+	return a.prefix <= m.prefix ? cidr_contains(&a, m.family, m.addr) : cidr_contains(&m, a.family, a.addr);
+}
+
 int validate_public_key(const char *s)
 {
 	uint8_t k[KEY_LEN];

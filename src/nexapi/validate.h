@@ -3,6 +3,7 @@
 #ifndef NEXAPI_VALIDATE_H
 #define NEXAPI_VALIDATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/addr.h"
@@ -20,6 +21,15 @@ int validate_org_prefix(const char *s);
 int validate_org_prefix6(const char *s, char out[ADDR_CIDR_STRLEN]);
 /* Any CIDR; out: its normalized text. */
 int validate_cidr(const char *s, char out[ADDR_CIDR_STRLEN]);
+/* A canonical CIDR (no host bits set): 0, -EINVAL when it is not a CIDR,
+ * -ERANGE when host bits are set. out: its normalized text (also with
+ * -ERANGE, for the message). */
+int validate_cidr_canonical(const char *s, char out[ADDR_CIDR_STRLEN]);
+/* Does an advertised prefix overlap the organization's mesh prefix `mesh`
+ * (prefix or prefix6)? True when both are of one family, the advertised
+ * one is longer than /0, and one contains the other. False for anything
+ * unparsable. */
+bool validate_overlaps(const char *advertised, const char *mesh);
 /* A WireGuard public key in base64, not all zero. */
 int validate_public_key(const char *s);
 /* "ip:port" or "[ip]:port", numeric, port not 0, no scope; out: canonical text. */

@@ -16,6 +16,7 @@ case $BUILD in
 *) BUILDDIR=$ROOT/$BUILD ;;
 esac
 NEXAPI=${NEXAPI:-$BUILDDIR/nexapi}
+REGPROOF=${REGPROOF:-$BUILDDIR/tools/regproof_tool}
 API_TMP=$(mktemp -d "/tmp/nx-api-$$.XXXXXX")
 chmod 0700 "$API_TMP"
 declare -a API_PIDS=()
@@ -145,14 +146,44 @@ j() { jq -r "$1" <<<"$RESP"; }
 
 pubkey() { wg genkey | wg pubkey; }
 
-# register KEY HOSTNAME [PUBKEY]: registers a device; sets DEV_ID, DEV_IP,
-# DEV_TOKEN (and STATUS/RESP).
+# register KEY HOSTNAME [PUBKEY [EXTRA]]: registers a device; sets DEV_ID,
+# DEV_IP, DEV_TOKEN (and STATUS/RESP). EXTRA: more members of the body
+# (',"proof":{...}').
 register() {
-	local pk=${3:-$(pubkey)}
-	req POST /api/v1/devices "$1" "{\"public_key\":\"$pk\",\"hostname\":\"$2\",\"os\":\"linux\",\"endpoints\":[{\"source\":\"local\",\"address\":\"192.0.2.10:51820\"}],\"advertise_cidrs\":[]}"
+	local pk=${3:-$(pubkey)} extra=${4-}
+	req POST /api/v1/devices "$1" "{\"public_key\":\"$pk\",\"hostname\":\"$2\",\"os\":\"linux\",\"endpoints\":[{\"source\":\"local\",\"address\":\"192.0.2.10:51820\"}],\"advertise_cidrs\":[]$extra}"
 	DEV_ID=$(j '.device.id // empty')
 	DEV_IP=$(j '.device.tunnel_ip // empty')
 	DEV_TOKEN=$(j '.device_token // empty')
+}
+
+# keypair: a new WireGuard key pair in PRIV and PUB.
+keypair() {
+	PRIV=$(wg genkey)
+	PUB=$(wg pubkey <<<"$PRIV")
+}
+
+# proof PRIV: the "proof" member (in PROOF) that answers the challenge of
+# the last response (a 409), made with the device's private key PRIV.
+proof() {
+	local key nonce mac
+	key=$(j '.challenge.server_key // empty')
+	nonce=$(j '.challenge.nonce // empty')
+	[ -n "$key" ] && [ -n "$nonce" ] || fail "no challenge in: $RESP"
+	mac=$("$REGPROOF" "$1" "$key" "$nonce") || fail "regproof_tool failed"
+	PROOF="\"proof\":{\"nonce\":\"$nonce\",\"mac\":\"$mac\"}"
+}
+
+# reregister KEY HOSTNAME PRIV: registers the public key of PRIV again, as
+# a device that holds PRIV does: 409 with a challenge first, then the same
+# with the proof (sets what register sets).
+reregister() {
+	local pk
+	pk=$(wg pubkey <<<"$3")
+	register "$1" "$2" "$pk"
+	[ "$STATUS" == 409 ] || fail "re-registration without proof: expected 409, got $STATUS: $RESP"
+	proof "$3"
+	register "$1" "$2" "$pk" ",$PROOF"
 }
 
 # regkey TOKEN BODY: creates a registration key; sets KEY and KEY_ID.

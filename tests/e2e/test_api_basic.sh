@@ -109,14 +109,15 @@ assert_eq "admin lists default keys" 1 "$(j length)"
 
 say "registration"
 PK1=$(pubkey)
-req POST /api/v1/devices "$KEY" "{\"public_key\":\"$PK1\",\"hostname\":\"laptop\",\"os\":\"linux\",\"version\":\"0.1\",\"endpoints\":[{\"source\":\"local\",\"address\":\"192.0.2.10:51820\"},{\"source\":\"stun\",\"address\":\"[2001:db8::1]:4000\"}],\"advertise_cidrs\":[\"0.0.0.0/0\",\"192.0.2.77/24\"]}"
+req POST /api/v1/devices "$KEY" "{\"public_key\":\"$PK1\",\"hostname\":\"laptop\",\"os\":\"linux\",\"version\":\"0.1\",\"endpoints\":[{\"source\":\"local\",\"address\":\"192.0.2.10:51820\"},{\"source\":\"stun\",\"address\":\"[2001:db8::1]:4000\"}],\"advertise_cidrs\":[\"0.0.0.0/0\",\"192.0.2.0/24\"]}"
 assert_eq "register status" 201 "$STATUS"
 D1=$(j .device.id)
 D1_TOKEN=$(j .device_token)
 assert_eq "tunnel ip" 100.100.16.1 "$(j .device.tunnel_ip)"
 assert_eq "organization" acme "$(j .device.organization)"
 assert_eq "endpoints" "192.0.2.10:51820 [2001:db8::1]:4000" "$(j '[.device.endpoints[].address] | join(" ")')"
-assert_eq "cidrs normalized" "0.0.0.0/0 192.0.2.0/24" "$(j '.device.advertise_cidrs | join(" ")')"
+assert_eq "cidrs" "0.0.0.0/0 192.0.2.0/24" "$(j '.device.advertise_cidrs | join(" ")')"
+assert_eq "nothing approved" 0 "$(j '.device.approved_cidrs | length')"
 assert_eq "exit status" off "$(j .device.exit_node_status)"
 assert_eq "exit client" false "$(j .device.exit_node_client)"
 assert_eq "online" true "$(j .device.online)"

@@ -49,7 +49,9 @@ expect GET /api/v1/organizations/bad "$ADMIN" "" 404 not_found
 say "devices: derived tunnel_ip6"
 regkey "$ADMIN" '{"organization":"six","single_use":false}'
 SIX_KEY=$KEY
-PK1=$(pubkey)
+keypair
+PK1=$PUB
+PRIV1=$PRIV
 register "$SIX_KEY" a "$PK1"
 assert_eq "first device" "201 100.100.16.1" "$STATUS $DEV_IP"
 assert_eq "first tunnel_ip6" 2001:db8:6464::6464:1001 "$(j .device.tunnel_ip6)"
@@ -69,7 +71,7 @@ assert_eq "list" "100.100.16.1=2001:db8:6464::6464:1001 100.100.16.2=2001:db8:64
 	"$(j '[.devices[] | "\(.tunnel_ip)=\(.tunnel_ip6)"] | join(" ")')"
 
 say "re-registration keeps it; PATCH keeps it"
-register "$SIX_KEY" a-again "$PK1"
+reregister "$SIX_KEY" a-again "$PRIV1"
 assert_eq "re-registration" "200 $D1 100.100.16.1 2001:db8:6464::6464:1001" "$STATUS $DEV_ID $DEV_IP $(j .device.tunnel_ip6)"
 D1_TOKEN=$DEV_TOKEN
 expect PATCH "/api/v1/devices/$D1" "$D1_TOKEN" '{"exit_node_status":"serving"}' 200
@@ -105,7 +107,7 @@ expect GET /api/v1/organizations/six "$ADMIN" "" 200
 assert_eq "prefix6 after restart" 2001:db8:6464::/64 "$(j .prefix6)"
 expect GET "/api/v1/devices/$D1" "$D1_TOKEN" "" 200
 assert_eq "tunnel_ip6 after restart" 2001:db8:6464::6464:1001 "$(j .tunnel_ip6)"
-assert_eq "schema version" 2 "$(db_query "$API_TMP/v6.db" "SELECT value FROM meta WHERE key = 'schema'")"
+assert_eq "schema version" 3 "$(db_query "$API_TMP/v6.db" "SELECT value FROM meta WHERE key = 'schema'")"
 api_stop
 
 say "upgrade: a database written by the nexapi of $OLD_COMMIT (schema 1)"
@@ -131,7 +133,9 @@ OLD_ADMIN=$ADMIN
 expect POST /api/v1/organizations "$ADMIN" '{"name":"acme","prefix":"100.100.16.0/20"}' 201
 regkey "$ADMIN" '{"organization":"acme","single_use":false}'
 OLD_KEY=$KEY
-PKO=$(pubkey)
+keypair
+PKO=$PUB
+PRIVO=$PRIV
 register "$OLD_KEY" old-1 "$PKO"
 assert_eq "old device" "201 100.100.16.1" "$STATUS $DEV_IP"
 OLD_D=$DEV_ID
@@ -155,8 +159,8 @@ assert_eq "old table has no prefix6" 0 \
 
 NEXAPI=$NEW_NEXAPI
 api_start up
-grep -q 'schema upgraded from 1 to 2' "$API_LOG" || fail "no upgrade log line"
-assert_eq "upgraded schema version" 2 "$(db_query "$API_TMP/up.db" "SELECT value FROM meta WHERE key = 'schema'")"
+grep -q 'schema upgraded from 1 to 3' "$API_LOG" || fail "no upgrade log line"
+assert_eq "upgraded schema version" 3 "$(db_query "$API_TMP/up.db" "SELECT value FROM meta WHERE key = 'schema'")"
 expect GET /api/v1/organizations "$OLD_ADMIN" "" 200
 assert_eq "old organizations" "acme:100.100.16.0/20:null default:100.100.0.0/16:null" \
 	"$(j '[.[] | "\(.name):\(.prefix):\(.prefix6)"] | join(" ")')"
@@ -166,7 +170,7 @@ expect GET "/api/v1/devices/watch?organization=acme&revision=0&timeout=0" "$OLD_
 assert_eq "old events" "upsert:null" "$(j '[.events[] | "\(.type):\(.device.tunnel_ip6)"] | join(" ")')"
 register "$OLD_KEY" old-2
 assert_eq "old key registers" "201 100.100.16.2 null" "$STATUS $DEV_IP $(j .device.tunnel_ip6)"
-register "$OLD_KEY" old-1 "$PKO"
+reregister "$OLD_KEY" old-1 "$PRIVO"
 assert_eq "old device re-registers" "200 $OLD_D 100.100.16.1" "$STATUS $DEV_ID $DEV_IP"
 expect POST /api/v1/organizations "$OLD_ADMIN" '{"name":"new6","prefix6":"2001:db8:1::/64"}' 201
 regkey "$OLD_ADMIN" '{"organization":"new6"}'
@@ -188,9 +192,9 @@ api_stop
 say "a database of a newer schema is refused"
 python3 -c 'import sqlite3, sys
 c = sqlite3.connect(sys.argv[1])
-c.execute("UPDATE meta SET value = 3 WHERE key = '"'"'schema'"'"'")
+c.execute("UPDATE meta SET value = 4 WHERE key = '"'"'schema'"'"'")
 c.commit()' "$API_TMP/up.db"
 rc=0
 timeout 20 "$NEXAPI" --listen 127.0.0.1:0 --db "$API_TMP/up.db" >"$API_TMP/newer.log" 2>&1 || rc=$?
 assert_eq "newer schema refused" 1 "$rc"
-grep -q 'schema 3 is newer' "$API_TMP/newer.log" || fail "no reason logged: $(cat "$API_TMP/newer.log")"
+grep -q 'schema 4 is newer' "$API_TMP/newer.log" || fail "no reason logged: $(cat "$API_TMP/newer.log")"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Registration keys: a used single-use key, an expired key and a revoked key
 # are refused with 401 and distinct messages; a reusable key works more
-# than once; the same public key registered again returns the same device
-# and tunnel address with a new device token (the old one revoked).
+# than once; the same public key registered again needs proof of its
+# private key (409 with a challenge, nothing changed), and with it returns
+# the same device and tunnel address with a new device token (the old one
+# revoked). test_api_approval.sh tests the proof in detail.
 source "$(dirname "$0")/lib_api.sh"
 
 api_start keys
@@ -45,14 +47,20 @@ assert_eq "unknown message" "invalid token" "$(j .message)"
 say "reusable key, twice, and the same public key again"
 regkey "$ADMIN" '{"expires_in":3600}'
 REUSE=$KEY
-PK=$(pubkey)
+keypair
+PK=$PUB
 register "$REUSE" multi1 "$PK"
 assert_eq "reuse 1" 201 "$STATUS"
 ID1=$DEV_ID; IP1=$DEV_IP; T1=$DEV_TOKEN
 register "$REUSE" multi2
 assert_eq "reuse 2" 201 "$STATUS"
 register "$REUSE" multi1-renamed "$PK"
-assert_eq "same key again: 200" 200 "$STATUS"
+assert_eq "same key again without proof: 409" 409 "$STATUS"
+assert_eq "challenged" conflict "$(j .error)"
+expect GET "/api/v1/devices/$ID1" "$T1" "" 200
+assert_eq "nothing changed" multi1 "$(j .hostname)"
+reregister "$REUSE" multi1-renamed "$PRIV"
+assert_eq "same key again with proof: 200" 200 "$STATUS"
 assert_eq "same device id" "$ID1" "$DEV_ID"
 assert_eq "same tunnel ip" "$IP1" "$DEV_IP"
 assert_eq "hostname updated" multi1-renamed "$(j .device.hostname)"

@@ -1,6 +1,10 @@
 /* nexapi's pure modules: tunnel address allocation (ipam), value checks
- * (validate), token texts (auth), the request body parsers (body), and the
- * TURN relays (relay: server list, secret file, credentials). */
+ * (validate), token texts (auth), the request body parsers (body), the
+ * TURN relays (relay: server list, secret file, credentials), approvals
+ * (approval) and re-registration challenges (challenge); and the SQLite
+ * store's rules for issue #14 (approval, proof-gated re-registration, the
+ * single-use retry window, tombstones, the server key), on a database in
+ * a temporary directory. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,10 +19,14 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "common/regproof.h"
+#include "nexapi/approval.h"
 #include "nexapi/auth.h"
 #include "nexapi/body.h"
+#include "nexapi/challenge.h"
 #include "nexapi/ipam.h"
 #include "nexapi/relay.h"
+#include "nexapi/store.h"
 #include "nexapi/validate.h"
 
 #define PK "hvhjKkxSvv6oLv2GYR4g2lFQDKjycgYH1+q9MBbID3o="
@@ -275,10 +283,11 @@ static void test_body_device(void **state)
 	assert_int_equal(PARSE(body_parse_register,
 			       "{\"public_key\":\"" PK "\",\"hostname\":\"h\",\"endpoints\":"
 			       "[{\"source\":\"stun\",\"address\":\"[2001:db8::1]:5\"}],"
-			       "\"advertise_cidrs\":[\"0.0.0.0/0\",\"192.0.2.9/24\"]}", d), 0);
+			       "\"advertise_cidrs\":[\"0.0.0.0/0\",\"192.0.2.0/24\"]}", d), 0);
 	assert_int_equal(d->n_endpoints, 1);
 	assert_int_equal(d->n_cidrs, 2);
 	assert_string_equal(d->cidrs[1], "192.0.2.0/24");
+	assert_false(d->has_proof);
 	s = body_endpoints_json(d);
 	assert_string_equal(s, "[{\"source\":\"stun\",\"address\":\"[2001:db8::1]:5\"}]");
 	free(s);
@@ -447,6 +456,519 @@ static void test_relay_secret_file(void **state)
 	rmdir(dir);
 }
 
+/* Issue #14: the new body fields. */
+static void test_body_approval_fields(void **state)
+{
+	struct body_device *d = malloc(sizeof(*d));
+	struct body_approve *a = malloc(sizeof(*a));
+	struct body_org_patch op;
+	struct body_regkey k;
+	struct body_org o;
+	struct jsonv_err e;
+	char *s;
+
+	assert_non_null(d);
+	assert_non_null(a);
+	/* organizations */
+	assert_int_equal(PARSE(body_parse_org, "{\"name\":\"acme\"}", &o), 0);
+	assert_false(o.approval_auto);
+	assert_int_equal(PARSE(body_parse_org, "{\"name\":\"acme\",\"exit_node_approval\":\"auto\"}", &o), 0);
+	assert_true(o.approval_auto);
+	assert_int_equal(PARSE(body_parse_org, "{\"name\":\"acme\",\"exit_node_approval\":\"admin\"}", &o), 0);
+	assert_false(o.approval_auto);
+	assert_int_equal(PARSE(body_parse_org, "{\"name\":\"acme\",\"exit_node_approval\":\"Auto\"}", &o), -EINVAL);
+	assert_string_equal(e.msg, "field \"exit_node_approval\" must be \"admin\" or \"auto\"");
+	assert_int_equal(PARSE(body_parse_org, "{\"name\":\"acme\",\"exit_node_approval\":\"automatic\"}", &o), -EINVAL);
+	assert_string_equal(e.msg, "field \"exit_node_approval\" must be \"admin\" or \"auto\"");
+	assert_int_equal(PARSE(body_parse_org, "{\"name\":\"acme\",\"exit_node_approval\":null}", &o), -EINVAL);
+	assert_int_equal(PARSE(body_parse_org_patch, "{\"exit_node_approval\":\"auto\"}", &op), 0);
+	assert_true(op.approval_auto);
+	assert_int_equal(PARSE(body_parse_org_patch, "{\"exit_node_approval\":\"admin\"}", &op), 0);
+	assert_false(op.approval_auto);
+	assert_int_equal(PARSE(body_parse_org_patch, "{}", &op), -EINVAL);
+	assert_int_equal(PARSE(body_parse_org_patch, "{\"exit_node_approval\":1}", &op), -EINVAL);
+	assert_int_equal(PARSE(body_parse_org_patch, "{\"exit_node_approval\":\"auto\",\"prefix\":\"10.0.0.0/8\"}", &op), -EINVAL);
+	/* registration keys */
+	assert_int_equal(PARSE(body_parse_regkey, "{}", &k), 0);
+	assert_false(k.auto_approve);
+	assert_int_equal(PARSE(body_parse_regkey, "{\"auto_approve\":true}", &k), 0);
+	assert_true(k.auto_approve);
+	assert_int_equal(PARSE(body_parse_regkey, "{\"auto_approve\":\"true\"}", &k), -EINVAL);
+	/* advertised prefixes: canonical, no duplicates */
+	assert_int_equal(PARSE(body_parse_patch, "{\"advertise_cidrs\":[\"203.0.113.2/24\"]}", d), -EINVAL);
+	assert_string_equal(e.msg, "advertised prefix 203.0.113.2/24 is not canonical (host bits set); 203.0.113.0/24 is");
+	assert_int_equal(PARSE(body_parse_register,
+			       "{\"public_key\":\"" PK "\",\"hostname\":\"h\",\"advertise_cidrs\":[\"2001:db8::1/64\"]}", d),
+			 -EINVAL);
+	assert_string_equal(e.msg, "advertised prefix 2001:db8::1/64 is not canonical (host bits set); 2001:db8::/64 is");
+	assert_int_equal(PARSE(body_parse_patch, "{\"advertise_cidrs\":[\"0.0.0.0/0\",\"0.0.0.0/0\"]}", d), -EINVAL);
+	assert_string_equal(e.msg, "advertised prefix 0.0.0.0/0 is listed twice");
+	assert_int_equal(PARSE(body_parse_patch, "{\"advertise_cidrs\":[\"2001:DB8::/32\"]}", d), 0);
+	assert_string_equal(d->cidrs[0], "2001:db8::/32");   /* the text canonical too */
+	assert_int_equal(PARSE(body_parse_patch, "{\"advertise_cidrs\":[\"::/0\",\"0.0.0.0/0\"]}", d), 0);
+	/* a proof: only on registration, an object of two bounded strings */
+	assert_int_equal(PARSE(body_parse_register,
+			       "{\"public_key\":\"" PK "\",\"hostname\":\"h\",\"proof\":{\"nonce\":\"bm9uY2U=\",\"mac\":\"bWFj\"}}",
+			       d), 0);
+	assert_true(d->has_proof);
+	assert_string_equal(d->proof_nonce, "bm9uY2U=");
+	assert_string_equal(d->proof_mac, "bWFj");
+	assert_int_equal(PARSE(body_parse_register,
+			       "{\"public_key\":\"" PK "\",\"hostname\":\"h\",\"proof\":{\"nonce\":\"bm9uY2U=\"}}", d), -EINVAL);
+	assert_int_equal(PARSE(body_parse_register,
+			       "{\"public_key\":\"" PK "\",\"hostname\":\"h\",\"proof\":{\"nonce\":\"a\",\"mac\":\"b\",\"x\":1}}",
+			       d), -EINVAL);
+	assert_int_equal(PARSE(body_parse_register, "{\"public_key\":\"" PK "\",\"hostname\":\"h\",\"proof\":\"x\"}", d),
+			 -EINVAL);
+	assert_int_equal(PARSE(body_parse_register, "{\"public_key\":\"" PK "\",\"hostname\":\"h\",\"proof\":null}", d),
+			 -EINVAL);
+	assert_int_equal(PARSE(body_parse_register,
+			       "{\"public_key\":\"" PK "\",\"hostname\":\"h\",\"proof\":{\"nonce\":\"" 
+			       "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\",\"mac\":\"b\"}}", d),
+			 -EINVAL);   /* 65 characters */
+	assert_int_equal(PARSE(body_parse_patch, "{\"proof\":{\"nonce\":\"a\",\"mac\":\"b\"}}", d), -EINVAL);
+	/* approve bodies */
+	assert_int_equal(body_parse_approve("", 0, a, &e), 0);
+	assert_true(a->all);
+	assert_null(body_approve_json(a));
+	assert_int_equal(PARSE(body_parse_approve, "{}", a), 0);
+	assert_true(a->all);
+	assert_int_equal(PARSE(body_parse_approve, "{\"cidrs\":[\"0.0.0.0/0\",\"::/0\"]}", a), 0);
+	assert_false(a->all);
+	assert_int_equal(a->n_cidrs, 2);
+	s = body_approve_json(a);
+	assert_string_equal(s, "[\"0.0.0.0/0\",\"::/0\"]");
+	free(s);
+	assert_int_equal(PARSE(body_parse_approve, "{\"cidrs\":[]}", a), 0);
+	assert_false(a->all);
+	s = body_approve_json(a);
+	assert_string_equal(s, "[]");
+	free(s);
+	assert_int_equal(PARSE(body_parse_approve, "{\"cidrs\":[\"10.0.0.1/8\"]}", a), -EINVAL);
+	assert_string_equal(e.msg, "prefix 10.0.0.1/8 is not canonical (host bits set); 10.0.0.0/8 is");
+	assert_int_equal(PARSE(body_parse_approve, "{\"cidrs\":\"0.0.0.0/0\"}", a), -EINVAL);
+	assert_int_equal(PARSE(body_parse_approve, "{\"cidrs\":null}", a), -EINVAL);
+	assert_int_equal(PARSE(body_parse_approve, "{\"cidr\":[]}", a), -EINVAL);
+	assert_int_equal(PARSE(body_parse_approve, "[]", a), -EINVAL);
+	free(a);
+	free(d);
+}
+
+static void test_validate_prefixes(void **state)
+{
+	char out[ADDR_CIDR_STRLEN];
+
+	assert_int_equal(validate_cidr_canonical("192.0.2.0/24", out), 0);
+	assert_string_equal(out, "192.0.2.0/24");
+	assert_int_equal(validate_cidr_canonical("192.0.2.1/24", out), -ERANGE);
+	assert_string_equal(out, "192.0.2.0/24");
+	assert_int_equal(validate_cidr_canonical("192.0.2.1/32", out), 0);
+	assert_int_equal(validate_cidr_canonical("0.0.0.0/0", out), 0);
+	assert_int_equal(validate_cidr_canonical("1.0.0.0/0", out), -ERANGE);
+	assert_int_equal(validate_cidr_canonical("::/0", out), 0);
+	assert_int_equal(validate_cidr_canonical("2001:db8::8000/113", out), 0);
+	assert_int_equal(validate_cidr_canonical("2001:db8::4000/113", out), -ERANGE);
+	assert_int_equal(validate_cidr_canonical("192.0.2.0", out), -EINVAL);
+	assert_int_equal(validate_cidr_canonical("192.0.2.0/33", out), -EINVAL);
+
+	/* the rule: prefix length > 0, one family, one contains the other */
+	assert_true(validate_overlaps("100.100.0.0/16", "100.100.0.0/16"));
+	assert_true(validate_overlaps("100.64.0.0/10", "100.100.0.0/16"));
+	assert_true(validate_overlaps("100.100.9.0/24", "100.100.0.0/16"));
+	assert_true(validate_overlaps("100.100.0.1/32", "100.100.0.0/16"));
+	assert_true(validate_overlaps("0.0.0.0/1", "100.100.0.0/16"));
+	assert_false(validate_overlaps("0.0.0.0/0", "100.100.0.0/16"));
+	assert_false(validate_overlaps("128.0.0.0/1", "100.100.0.0/16"));
+	assert_false(validate_overlaps("100.101.0.0/16", "100.100.0.0/16"));
+	assert_false(validate_overlaps("100.99.255.0/24", "100.100.0.0/16"));
+	assert_true(validate_overlaps("2001:db8::/32", "2001:db8:6464::/64"));
+	assert_true(validate_overlaps("2001:db8:6464::5/128", "2001:db8:6464::/64"));
+	assert_false(validate_overlaps("::/0", "2001:db8:6464::/64"));
+	assert_false(validate_overlaps("2001:db8:6465::/64", "2001:db8:6464::/64"));
+	assert_false(validate_overlaps("::ffff:100.100.0.0/112", "100.100.0.0/16"));   /* another family */
+	assert_false(validate_overlaps("100.100.0.0/16", "2001:db8:6464::/64"));
+	assert_false(validate_overlaps("garbage", "100.100.0.0/16"));
+}
+
+static void follow(const char *approved, const char *advertised, bool automatic, const char *want)
+{
+	char *out = NULL;
+
+	assert_int_equal(approval_follow(approved, advertised, automatic, &out), 0);
+	assert_string_equal(out, want);
+	free(out);
+}
+
+static void test_approval(void **state)
+{
+	char bad[ADDR_CIDR_STRLEN] = "", *out = NULL;
+
+	/* a change of advertised: the intersection, or everything when automatic */
+	follow("[]", "[\"0.0.0.0/0\"]", false, "[]");
+	follow("[]", "[\"0.0.0.0/0\",\"::/0\"]", true, "[\"0.0.0.0/0\",\"::/0\"]");
+	follow("[\"0.0.0.0/0\",\"::/0\"]", "[\"::/0\",\"10.0.0.0/8\"]", false, "[\"::/0\"]");
+	follow("[\"0.0.0.0/0\"]", "[]", false, "[]");
+	follow("[\"0.0.0.0/0\"]", "[]", true, "[]");
+	/* the advertised order, no duplicates even from a bad stored list */
+	follow("[\"10.0.0.0/8\",\"0.0.0.0/0\"]", "[\"0.0.0.0/0\",\"10.0.0.0/8\",\"0.0.0.0/0\"]", false,
+	       "[\"0.0.0.0/0\",\"10.0.0.0/8\"]");
+	assert_int_equal(approval_follow("{}", "[]", false, &out), -EIO);
+	assert_int_equal(approval_follow("[]", "[1]", false, &out), -EIO);
+	assert_int_equal(approval_follow("[]", "not json", false, &out), -EIO);
+	assert_null(out);
+
+	/* approve: all, a subset, one not advertised */
+	assert_int_equal(approval_add("[]", "[\"0.0.0.0/0\",\"::/0\"]", NULL, bad, &out), 0);
+	assert_string_equal(out, "[\"0.0.0.0/0\",\"::/0\"]");
+	free(out);
+	assert_int_equal(approval_add("[\"::/0\"]", "[\"0.0.0.0/0\",\"::/0\",\"10.0.0.0/8\"]", "[\"10.0.0.0/8\"]", bad,
+				      &out), 0);
+	assert_string_equal(out, "[\"::/0\",\"10.0.0.0/8\"]");
+	free(out);
+	out = NULL;
+	assert_int_equal(approval_add("[]", "[\"0.0.0.0/0\"]", "[\"0.0.0.0/0\",\"192.0.2.0/24\"]", bad, &out), -EINVAL);
+	assert_string_equal(bad, "192.0.2.0/24");
+	assert_null(out);
+	/* approved entries no longer advertised are dropped on the way */
+	assert_int_equal(approval_add("[\"10.0.0.0/8\"]", "[\"0.0.0.0/0\"]", "[]", bad, &out), 0);
+	assert_string_equal(out, "[]");
+	free(out);
+
+	/* unapprove: all, a subset (unknown ones ignored) */
+	assert_int_equal(approval_remove("[\"0.0.0.0/0\",\"::/0\"]", "[\"0.0.0.0/0\",\"::/0\"]", NULL, &out), 0);
+	assert_string_equal(out, "[]");
+	free(out);
+	assert_int_equal(approval_remove("[\"0.0.0.0/0\",\"::/0\"]", "[\"0.0.0.0/0\",\"::/0\"]",
+					 "[\"0.0.0.0/0\",\"203.0.113.0/24\"]", &out), 0);
+	assert_string_equal(out, "[\"::/0\"]");
+	free(out);
+}
+
+/* The challenge's nonces: made and checked with one server key; valid
+ * CHALLENGE_TTL seconds, once; made by this server only. */
+static void test_challenge(void **state)
+{
+	uint8_t srv_priv[KEY_LEN], srv_pub[KEY_LEN], dev_priv[KEY_LEN], dev_pub[KEY_LEN], other_priv[KEY_LEN],
+		other_pub[KEY_LEN], nonce[CHALLENGE_NONCE_LEN], mac[REGPROOF_MAC_LEN];
+	char nonce_b64[CHALLENGE_NONCE_B64_LEN + 1], mac_b64[CHALLENGE_MAC_B64_LEN + 1], key_b64[KEY_B64_LEN + 1];
+	const int64_t t0 = 1795596340;
+	struct challenge *c, *c2;
+	size_t len;
+
+	key_generate(srv_priv, srv_pub);
+	key_generate(dev_priv, dev_pub);
+	key_generate(other_priv, other_pub);
+	assert_int_equal(challenge_create(&c), 0);
+	assert_false(challenge_has_key(c));
+	assert_int_equal(challenge_verify(c, t0, "x", "y", dev_pub), -ENOKEY);
+	assert_int_equal(challenge_set_key(c, srv_priv, srv_pub), 0);
+	assert_int_equal(challenge_set_key(c, srv_priv, srv_pub), -EALREADY);
+	challenge_server_key(c, key_b64);
+	assert_int_equal(key_from_base64(srv_pub, key_b64), 0);
+
+#define PROVE(priv, at)                                                                                        \
+	do {                                                                                                   \
+		challenge_nonce(c, (at), nonce_b64);                                                           \
+		assert_int_equal(strlen(nonce_b64), CHALLENGE_NONCE_B64_LEN);                                  \
+		assert_int_equal(sodium_base642bin(nonce, sizeof(nonce), nonce_b64, strlen(nonce_b64), NULL,  \
+						   &len, NULL, sodium_base64_VARIANT_ORIGINAL), 0);            \
+		assert_int_equal(len, CHALLENGE_NONCE_LEN);                                                    \
+		assert_int_equal(regproof_mac(mac, (priv), srv_pub, nonce, len), 0);                           \
+		sodium_bin2base64(mac_b64, sizeof(mac_b64), mac, sizeof(mac), sodium_base64_VARIANT_ORIGINAL); \
+	} while (0)
+
+	/* accepted once */
+	PROVE(dev_priv, t0);
+	assert_int_equal(challenge_verify(c, t0 + 1, nonce_b64, mac_b64, dev_pub), 0);
+	assert_int_equal(challenge_verify(c, t0 + 2, nonce_b64, mac_b64, dev_pub), -EALREADY);
+	/* the proof of another key; then the right one still passes (a wrong
+	 * proof does not use the nonce up) */
+	PROVE(other_priv, t0);
+	assert_int_equal(challenge_verify(c, t0, nonce_b64, mac_b64, dev_pub), -EBADMSG);
+	assert_int_equal(challenge_verify(c, t0, nonce_b64, mac_b64, other_pub), 0);
+	/* the time window: CHALLENGE_TTL seconds, CHALLENGE_SKEW from the future */
+	PROVE(dev_priv, t0);
+	assert_int_equal(challenge_verify(c, t0 + CHALLENGE_TTL + 1, nonce_b64, mac_b64, dev_pub), -ETIMEDOUT);
+	assert_int_equal(challenge_verify(c, t0 - CHALLENGE_SKEW - 1, nonce_b64, mac_b64, dev_pub), -ETIMEDOUT);
+	assert_int_equal(challenge_verify(c, t0 + CHALLENGE_TTL, nonce_b64, mac_b64, dev_pub), 0);
+	/* a nonce changed by one bit (time, random or its own mac) is not ours */
+	for (size_t i = 0; i < CHALLENGE_NONCE_LEN; i += 13) {
+		PROVE(dev_priv, t0);
+		nonce[i] ^= 1;
+		sodium_bin2base64(nonce_b64, sizeof(nonce_b64), nonce, sizeof(nonce), sodium_base64_VARIANT_ORIGINAL);
+		assert_int_equal(regproof_mac(mac, dev_priv, srv_pub, nonce, sizeof(nonce)), 0);
+		sodium_bin2base64(mac_b64, sizeof(mac_b64), mac, sizeof(mac), sodium_base64_VARIANT_ORIGINAL);
+		assert_int_equal(challenge_verify(c, t0, nonce_b64, mac_b64, dev_pub), -EBADMSG);
+	}
+	/* malformed texts */
+	PROVE(dev_priv, t0);
+	assert_int_equal(challenge_verify(c, t0, "AAAA", mac_b64, dev_pub), -EBADMSG);
+	assert_int_equal(challenge_verify(c, t0, nonce_b64, "AAAA", dev_pub), -EBADMSG);
+	mac_b64[3] = '*';
+	assert_int_equal(challenge_verify(c, t0, nonce_b64, mac_b64, dev_pub), -EBADMSG);
+	/* another server (another key) does not take this one's nonces */
+	assert_int_equal(challenge_create(&c2), 0);
+	assert_int_equal(challenge_set_key(c2, other_priv, other_pub), 0);
+	PROVE(dev_priv, t0);
+	assert_int_equal(challenge_verify(c2, t0, nonce_b64, mac_b64, dev_pub), -EBADMSG);
+	challenge_destroy(c2);
+	/* a second instance with the same key (a replica) takes them */
+	assert_int_equal(challenge_create(&c2), 0);
+	assert_int_equal(challenge_set_key(c2, srv_priv, srv_pub), 0);
+	assert_int_equal(challenge_verify(c2, t0, nonce_b64, mac_b64, dev_pub), 0);
+	challenge_destroy(c2);
+	challenge_destroy(c);
+}
+
+/* The used-nonce memory is bounded: full, proofs wait until some expire. */
+static void test_challenge_full(void **state)
+{
+	uint8_t srv_priv[KEY_LEN], srv_pub[KEY_LEN], dev_priv[KEY_LEN], dev_pub[KEY_LEN], nonce[CHALLENGE_NONCE_LEN],
+		mac[REGPROOF_MAC_LEN];
+	char nonce_b64[CHALLENGE_NONCE_B64_LEN + 1], mac_b64[CHALLENGE_MAC_B64_LEN + 1];
+	const int64_t t0 = 1795596340;
+	struct challenge *c;
+	size_t len;
+
+	key_generate(srv_priv, srv_pub);
+	key_generate(dev_priv, dev_pub);
+	assert_int_equal(challenge_create(&c), 0);
+	assert_int_equal(challenge_set_key(c, srv_priv, srv_pub), 0);
+	for (int i = 0; i < CHALLENGE_USED_MAX; i++) {
+		PROVE(dev_priv, t0);
+		assert_int_equal(challenge_verify(c, t0, nonce_b64, mac_b64, dev_pub), 0);
+	}
+	PROVE(dev_priv, t0 + 10);
+	assert_int_equal(challenge_verify(c, t0 + 10, nonce_b64, mac_b64, dev_pub), -EBUSY);
+	/* the first ones expired: room again, and the refused nonce still good */
+	assert_int_equal(challenge_verify(c, t0 + CHALLENGE_TTL + 1, nonce_b64, mac_b64, dev_pub), 0);
+	challenge_destroy(c);
+}
+#undef PROVE
+
+/* The store's rules, on a real SQLite database. */
+struct db {
+	char dir[64], path[96];
+	struct store *s;
+	const struct store_ops *ops;
+	struct org_rec org;
+};
+
+static void db_open(struct db *d)
+{
+	struct store_options opt = { .events_kept = 100 };
+	struct token_rec admin;
+	bool created;
+
+	snprintf(d->dir, sizeof(d->dir), "/tmp/nexapi-store-XXXXXX");
+	assert_non_null(mkdtemp(d->dir));
+	snprintf(d->path, sizeof(d->path), "%s/api.db", d->dir);
+	d->ops = &store_sqlite_ops;
+	assert_int_equal(d->ops->open(d->path, &opt, &d->s), 0);
+	memset(&d->org, 0, sizeof(d->org));
+	snprintf(d->org.id, sizeof(d->org.id), "0f8fad5b-d9cb-469f-a165-70867728950e");
+	snprintf(d->org.name, sizeof(d->org.name), "default");
+	snprintf(d->org.prefix, sizeof(d->org.prefix), "100.100.0.0/16");
+	memset(&admin, 0, sizeof(admin));
+	snprintf(admin.id, sizeof(admin.id), "0123456789abcdef");
+	admin.kind = TOKEN_ADMIN;
+	assert_int_equal(d->ops->bootstrap(d->s, &d->org, &admin, &created), 0);
+	assert_true(created);
+}
+
+static void db_close(struct db *d)
+{
+	char p[128];
+
+	d->ops->close(d->s);
+	unlink(d->path);
+	snprintf(p, sizeof(p), "%s-wal", d->path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", d->path);
+	unlink(p);
+	rmdir(d->dir);
+}
+
+static void db_key(struct db *d, const char *id, bool single_use, bool auto_approve)
+{
+	struct regkey_rec k;
+
+	memset(&k, 0, sizeof(k));
+	snprintf(k.id, sizeof(k.id), "%s", id);
+	snprintf(k.org_id, sizeof(k.org_id), "%s", d->org.id);
+	k.single_use = single_use;
+	k.auto_approve = auto_approve;
+	k.created_at = 1795596340;
+	assert_int_equal(d->ops->regkey_create(d->s, &k, 100), 0);
+}
+
+/* One registration; out cleared by the caller. */
+static int db_register(struct db *d, const char *key_id, const char *pub, const char *cidrs, bool allow_existing,
+		       int64_t now, const char *token_id, struct device_rec *out)
+{
+	struct store_register r;
+	bool created;
+	int err;
+
+	memset(&r, 0, sizeof(r));
+	r.regkey_id = key_id;
+	r.now = now;
+	r.allow_existing = allow_existing;
+	r.max_devices = 100;
+	auth_uuid(r.dev.id);
+	snprintf(r.dev.hostname, sizeof(r.dev.hostname), "h");
+	snprintf(r.dev.public_key, sizeof(r.dev.public_key), "%s", pub);
+	r.dev.endpoints_json = strdup("[]");
+	r.dev.cidrs_json = strdup(cidrs);
+	snprintf(r.token.id, sizeof(r.token.id), "%s", token_id);
+	r.token.created_at = now;
+	err = d->ops->device_register(d->s, &r, out, &created);
+	store_device_clear(&r.dev);
+	return err;
+}
+
+static void test_store_approval(void **state)
+{
+	static const char PK2[] = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=";
+	struct device_rec dev, upd, in;
+	char bad[ADDR_CIDR_STRLEN];
+	struct org_rec o;
+	struct db d;
+	int64_t rev;
+
+	db_open(&d);
+	db_key(&d, "00000000000000a1", false, false);
+	db_key(&d, "00000000000000a2", false, true);
+	assert_int_equal(db_register(&d, "00000000000000a1", PK, "[\"0.0.0.0/0\",\"::/0\"]", false, 1795596340,
+				     "00000000000000d1", &dev), 0);
+	assert_string_equal(dev.approved_json, "[]");   /* a request */
+	assert_false(dev.auto_approve);
+	/* approve one, then one not advertised */
+	assert_int_equal(d.ops->device_approve(d.s, dev.id, true, "[\"::/0\"]", &upd, bad), 0);
+	assert_string_equal(upd.approved_json, "[\"::/0\"]");
+	assert_true(upd.revision > dev.revision);
+	rev = upd.revision;
+	store_device_clear(&upd);
+	assert_int_equal(d.ops->device_approve(d.s, dev.id, true, "[\"10.0.0.0/8\"]", &upd, bad), -EINVAL);
+	assert_string_equal(bad, "10.0.0.0/8");
+	assert_int_equal(d.ops->device_get(d.s, dev.id, &upd), 0);
+	assert_int_equal(upd.revision, rev);   /* nothing happened */
+	store_device_clear(&upd);
+	/* withdrawn: the approval goes; advertised again: it waits */
+	memset(&in, 0, sizeof(in));
+	in.cidrs_json = "[\"0.0.0.0/0\"]";
+	assert_int_equal(d.ops->device_update(d.s, dev.id, DEV_CIDRS, &in, &upd), 0);
+	assert_string_equal(upd.approved_json, "[]");
+	store_device_clear(&upd);
+	in.cidrs_json = "[\"0.0.0.0/0\",\"::/0\"]";
+	assert_int_equal(d.ops->device_update(d.s, dev.id, DEV_CIDRS, &in, &upd), 0);
+	assert_string_equal(upd.approved_json, "[]");
+	store_device_clear(&upd);
+	/* approve all, unapprove all */
+	assert_int_equal(d.ops->device_approve(d.s, dev.id, true, NULL, &upd, bad), 0);
+	assert_string_equal(upd.approved_json, "[\"0.0.0.0/0\",\"::/0\"]");
+	store_device_clear(&upd);
+	/* other fields keep it */
+	snprintf(in.hostname, sizeof(in.hostname), "renamed");
+	assert_int_equal(d.ops->device_update(d.s, dev.id, DEV_HOSTNAME, &in, &upd), 0);
+	assert_string_equal(upd.approved_json, "[\"0.0.0.0/0\",\"::/0\"]");
+	store_device_clear(&upd);
+	assert_int_equal(d.ops->device_approve(d.s, dev.id, false, NULL, &upd, bad), 0);
+	assert_string_equal(upd.approved_json, "[]");
+	store_device_clear(&upd);
+	/* the organization in auto: nothing retroactive, the next change is approved */
+	assert_int_equal(d.ops->org_set_approval(d.s, d.org.id, true, &o), 0);
+	assert_true(o.approval_auto);
+	assert_int_equal(d.ops->device_get(d.s, dev.id, &upd), 0);
+	assert_string_equal(upd.approved_json, "[]");
+	store_device_clear(&upd);
+	assert_int_equal(d.ops->device_update(d.s, dev.id, DEV_CIDRS, &in, &upd), 0);
+	assert_string_equal(upd.approved_json, "[\"0.0.0.0/0\",\"::/0\"]");
+	store_device_clear(&upd);
+	assert_int_equal(d.ops->org_set_approval(d.s, d.org.id, false, &o), 0);
+	assert_false(o.approval_auto);
+	assert_int_equal(d.ops->org_get(d.s, "default", &o), 0);
+	assert_false(o.approval_auto);
+	/* an auto_approve key: remembered by the device */
+	assert_int_equal(db_register(&d, "00000000000000a2", PK2, "[\"0.0.0.0/0\"]", false, 1795596340,
+				     "00000000000000d2", &upd), 0);
+	assert_string_equal(upd.approved_json, "[\"0.0.0.0/0\"]");
+	assert_true(upd.auto_approve);
+	in.cidrs_json = "[\"0.0.0.0/0\",\"198.51.100.0/24\"]";
+	store_device_clear(&dev);
+	dev = upd;
+	assert_int_equal(d.ops->device_update(d.s, dev.id, DEV_CIDRS, &in, &upd), 0);
+	assert_string_equal(upd.approved_json, "[\"0.0.0.0/0\",\"198.51.100.0/24\"]");
+	store_device_clear(&upd);
+	store_device_clear(&dev);
+	assert_int_equal(d.ops->device_approve(d.s, "00000000-0000-4000-8000-000000000000", true, NULL, &upd, bad),
+			 -ENOENT);
+	db_close(&d);
+}
+
+static void test_store_reregister(void **state)
+{
+	struct device_rec dev, again;
+	struct token_rec t;
+	struct regkey_rec k;
+	const int64_t t0 = 1795596340;
+	uint8_t fresh_priv[KEY_LEN], fresh_pub[KEY_LEN], priv[KEY_LEN], pub[KEY_LEN], priv2[KEY_LEN],
+		pub2[KEY_LEN];
+	struct db d;
+
+	db_open(&d);
+	db_key(&d, "00000000000000b1", true, false);   /* single use */
+	assert_int_equal(db_register(&d, "00000000000000b1", PK, "[]", false, t0, "00000000000000e1", &dev), 0);
+	/* the same public key again without proof: -EEXIST with the id, the
+	 * existing token untouched */
+	assert_int_equal(db_register(&d, "00000000000000b1", PK, "[]", false, t0 + 1, "00000000000000e2", &again),
+			 -EEXIST);
+	assert_string_equal(again.id, dev.id);
+	assert_null(again.cidrs_json);
+	assert_int_equal(d.ops->token_get(d.s, "00000000000000e1", &t), 0);
+	assert_int_equal(d.ops->token_get(d.s, "00000000000000e2", &t), -ENOENT);
+	/* with proof, within the window: the same device, tokens replaced */
+	assert_int_equal(db_register(&d, "00000000000000b1", PK, "[]", true, t0 + STORE_REGKEY_RETRY_SECONDS,
+				     "00000000000000e3", &again), 0);
+	assert_string_equal(again.id, dev.id);
+	assert_string_equal(again.tunnel_ip, dev.tunnel_ip);
+	store_device_clear(&again);
+	assert_int_equal(d.ops->token_get(d.s, "00000000000000e1", &t), -ENOENT);
+	assert_int_equal(d.ops->token_get(d.s, "00000000000000e3", &t), 0);
+	/* the window is counted from the first use */
+	assert_int_equal(db_register(&d, "00000000000000b1", PK, "[]", true, t0 + STORE_REGKEY_RETRY_SECONDS + 1,
+				     "00000000000000e4", &again), -EKEYREJECTED);
+	/* another public key: used */
+	assert_int_equal(db_register(&d, "00000000000000b1", "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=", "[]",
+				     true, t0 + 2, "00000000000000e5", &again), -EKEYREJECTED);
+	assert_int_equal(d.ops->regkey_get(d.s, "00000000000000b1", &k), 0);
+	assert_true(k.used);
+	assert_string_equal(k.used_by, PK);
+	assert_int_equal(k.used_at, t0);
+
+	/* deletion keeps a tombstone with the device's tokens */
+	assert_int_equal(d.ops->deleted_token_get(d.s, "00000000000000e3", &t), -ENOENT);
+	assert_int_equal(d.ops->device_delete(d.s, dev.id, t0 + 5, NULL), 0);
+	assert_int_equal(d.ops->token_get(d.s, "00000000000000e3", &t), -ENOENT);
+	assert_int_equal(d.ops->deleted_token_get(d.s, "00000000000000e3", &t), 0);
+	assert_string_equal(t.device_id, dev.id);
+	assert_string_equal(t.org_id, d.org.id);
+	assert_int_equal(t.kind, TOKEN_DEVICE);
+	assert_int_equal(d.ops->deleted_token_get(d.s, "00000000000000e1", &t), -ENOENT);   /* revoked before */
+	store_device_clear(&dev);
+
+	/* the server key: made once, the same afterwards */
+	key_generate(fresh_priv, fresh_pub);
+	assert_int_equal(d.ops->server_key(d.s, fresh_priv, fresh_pub, priv, pub), 0);
+	assert_memory_equal(priv, fresh_priv, KEY_LEN);
+	assert_memory_equal(pub, fresh_pub, KEY_LEN);
+	key_generate(fresh_priv, fresh_pub);
+	assert_int_equal(d.ops->server_key(d.s, fresh_priv, fresh_pub, priv2, pub2), 0);
+	assert_memory_equal(priv2, priv, KEY_LEN);
+	assert_memory_equal(pub2, pub, KEY_LEN);
+	db_close(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -461,6 +983,13 @@ int main(void)
 		cmocka_unit_test(test_relay_servers),
 		cmocka_unit_test(test_relay_credentials),
 		cmocka_unit_test(test_relay_secret_file),
+		cmocka_unit_test(test_body_approval_fields),
+		cmocka_unit_test(test_validate_prefixes),
+		cmocka_unit_test(test_approval),
+		cmocka_unit_test(test_challenge),
+		cmocka_unit_test(test_challenge_full),
+		cmocka_unit_test(test_store_approval),
+		cmocka_unit_test(test_store_reregister),
 	};
 
 	if (sodium_init() < 0)

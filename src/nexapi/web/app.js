@@ -11,6 +11,7 @@
   const RETRY_MIN_MS = 1000;
   const RETRY_MAX_MS = 30000;
   const EXIT_PREFIX = '0.0.0.0/0';
+  const EXIT_PREFIX6 = '::/0';
 
   const $ = (id) => document.getElementById(id);
 
@@ -299,8 +300,45 @@
     select.value = state.org || '';
     $('org-pick').hidden = !state.admin;
     $('org-new').hidden = !state.admin;
-    const org = state.orgs.find((o) => o.name === state.org);
+    const org = currentOrg();
     setText($('org-name'), state.admin ? '' : (org ? org.name + ' (' + org.prefix + ')' : ''));
+    renderApproval();
+  }
+
+  function currentOrg() {
+    return state.orgs.find((o) => o.name === state.org) || null;
+  }
+
+  // The organization's exit_node_approval ("admin" or "auto"); hidden for a
+  // server older than the setting.
+  function renderApproval() {
+    const org = currentOrg();
+    const mode = org && (org.exit_node_approval === 'admin' || org.exit_node_approval === 'auto')
+      ? org.exit_node_approval : null;
+    $('approval-setting').hidden = !mode;
+    if (!mode) return;
+    $('approval-select').value = mode;
+    setText($('approval-note'), mode === 'auto'
+      ? 'Exit nodes and routes are approved as their devices advertise them.'
+      : 'An advertised exit node or route is used only once approved here.');
+  }
+
+  async function changeApproval(mode) {
+    const org = currentOrg();
+    if (!org || org.exit_node_approval === mode) return;
+    const select = $('approval-select');
+    select.disabled = true;
+    try {
+      const updated = await api('PATCH', '/api/v1/organizations/' + encodeURIComponent(org.name),
+        { exit_node_approval: mode });
+      state.orgs = state.orgs.map((o) => (o.name === org.name ? updated : o));
+      announce('Exit-node approval of ' + org.name + ': ' + (mode === 'auto' ? 'automatic' : 'by an admin'));
+    } catch (err) {
+      handleError(err, 'Changing the exit-node approval');
+    } finally {
+      select.disabled = false;
+      renderApproval();
+    }
   }
 
   async function switchOrg(name) {
@@ -333,6 +371,8 @@
     $('org-name-input').setAttribute('aria-invalid', 'false');
     const body = { name };
     if (prefix) body.prefix = prefix;
+    // sent only when not the default, so that an older server still takes it
+    if ($('org-approval-input').value === 'auto') body.exit_node_approval = 'auto';
     $('org-create').disabled = true;
     try {
       const org = await api('POST', '/api/v1/organizations', body);
@@ -350,6 +390,7 @@
   function openOrgDialog() {
     $('org-name-input').value = '';
     $('org-prefix-input').value = '';
+    $('org-approval-input').value = 'admin';
     setText($('org-error'), '');
     $('org-dialog').showModal();
     $('org-name-input').focus();
@@ -363,8 +404,49 @@
     return ((p[0] * 256 + p[1]) * 256 + p[2]) * 256 + p[3];
   }
 
+  // A device's advertise_cidrs are requests; approved_cidrs what the
+  // organization honours (absent from an older server: none). Clients use
+  // an exit node only when 0.0.0.0/0 is in both.
+  function advertises(d, c) {
+    return Array.isArray(d.advertise_cidrs) && d.advertise_cidrs.includes(c);
+  }
+
+  function approved(d, c) {
+    return Array.isArray(d.approved_cidrs) && d.approved_cidrs.includes(c);
+  }
+
   function isExitNode(d) {
-    return Array.isArray(d.advertise_cidrs) && d.advertise_cidrs.includes(EXIT_PREFIX);
+    return advertises(d, EXIT_PREFIX) && approved(d, EXIT_PREFIX);
+  }
+
+  function isPendingExit(d) {
+    return advertises(d, EXIT_PREFIX) && !approved(d, EXIT_PREFIX);
+  }
+
+  // The text under a device's exit-node toggle when it has no approved exit
+  // node to use; '' when it has one.
+  function noExitText(d) {
+    let others = 0, self = false;
+    for (const o of state.devices.values()) {
+      if (!isExitNode(o)) continue;
+      if (o.id === d.id) self = true;
+      else others++;
+    }
+    if (others > 0) return '';
+    return self ? 'No other approved exit node in the organization.'
+      : 'No approved exit node in the organization.';
+  }
+
+  // Every row's note, after any device changed.
+  function refreshExitNotes() {
+    for (const [id, row] of state.rows) {
+      const d = state.devices.get(id);
+      const note = row.querySelector('.no-exit-note');
+      if (!d || !note) continue;
+      const text = noExitText(d);
+      setText(note, text);
+      note.hidden = !text;
+    }
   }
 
   function ago(iso) {
@@ -391,13 +473,24 @@
 
   function deviceRow(d) {
     const exit = isExitNode(d);
+    const pendingExit = isPendingExit(d);
     const busy = state.pending.has(d.id);
     const name = String(d.hostname);
-    const tr = el('tr', { dataset: { id: d.id }, class: exit ? 'exit' : null });
+    const tr = el('tr', { dataset: { id: d.id }, class: exit ? 'exit' : (pendingExit ? 'exit-pending' : null) });
 
+    let badge = null;
+    if (exit) {
+      badge = el('span', { class: 'badge exit-badge', title: 'advertises 0.0.0.0/0, approved: devices may use it' },
+        'exit node');
+    } else if (pendingExit) {
+      badge = el('span', {
+        class: 'badge exit-badge pending-badge',
+        title: 'advertises 0.0.0.0/0, not approved: no device uses it until it is approved',
+      }, 'exit node (pending approval)');
+    }
     const host = cell('Hostname', 'host',
       el('span', { class: 'hostname' }, name),
-      exit ? el('span', { class: 'badge exit-badge', title: 'advertises 0.0.0.0/0' }, 'exit node') : null,
+      badge,
       (d.os || d.version)
         ? el('span', { class: 'sub' }, [d.os, d.version].filter(Boolean).join(' '))
         : null);
@@ -416,10 +509,29 @@
           el('span', { class: 'badge relay-badge', title: 'relayed address: reached through a TURN relay' }, 'relay')]
         : [el('code', null, e.address), ' ', el('span', { class: 'sub' }, e.source)]));
 
+    // Each advertised prefix with its approval; a route (not a default
+    // route: those are the exit node's button) has its own button.
     const prefixes = cell('Advertised prefixes', null,
-      list(d.advertise_cidrs, (c) => c === EXIT_PREFIX
-        ? [el('code', null, c), ' ', el('span', { class: 'badge exit-badge' }, 'exit')]
-        : el('code', null, c)));
+      list(d.advertise_cidrs, (c) => {
+        const ok = approved(d, c);
+        const isDefault = c === EXIT_PREFIX || c === EXIT_PREFIX6;
+        return [
+          el('code', null, c),
+          isDefault ? el('span', { class: 'badge exit-badge' }, 'exit') : null,
+          el('span', {
+            class: 'badge ' + (ok ? 'approved-badge' : 'pending-badge'),
+            title: ok ? 'approved: routed through this device' : 'not approved: not routed until approved',
+          }, ok ? 'approved' : 'pending'),
+          isDefault ? null : el('button', {
+            type: 'button',
+            class: 'secondary small',
+            'aria-label': (ok ? 'Unapprove ' : 'Approve ') + c + ' on ' + name,
+            dataset: { action: (ok ? 'unapprove:' : 'approve:') + c },
+            'aria-busy': busy ? 'true' : null,
+            onclick: () => setApproval(d.id, !ok, [c], 'route ' + c),
+          }, ok ? 'Unapprove' : 'Approve'),
+        ];
+      }));
 
     const wanted = !!d.exit_node_client;
     const toggle = el('button', {
@@ -431,8 +543,10 @@
       'aria-busy': busy ? 'true' : null,
       onclick: () => toggleExit(d.id),
     }, 'Use exit node', el('span', { class: 'state', 'aria-hidden': 'true' }, wanted ? 'on' : 'off'));
+    const noExit = noExitText(d);
     const client = cell('Exit-node client', null,
       toggle,
+      el('span', { class: 'sub no-exit-note', hidden: !noExit }, noExit),
       el('span', { class: 'sub reported' }, 'reported: ', el('span', { class: 'status-text' }, d.exit_node_status)));
 
     const seen = cell('Last seen', null,
@@ -441,7 +555,30 @@
       el('span', { class: 'sub' },
         d.last_seen ? el('time', { datetime: d.last_seen, title: d.last_seen }, ago(d.last_seen)) : 'never'));
 
+    // The exit node's approval: 0.0.0.0/0, and ::/0 when it advertises it.
+    const defaults = [EXIT_PREFIX, EXIT_PREFIX6].filter((c) => advertises(d, c));
+    let exitButton = null;
+    if (pendingExit) {
+      exitButton = el('button', {
+        type: 'button',
+        class: 'approve',
+        'aria-label': 'Approve exit node: ' + name,
+        dataset: { action: 'approve' },
+        'aria-busy': busy ? 'true' : null,
+        onclick: () => setApproval(d.id, true, defaults.filter((c) => !approved(d, c)), 'exit node'),
+      }, 'Approve exit node');
+    } else if (exit) {
+      exitButton = el('button', {
+        type: 'button',
+        class: 'secondary',
+        'aria-label': 'Unapprove exit node: ' + name,
+        dataset: { action: 'unapprove' },
+        'aria-busy': busy ? 'true' : null,
+        onclick: () => setApproval(d.id, false, defaults.filter((c) => approved(d, c)), 'exit node'),
+      }, 'Unapprove exit node');
+    }
     const actions = cell('Actions', 'actions',
+      exitButton,
       el('button', {
         type: 'button',
         class: 'danger',
@@ -477,7 +614,11 @@
     }
     tbody.insertBefore(row, before);
     if (focusAction) {
-      const b = row.querySelector('[data-action="' + focusAction + '"]');
+      // the same button, or the one that replaced it (approve <-> unapprove)
+      const swapped = focusAction.startsWith('approve') ? 'un' + focusAction
+        : (focusAction.startsWith('unapprove') ? focusAction.slice(2) : focusAction);
+      const b = [...row.querySelectorAll('[data-action]')].find((x) => x.dataset.action === focusAction)
+        || [...row.querySelectorAll('[data-action]')].find((x) => x.dataset.action === swapped);
       if (b) b.focus();
     }
   }
@@ -489,6 +630,7 @@
     state.rows.delete(id);
     state.devices.delete(id);
     if (hadFocus) $('devices-title').focus();
+    refreshExitNotes();
   }
 
   function updateEmpty() {
@@ -507,6 +649,7 @@
     state.devices.set(d.id, d);
     upsertRow(d);
     updateEmpty();
+    refreshExitNotes();
   }
 
   async function listDevices() {
@@ -548,6 +691,55 @@
         announce('That device no longer exists');
       } else {
         handleError(err, 'Changing ' + d.hostname);
+      }
+    } finally {
+      const cur = state.devices.get(id);
+      if (cur) upsertRow(cur);
+    }
+  }
+
+  // Approves (or withdraws) prefixes of a device after a confirmation: an
+  // exit node sees the traffic of the devices that use it.
+  async function setApproval(id, approve, cidrs, what) {
+    const d = state.devices.get(id);
+    if (!d || state.pending.has(id) || cidrs.length === 0) return;
+    const name = d.hostname;
+    const exitNode = what === 'exit node';
+    let text;
+    if (exitNode && approve) {
+      text = 'Devices of the organization that use an exit node may then send all their internet traffic '
+        + 'through ' + name + ', which sees it. Approve only a machine you trust.';
+    } else if (exitNode) {
+      text = 'Devices that use ' + name + ' as their exit node stop at once: they move to another approved '
+        + 'exit node, or have no internet access until there is one.';
+    } else if (approve) {
+      text = 'The devices of the organization will route ' + cidrs.join(', ') + ' through ' + name + '.';
+    } else {
+      text = 'The devices of the organization stop routing ' + cidrs.join(', ') + ' through ' + name + '.';
+    }
+    const ok = await confirmDialog((approve ? 'Approve ' : 'Unapprove ') + what + ' ' + name + '?', text,
+      approve ? 'Approve' : 'Unapprove');
+    if (!ok) return;
+    state.pending.add(id);
+    const row = state.rows.get(id);
+    if (row) for (const b of row.querySelectorAll('button')) b.setAttribute('aria-busy', 'true');
+    try {
+      const nd = await api('POST', '/api/v1/devices/' + encodeURIComponent(id) + (approve ? '/approve' : '/unapprove'),
+        { cidrs });
+      state.pending.delete(id);
+      if (nd && nd.id === id && state.devices.has(id)) {
+        const cur = state.devices.get(id);
+        if (!cur.revision || nd.revision >= cur.revision) applyDevice(nd);
+      }
+      announce((approve ? 'Approved ' : 'Unapproved ') + what + ' ' + name);
+    } catch (err) {
+      state.pending.delete(id);
+      if (err instanceof ApiError && err.status === 404) {
+        removeRow(id);
+        updateEmpty();
+        announce('That device no longer exists');
+      } else {
+        handleError(err, (approve ? 'Approving ' : 'Unapproving ') + name);
       }
     } finally {
       const cur = state.devices.get(id);
@@ -810,6 +1002,7 @@
     $('banner-close').addEventListener('click', hideBanner);
     $('org-select').addEventListener('change', (ev) => switchOrg(ev.target.value));
     $('org-new').addEventListener('click', openOrgDialog);
+    $('approval-select').addEventListener('change', (ev) => changeApproval(ev.target.value));
     $('org-form').addEventListener('submit', createOrg);
     $('org-cancel').addEventListener('click', () => $('org-dialog').close());
     $('key-form').addEventListener('submit', createKey);
