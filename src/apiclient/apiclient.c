@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apiclient/challenge.h"
+#include "common/key.h"
 #include "common/log.h"
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000u
@@ -34,6 +36,7 @@ struct api_client {
 	char error[API_ERROR_MAX];
 	char error_code[32];
 	char curl_error[CURL_ERROR_SIZE];
+	json_t *error_body;            /* the last error answer's JSON object, or NULL */
 	const atomic_int *abort_flag;  /* requests end while *abort_flag != 0 */
 	atomic_int interrupts;         /* bumped by api_client_interrupt */
 	int interrupts_seen;           /* the count when the request began */
@@ -161,6 +164,7 @@ void api_client_free(struct api_client *c)
 	if (!c)
 		return;
 	curl_easy_cleanup(c->curl);
+	json_decref(c->error_body);
 	wipe_free(c->token);
 	free(c->ca_file);
 	free(c->base_url);
@@ -288,13 +292,24 @@ static void copy_printable(char *dst, size_t cap, const char *src)
 	dst[i] = '\0';
 }
 
+/* The answer to a deleted device's token: 401 with "reason": "device_deleted". */
+static bool device_deleted(long status, const json_t *j)
+{
+	const json_t *reason = json_object_get(j, "reason");
+
+	return status == 401 && json_is_string(reason) && !strcmp(json_string_value(reason), "device_deleted");
+}
+
+/* An error answer: its message and code, its errno; its JSON object is kept
+ * in c->error_body until the next request (a registration reads its
+ * "challenge" there). */
 static int http_error(struct api_client *c, const struct reply_buf *b)
 {
 	json_t *j = NULL;
 	char msg[API_ERROR_MAX / 2] = "";
 
 	if (b->len)
-		j = json_loadb(b->data, b->len, 0, NULL);
+		j = json_loadb(b->data, b->len, JSON_REJECT_DUPLICATES, NULL);
 	if (json_is_object(j)) {
 		const json_t *code = json_object_get(j, "error");
 		const json_t *m = json_object_get(j, "message");
@@ -302,14 +317,18 @@ static int http_error(struct api_client *c, const struct reply_buf *b)
 			copy_printable(c->error_code, sizeof(c->error_code), json_string_value(code));
 		if (json_is_string(m))
 			copy_printable(msg, sizeof(msg), json_string_value(m));
+		c->error_body = j;
+	} else {
+		json_decref(j);
 	}
-	json_decref(j);
 	if (msg[0])
 		set_error(c, "%s (HTTP %ld%s%s)", msg, c->status, c->error_code[0] ? ", " : "",
 			  c->error_code);
 	else
 		set_error(c, "the server answered HTTP %ld%s%s", c->status,
 			  c->error_code[0] ? " " : "", c->error_code);
+	if (device_deleted(c->status, c->error_body))
+		return -EOWNERDEAD;
 	return status_errno(c->status);
 }
 
@@ -408,6 +427,8 @@ static int request(struct api_client *c, const char *method, const char *path, c
 
 	c->status = 0;
 	c->error[0] = c->error_code[0] = c->curl_error[0] = '\0';
+	json_decref(c->error_body);
+	c->error_body = NULL;
 	if (reply)
 		*reply = NULL;
 	if (path[0] != '/' || strlen(path) >= API_URL_MAX / 2) {
@@ -591,14 +612,16 @@ int api_org_get(struct api_client *c, const char *id_or_name, json_t **reply)
 }
 
 int api_org_create(struct api_client *c, const char *name, const char *prefix,
-		   const char *prefix6, json_t **reply)
+		   const char *prefix6, const char *exit_node_approval, json_t **reply)
 {
 	json_t *body = json_object(), *j = NULL;
 	int r = -ENOMEM;
 
 	if (!body || json_object_set_new(body, "name", json_string(name ? name : "")) ||
 	    (prefix && json_object_set_new(body, "prefix", json_string(prefix))) ||
-	    (prefix6 && json_object_set_new(body, "prefix6", json_string(prefix6)))) {
+	    (prefix6 && json_object_set_new(body, "prefix6", json_string(prefix6))) ||
+	    (exit_node_approval &&
+	     json_object_set_new(body, "exit_node_approval", json_string(exit_node_approval)))) {
 		set_error(c, "out of memory (or a name that is not UTF-8)");
 		goto out;
 	}
@@ -607,6 +630,28 @@ int api_org_create(struct api_client *c, const char *name, const char *prefix,
 out:
 	json_decref(body);
 	return r;
+}
+
+int api_org_update(struct api_client *c, const char *id_or_name, const char *exit_node_approval,
+		   json_t **reply)
+{
+	json_t *body, *j = NULL;
+	int r;
+
+	if (!exit_node_approval) {
+		c->status = 0;
+		c->error_code[0] = '\0';
+		set_error(c, "nothing to change");
+		return -EINVAL;
+	}
+	body = json_pack("{s:s}", "exit_node_approval", exit_node_approval);
+	if (!body) {
+		set_error(c, "out of memory (or a value that is not UTF-8)");
+		return -ENOMEM;
+	}
+	r = request_on(c, "PATCH", "/api/v1/organizations", id_or_name, body, &j);
+	json_decref(body);
+	return expect(c, r, j, false, "organization", reply);
 }
 
 int api_token_create(struct api_client *c, const char *org, json_t **reply)
@@ -627,15 +672,16 @@ out:
 	return r;
 }
 
-int api_regkey_create(struct api_client *c, const char *org, bool single_use,
-		      uint64_t expires_in_s, json_t **reply)
+int api_regkey_create(struct api_client *c, const struct api_regkey_spec *spec, json_t **reply)
 {
 	json_t *body = json_object(), *j = NULL;
 	int r = -ENOMEM;
 
-	if (!body || (org && json_object_set_new(body, "organization", json_string(org))) ||
-	    json_object_set_new(body, "single_use", json_boolean(single_use)) ||
-	    (expires_in_s && json_object_set_new(body, "expires_in", json_integer((json_int_t)expires_in_s)))) {
+	if (!body || (spec->org && json_object_set_new(body, "organization", json_string(spec->org))) ||
+	    json_object_set_new(body, "single_use", json_boolean(spec->single_use)) ||
+	    (spec->auto_approve && json_object_set_new(body, "auto_approve", json_true())) ||
+	    (spec->expires_in_s &&
+	     json_object_set_new(body, "expires_in", json_integer((json_int_t)spec->expires_in_s)))) {
 		set_error(c, "out of memory (or a name that is not UTF-8)");
 		goto out;
 	}
@@ -739,6 +785,81 @@ int api_device_patch(struct api_client *c, const char *id, const json_t *patch, 
 	return device_reply(c, r, j, reply, out);
 }
 
+/* "/api/v1/devices/<escaped id>/<suffix>" into a new string; NULL after
+ * setting the error (a bad id, or no memory). */
+static char *device_path(struct api_client *c, const char *id, const char *suffix)
+{
+	char *base = path_with(c, "/api/v1/devices", id), *path = NULL;
+
+	if (!base || asprintf(&path, "%s/%s", base, suffix) < 0)
+		path = NULL;
+	free(base);
+	if (!path) {
+		c->status = 0;
+		c->error_code[0] = '\0';
+		set_error(c, "bad device id \"%.64s\"", id ? id : "");
+	}
+	return path;
+}
+
+/* POST .../approve or .../unapprove with {"cidrs": [...]} ({} for none: all). */
+static int device_approval(struct api_client *c, const char *action, const char *id,
+			   const struct cidr *cidrs, size_t n, json_t **reply, struct api_device *out)
+{
+	json_t *body = NULL, *arr, *j = NULL;
+	char *path;
+	int r;
+
+	if (reply)
+		*reply = NULL;
+	if (n > API_MAX_ADVERTISE_CIDRS || (n && !cidrs)) {
+		c->status = 0;
+		c->error_code[0] = '\0';
+		set_error(c, "%zu prefixes: at most %d", n, API_MAX_ADVERTISE_CIDRS);
+		return -EINVAL;
+	}
+	path = device_path(c, id, action);
+	if (!path)
+		return -EINVAL;
+	body = json_object();
+	if (!body)
+		goto err_no_memory;
+	if (n) {
+		arr = json_array();
+		if (!arr || json_object_set_new(body, "cidrs", arr))
+			goto err_no_memory;
+		for (size_t i = 0; i < n; i++) {
+			char text[ADDR_CIDR_STRLEN];
+
+			cidr_format(&cidrs[i], text);
+			if (json_array_append_new(arr, json_string(text)))
+				goto err_no_memory;
+		}
+	}
+	r = request(c, "POST", path, body, c->timeout_ms, &j);
+	json_decref(body);
+	free(path);
+	return device_reply(c, r, j, reply, out);
+
+err_no_memory:
+	json_decref(body);
+	free(path);
+	set_error(c, "out of memory");
+	return -ENOMEM;
+}
+
+int api_device_approve(struct api_client *c, const char *id, const struct cidr *cidrs, size_t n,
+		       json_t **reply, struct api_device *out)
+{
+	return device_approval(c, "approve", id, cidrs, n, reply, out);
+}
+
+int api_device_unapprove(struct api_client *c, const char *id, const struct cidr *cidrs, size_t n,
+			 json_t **reply, struct api_device *out)
+{
+	return device_approval(c, "unapprove", id, cidrs, n, reply, out);
+}
+
 static json_t *registration_body(const struct api_registration *reg)
 {
 	json_t *body = json_object(), *eps = json_array(), *cidrs = json_array();
@@ -794,6 +915,46 @@ static void wipe_relay_passwords(json_t *arr)
 	}
 }
 
+/* The private key given is the one of the public key registered. */
+static int check_key_pair(struct api_client *c, const struct api_registration *reg)
+{
+	uint8_t pub[KEY_LEN], derived[KEY_LEN];
+
+	if (!reg->public_key || key_from_base64(pub, reg->public_key) < 0 ||
+	    key_public_from_private(derived, reg->private_key) < 0 || !key_equal(pub, derived)) {
+		c->status = 0;
+		c->error_code[0] = '\0';
+		set_error(c, "the private key given is not the one of the public key registered");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* After a 409: puts the proof answering its challenge into body. 1 when
+ * done, 0 when the answer has no challenge (the 409 stands), else a
+ * negative errno with the error set. */
+static int add_proof(struct api_client *c, const struct api_registration *reg, json_t *body)
+{
+	const json_t *chj = json_object_get(c->error_body, "challenge");
+	char why[API_PARSE_ERROR_MAX];
+	struct api_challenge ch;
+	json_t *proof = NULL;
+	int r;
+
+	if (!chj)
+		return 0;
+	if (api_challenge_from_json(chj, &ch, why, sizeof(why)) < 0)
+		return bad_reply(c, "registration challenge", why);
+	r = api_challenge_proof(&ch, reg->private_key, &proof);
+	if (r == -EINVAL)
+		return bad_reply(c, "registration challenge", "challenge.server_key: a low-order point");
+	if (r < 0 || json_object_set_new(body, "proof", proof)) {
+		set_error(c, "out of memory");
+		return -ENOMEM;
+	}
+	return 1;
+}
+
 int api_device_register(struct api_client *c, const struct api_registration *reg,
 			struct api_device *out, char **device_token, struct api_relays *relays)
 {
@@ -806,12 +967,30 @@ int api_device_register(struct api_client *c, const struct api_registration *reg
 	*device_token = NULL;
 	if (relays)
 		api_relays_wipe(relays);
+	if (reg->private_key && (r = check_key_pair(c, reg)) < 0)
+		return r;
 	body = registration_body(reg);
 	if (!body) {
 		set_error(c, "out of memory (or a field that is not UTF-8)");
 		return -ENOMEM;
 	}
 	r = request(c, "POST", "/api/v1/devices", body, c->timeout_ms, &j);
+	if (r == -EEXIST && reg->private_key) {
+		/* the public key is registered already: prove that this is its
+		 * device, once */
+		r = add_proof(c, reg, body);
+		if (r == 0)
+			r = -EEXIST;
+		else if (r > 0) {
+			r = request(c, "POST", "/api/v1/devices", body, c->timeout_ms, &j);
+			if (r == -EEXIST) {
+				char server[API_ERROR_MAX];
+
+				memcpy(server, c->error, sizeof(server));
+				set_error(c, "%.400s; the proof of the private key was not accepted", server);
+			}
+		}
+	}
 	json_decref(body);
 	if (r < 0)
 		return r;
@@ -862,20 +1041,14 @@ out:
 int api_device_relays(struct api_client *c, const char *id, struct api_relays *out)
 {
 	char why[API_PARSE_ERROR_MAX];
-	char *base = path_with(c, "/api/v1/devices", id), *path = NULL;
+	char *path;
 	json_t *j = NULL;
 	int r;
 
 	api_relays_wipe(out);
-	if (!base || asprintf(&path, "%s/relays", base) < 0)
-		path = NULL;
-	free(base);
-	if (!path) {
-		c->status = 0;
-		c->error_code[0] = '\0';
-		set_error(c, "bad device id \"%.64s\"", id ? id : "");
+	path = device_path(c, id, "relays");
+	if (!path)
 		return -EINVAL;
-	}
 	r = request(c, "GET", path, NULL, c->timeout_ms, &j);
 	free(path);
 	if (r == 0) {

@@ -12,9 +12,11 @@
  *               verified), -EPROTO (other TLS or HTTP failure), -EIO (other)
  *   reply       -EFBIG (larger than API_REPLY_MAX), -EBADMSG (not the JSON
  *               promised, or a field of the wrong type or value)
- *   HTTP status 400 -EINVAL, 401 -EACCES, 403 -EPERM, 404 -ENOENT,
- *               409 -EEXIST, 410 -ESTALE (watch: relist), 413 -EMSGSIZE,
- *               other 4xx -EPROTO, 5xx -EREMOTEIO
+ *   HTTP status 400 -EINVAL, 401 -EACCES (but -EOWNERDEAD when the answer
+ *               says "reason": "device_deleted": the token is a deleted
+ *               device's, see docs/api.md "Deleted devices"), 403 -EPERM,
+ *               404 -ENOENT, 409 -EEXIST, 410 -ESTALE (watch: relist),
+ *               413 -EMSGSIZE, other 4xx -EPROTO, 5xx -EREMOTEIO
  * and api_client_error() says what happened, in one line, for a human. */
 #ifndef APICLIENT_APICLIENT_H
 #define APICLIENT_APICLIENT_H
@@ -82,12 +84,23 @@ int api_request(struct api_client *c, const char *method, const char *path,
 int api_health(struct api_client *c);
 int api_org_list(struct api_client *c, json_t **reply);
 int api_org_get(struct api_client *c, const char *id_or_name, json_t **reply);
+/* prefix, prefix6, exit_node_approval ("admin" or "auto"): NULL, not sent
+ * (the server's default). */
 int api_org_create(struct api_client *c, const char *name, const char *prefix,
-		   const char *prefix6, json_t **reply);
+		   const char *prefix6, const char *exit_node_approval, json_t **reply);
+/* PATCH: exit_node_approval "admin" or "auto" (required; the server checks
+ * the value). */
+int api_org_update(struct api_client *c, const char *id_or_name, const char *exit_node_approval,
+		   json_t **reply);
 int api_token_create(struct api_client *c, const char *org, json_t **reply);
-/* expires_in_s 0: never expires. org NULL: the server's default. */
-int api_regkey_create(struct api_client *c, const char *org, bool single_use,
-		      uint64_t expires_in_s, json_t **reply);
+struct api_regkey_spec {
+	const char *org;           /* NULL: the server's default */
+	bool single_use;
+	bool auto_approve;         /* the devices enrolled with it are approved for what
+				    * they advertise (sent only when true) */
+	uint64_t expires_in_s;     /* 0: never expires */
+};
+int api_regkey_create(struct api_client *c, const struct api_regkey_spec *spec, json_t **reply);
 int api_regkey_list(struct api_client *c, const char *org, json_t **reply);
 int api_regkey_delete(struct api_client *c, const char *id);
 
@@ -99,13 +112,31 @@ int api_device_delete(struct api_client *c, const char *id);
 /* patch: an object of the fields to change (docs/api.md). */
 int api_device_patch(struct api_client *c, const char *id, const json_t *patch,
 		     json_t **reply, struct api_device *out);
+/* POST /api/v1/devices/{id}/approve (unapprove): approved_cidrs gains (loses)
+ * the n prefixes given, sent as cidr_format() writes them; n 0: everything
+ * the device advertises. Admin or organization token. n over
+ * API_MAX_ADVERTISE_CIDRS: -EINVAL. The device as changed in *out and *reply. */
+int api_device_approve(struct api_client *c, const char *id, const struct cidr *cidrs, size_t n,
+		       json_t **reply, struct api_device *out);
+int api_device_unapprove(struct api_client *c, const char *id, const struct cidr *cidrs, size_t n,
+			 json_t **reply, struct api_device *out);
 
 /* Registration, with the registration key as the client's token. On success
  * *device_token (required) is a new string the caller wipes and frees.
  * relays (may be NULL: not wanted) gets the answer's TURN relays (ttl 0; a
  * server without relays, or older than them, gives none); an answer whose
  * "relays" is malformed fails the call with -EBADMSG. The caller
- * api_relays_wipe()s it. */
+ * api_relays_wipe()s it.
+ *
+ * A public key already registered in the organization is answered 409 with
+ * a challenge (docs/api.md, "Re-registration needs proof"). With
+ * private_key set, the call answers it once with a proof (apiclient/
+ * challenge.h) and returns what the second answer says (200: the same
+ * device, new token); a 409 without a challenge, a second 409, or a 409
+ * without private_key: -EEXIST with the server's message. A malformed
+ * challenge: -EBADMSG. A private_key that is not public_key's: -EINVAL,
+ * nothing sent. The private key is only read (never sent, copied or
+ * logged). */
 struct api_registration {
 	const char *public_key;            /* base64 */
 	const char *hostname;
@@ -115,6 +146,7 @@ struct api_registration {
 	size_t n_endpoints;
 	const struct cidr *advertise_cidrs;
 	size_t n_advertise_cidrs;
+	const uint8_t *private_key;        /* KEY_LEN bytes, or NULL: a challenge is not answered */
 };
 int api_device_register(struct api_client *c, const struct api_registration *reg,
 			struct api_device *out, char **device_token, struct api_relays *relays);

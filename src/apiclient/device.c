@@ -212,32 +212,35 @@ static int parse_endpoints(const json_t *obj, struct api_device *d, char *err, s
 	return 0;
 }
 
-static int parse_cidrs(const json_t *obj, struct api_device *d, char *err, size_t errlen)
+/* An array of CIDRs under key, at most API_MAX_ADVERTISE_CIDRS, each parsed
+ * and normalized; when optional, an absent key is an empty list. */
+static int parse_cidrs(const json_t *obj, const char *key, bool optional, struct cidr **out,
+		       size_t *n_out, char *err, size_t errlen)
 {
-	const json_t *arr = json_object_get(obj, "advertise_cidrs");
+	const json_t *arr = json_object_get(obj, key);
 	size_t n;
 
 	if (!arr)
-		return fail(err, errlen, "advertise_cidrs: missing");
+		return optional ? 0 : fail(err, errlen, "%s: missing", key);
 	if (!json_is_array(arr))
-		return fail(err, errlen, "advertise_cidrs: not an array");
+		return fail(err, errlen, "%s: not an array", key);
 	n = json_array_size(arr);
 	if (n > API_MAX_ADVERTISE_CIDRS)
-		return fail(err, errlen, "advertise_cidrs: more than %d", API_MAX_ADVERTISE_CIDRS);
+		return fail(err, errlen, "%s: more than %d", key, API_MAX_ADVERTISE_CIDRS);
 	if (!n)
 		return 0;
-	d->advertise_cidrs = calloc(n, sizeof(*d->advertise_cidrs));
-	if (!d->advertise_cidrs)
+	*out = calloc(n, sizeof(**out));
+	if (!*out)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		const json_t *v = json_array_get(arr, i);
 
 		if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v) ||
 		    json_string_length(v) >= ADDR_CIDR_STRLEN ||
-		    cidr_parse(json_string_value(v), &d->advertise_cidrs[i]) < 0)
-			return fail(err, errlen, "advertise_cidrs[%zu]: not a CIDR", i);
-		cidr_normalize(&d->advertise_cidrs[i]);
-		d->n_advertise_cidrs = i + 1;
+		    cidr_parse(json_string_value(v), &(*out)[i]) < 0)
+			return fail(err, errlen, "%s[%zu]: not a CIDR", key, i);
+		cidr_normalize(&(*out)[i]);
+		*n_out = i + 1;
 	}
 	return 0;
 }
@@ -282,7 +285,14 @@ static int device_parse(const json_t *j, struct api_device *d, char *err, size_t
 
 	if ((r = parse_endpoints(j, d, err, errlen)) < 0)
 		return r;
-	if ((r = parse_cidrs(j, d, err, errlen)) < 0)
+	if ((r = parse_cidrs(j, "advertise_cidrs", false, &d->advertise_cidrs, &d->n_advertise_cidrs,
+			     err, errlen)) < 0)
+		return r;
+	/* absent from an older server: nothing approved. Not checked against
+	 * advertise_cidrs (the server keeps approved within advertised): what
+	 * counts is in both lists, see api_device_is_exit_node. */
+	if ((r = parse_cidrs(j, "approved_cidrs", true, &d->approved_cidrs, &d->n_approved_cidrs,
+			     err, errlen)) < 0)
 		return r;
 
 	if ((r = get_bool(j, "exit_node_client", &d->exit_node_client, err, errlen)) < 0)
@@ -330,9 +340,11 @@ void api_device_free(struct api_device *d)
 		return;
 	free(d->endpoints);
 	free(d->advertise_cidrs);
+	free(d->approved_cidrs);
 	d->endpoints = NULL;
 	d->advertise_cidrs = NULL;
-	d->n_endpoints = d->n_advertise_cidrs = 0;
+	d->approved_cidrs = NULL;
+	d->n_endpoints = d->n_advertise_cidrs = d->n_approved_cidrs = 0;
 }
 
 /* The shape shared by a list and a watch answer: {"revision": N, KEY: [...]}
@@ -470,13 +482,32 @@ void api_watch_free(struct api_watch *w)
 	w->n_events = 0;
 }
 
-bool api_device_is_exit_node(const struct api_device *d)
+/* The default route of a family (0.0.0.0/0, ::/0) is in the list. */
+static bool has_default(const struct cidr *c, size_t n, int family)
 {
-	for (size_t i = 0; i < d->n_advertise_cidrs; i++) {
-		if (d->advertise_cidrs[i].family == AF_INET && d->advertise_cidrs[i].prefix == 0)
+	for (size_t i = 0; i < n; i++) {
+		if (c[i].family == family && c[i].prefix == 0)
 			return true;
 	}
 	return false;
+}
+
+bool api_device_is_exit_node(const struct api_device *d)
+{
+	return has_default(d->advertise_cidrs, d->n_advertise_cidrs, AF_INET) &&
+	       has_default(d->approved_cidrs, d->n_approved_cidrs, AF_INET);
+}
+
+bool api_device_exit_v6(const struct api_device *d)
+{
+	return has_default(d->advertise_cidrs, d->n_advertise_cidrs, AF_INET6) &&
+	       has_default(d->approved_cidrs, d->n_approved_cidrs, AF_INET6);
+}
+
+bool api_device_exit_pending(const struct api_device *d)
+{
+	return has_default(d->advertise_cidrs, d->n_advertise_cidrs, AF_INET) &&
+	       !has_default(d->approved_cidrs, d->n_approved_cidrs, AF_INET);
 }
 
 const char *api_endpoint_source_name(enum api_endpoint_source s)

@@ -2,7 +2,8 @@
  * with every field checked: type, syntax, length, count. nexd trusts what
  * comes out of here, so nothing is taken on faith. Unknown fields are
  * ignored (a newer server may add some); missing or mistyped ones are an
- * error. */
+ * error, except the fields an older server lacks ("tunnel_ip6",
+ * "approved_cidrs": absent means none). */
 #ifndef APICLIENT_DEVICE_H
 #define APICLIENT_DEVICE_H
 
@@ -20,7 +21,7 @@ enum api_limits {
 	API_HOSTNAME_MAX = 253,
 	API_TEXT_MAX = 255,           /* os, version, exit_node_status */
 	API_MAX_ENDPOINTS = 16,
-	API_MAX_ADVERTISE_CIDRS = 64,
+	API_MAX_ADVERTISE_CIDRS = 64, /* also the most approved_cidrs */
 	API_MAX_DEVICES = 65536,      /* in one list */
 	API_MAX_WATCH_EVENTS = 65536, /* in one watch answer */
 	API_PARSE_ERROR_MAX = 160,
@@ -47,8 +48,11 @@ struct api_device {
 	uint8_t tunnel_ip6[16];            /* IPv6, network order, when has_tunnel_ip6 */
 	struct api_endpoint *endpoints;    /* n_endpoints, heap */
 	size_t n_endpoints;
-	struct cidr *advertise_cidrs;      /* n_advertise_cidrs, heap */
+	struct cidr *advertise_cidrs;      /* n_advertise_cidrs, heap: what the device asks to route */
 	size_t n_advertise_cidrs;
+	struct cidr *approved_cidrs;       /* n_approved_cidrs, heap: what the organization honours;
+					    * "approved_cidrs" absent (an older server): none */
+	size_t n_approved_cidrs;
 	bool exit_node_client;
 	char exit_node_status[API_TEXT_MAX + 1];
 	char os[API_TEXT_MAX + 1];
@@ -90,8 +94,14 @@ void api_device_list_free(struct api_device_list *l);
 int api_watch_from_json(const json_t *j, struct api_watch *out, char *err, size_t errlen);
 void api_watch_free(struct api_watch *w);
 
-/* True when the device advertises 0.0.0.0/0 (an exit node). */
+/* An exit node is a device whose 0.0.0.0/0 is both advertised and approved
+ * (docs/api.md, "Exit-node approval"); only then do clients use it.
+ * api_device_exit_v6: ::/0 advertised and approved (clients send IPv6 to
+ * it). api_device_exit_pending: 0.0.0.0/0 advertised but not approved (an
+ * exit node waiting for an admin). */
 bool api_device_is_exit_node(const struct api_device *d);
+bool api_device_exit_v6(const struct api_device *d);
+bool api_device_exit_pending(const struct api_device *d);
 
 /* RFC 3339 ("2026-11-25T08:45:33Z", fraction and ±hh:mm offset allowed) to
  * unix seconds; -EINVAL otherwise. And back, always UTC with "Z". */

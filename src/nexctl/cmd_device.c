@@ -1,5 +1,6 @@
 /* nexctl device list [--org NAME] | device get ID | device delete ID
  *        device update ID [--exit-node-client on|off] [--hostname NAME]
+ *        device approve ID [--cidr C ...] | device unapprove ID [--cidr C ...]
  * Device replies are validated (apiclient/device.h) before they are shown. */
 #include <arpa/inet.h>
 #include <jansson.h>
@@ -13,6 +14,8 @@ static int device_list(struct nexctl *ctx, int argc, char *argv[]);
 static int device_get(struct nexctl *ctx, int argc, char *argv[]);
 static int device_delete(struct nexctl *ctx, int argc, char *argv[]);
 static int device_update(struct nexctl *ctx, int argc, char *argv[]);
+static int device_approve(struct nexctl *ctx, int argc, char *argv[]);
+static int device_unapprove(struct nexctl *ctx, int argc, char *argv[]);
 
 static const struct nexctl_subcommand device_commands[] = {
 	{ "list", device_list, "device list [--org NAME]", "list an organization's devices" },
@@ -20,14 +23,20 @@ static const struct nexctl_subcommand device_commands[] = {
 	{ "delete", device_delete, "device delete ID", "delete a device, releasing its address" },
 	{ "update", device_update, "device update ID [--exit-node-client on|off] [--hostname NAME]",
 	  "change a device's exit-node subscription or name" },
+	{ "approve", device_approve, "device approve ID [--cidr C ...]",
+	  "approve what a device advertises (e.g. as an exit node)" },
+	{ "unapprove", device_unapprove, "device unapprove ID [--cidr C ...]",
+	  "withdraw approvals of a device" },
 	{ NULL, NULL, NULL, NULL },
 };
 
 static const char device_list_help[] =
 	"Lists the devices of an organization, by tunnel address.\n"
 	"Columns: ID HOSTNAME TUNNEL-IP TUNNEL-IP6 PUBLIC-KEY ONLINE EXIT-NODE EXIT-CLIENT\n"
-	"LAST-SEEN (TUNNEL-IP6 \"-\": its organization has no prefix6; EXIT-NODE: the\n"
-	"device advertises 0.0.0.0/0; EXIT-CLIENT: its subscription).\n"
+	"LAST-SEEN (TUNNEL-IP6 \"-\": its organization has no prefix6; EXIT-NODE:\n"
+	"\"yes\" when the device advertises 0.0.0.0/0 and it is approved (clients use\n"
+	"it), \"pending\" when it advertises 0.0.0.0/0 not approved yet (nexctl device\n"
+	"approve), \"no\" otherwise; EXIT-CLIENT: its subscription).\n"
 	"With -o json: the server's {\"revision\", \"devices\"}.\n"
 	"  --org NAME   the organization (admin token: default \"default\";\n"
 	"               organization token: its own)\n";
@@ -38,6 +47,23 @@ static const char device_get_help[] =
 static const char device_delete_help[] =
 	"Deletes the device ID: its tunnel address is released and its device\n"
 	"tokens are revoked. Needs an admin or organization token.\n";
+
+static const char device_approve_help[] =
+	"Approves prefixes the device ID advertises: the organization's devices then\n"
+	"route them through it (0.0.0.0/0, ::/0: it becomes their exit node, and\n"
+	"sees their traffic). Needs an admin or organization token.\n"
+	"  --cidr C   a prefix to approve, one the device advertises, canonical\n"
+	"             (no host bits set); may be repeated (at most 64). Default:\n"
+	"             everything the device advertises now\n"
+	"Shows the device as changed (approved_cidrs).\n";
+
+static const char device_unapprove_help[] =
+	"Withdraws approvals of the device ID: its clients stop using it for those\n"
+	"prefixes at once (an exit node's clients fail over, or fail closed). Needs\n"
+	"an admin or organization token.\n"
+	"  --cidr C   a prefix to unapprove; may be repeated (at most 64). Default:\n"
+	"             every approval of the device\n"
+	"Shows the device as changed (approved_cidrs).\n";
 
 static const char device_update_help[] =
 	"Changes the device ID. Needs an admin or organization token. At least one of:\n"
@@ -57,6 +83,14 @@ static void tunnel_ip6_text(const struct api_device *d, char out[INET6_ADDRSTRLE
 {
 	if (!d->has_tunnel_ip6 || !inet_ntop(AF_INET6, d->tunnel_ip6, out, INET6_ADDRSTRLEN))
 		snprintf(out, INET6_ADDRSTRLEN, "-");
+}
+
+/* "yes" (advertised and approved), pending (advertised only), "no". */
+static const char *exit_node_text(const struct api_device *d, const char *pending)
+{
+	if (api_device_is_exit_node(d))
+		return "yes";
+	return api_device_exit_pending(d) ? pending : "no";
 }
 
 static void last_seen_text(const struct api_device *d, char out[API_TIME_STRLEN])
@@ -93,7 +127,7 @@ static int print_device_table(const struct api_device_list *l)
 		row[3] = ip6;
 		row[4] = key;
 		row[5] = d->online ? "yes" : "no";
-		row[6] = api_device_is_exit_node(d) ? "yes" : "no";
+		row[6] = exit_node_text(d, "pending");
 		row[7] = d->exit_node_client ? "on" : "off";
 		row[8] = seen;
 		if (out_table_add(t, row) < 0) {
@@ -127,16 +161,17 @@ static void join_endpoints(const struct api_device *d, char *out, size_t cap)
 	}
 }
 
-static void join_cidrs(const struct api_device *d, char *out, size_t cap)
+/* "-" for none. */
+static void join_cidrs(const struct cidr *cidrs, size_t count, char *out, size_t cap)
 {
 	size_t o = 0;
 
-	out[0] = '\0';
-	for (size_t i = 0; i < d->n_advertise_cidrs && o < cap; i++) {
+	snprintf(out, cap, "%s", count ? "" : "-");
+	for (size_t i = 0; i < count && o < cap; i++) {
 		char c[ADDR_CIDR_STRLEN];
 		int n;
 
-		cidr_format(&d->advertise_cidrs[i], c);
+		cidr_format(&cidrs[i], c);
 		n = snprintf(out + o, cap - o, "%s%s", i ? ", " : "", c);
 		if (n < 0)
 			break;
@@ -151,6 +186,7 @@ static int print_device(const struct api_device *d)
 	char seen[API_TIME_STRLEN], created[API_TIME_STRLEN], revision[24];
 	char endpoints[API_MAX_ENDPOINTS * (ADDR_ENDPOINT_STRLEN + 12)];
 	char cidrs[API_MAX_ADVERTISE_CIDRS * (ADDR_CIDR_STRLEN + 2)];
+	char approved[API_MAX_ADVERTISE_CIDRS * (ADDR_CIDR_STRLEN + 2)];
 	struct out_table *t = out_table_new(2, headers);
 	int r = NEXCTL_OK;
 
@@ -163,7 +199,8 @@ static int print_device(const struct api_device *d)
 	api_time_format(d->created_at, created);
 	snprintf(revision, sizeof(revision), "%llu", (unsigned long long)d->revision);
 	join_endpoints(d, endpoints, sizeof(endpoints));
-	join_cidrs(d, cidrs, sizeof(cidrs));
+	join_cidrs(d->advertise_cidrs, d->n_advertise_cidrs, cidrs, sizeof(cidrs));
+	join_cidrs(d->approved_cidrs, d->n_approved_cidrs, approved, sizeof(approved));
 	{
 		const char *rows[][2] = {
 			{ "id", d->id },
@@ -174,7 +211,8 @@ static int print_device(const struct api_device *d)
 			{ "public_key", key },
 			{ "endpoints", endpoints },
 			{ "advertise_cidrs", cidrs },
-			{ "exit_node", api_device_is_exit_node(d) ? "yes" : "no" },
+			{ "approved_cidrs", approved },
+			{ "exit_node", exit_node_text(d, "pending approval") },
 			{ "exit_node_client", d->exit_node_client ? "on" : "off" },
 			{ "exit_node_status", d->exit_node_status },
 			{ "os", d->os },
@@ -346,6 +384,70 @@ static int device_update(struct nexctl *ctx, int argc, char *argv[])
 out:
 	json_decref(patch);
 	return r;
+}
+
+/* device approve|unapprove ID [--cidr C ...] */
+static int approval(struct nexctl *ctx, int argc, char *argv[], const struct nexctl_subcommand *sub,
+		    const char *help, bool approve)
+{
+	static const struct option opts[] = {
+		{ "cidr", required_argument, NULL, 'c' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cidr cidrs[API_MAX_ADVERTISE_CIDRS];
+	size_t n = 0;
+	json_t *reply = NULL;
+	struct api_device d;
+	int opt, r;
+
+	while ((opt = nexctl_getopt(ctx, argc, argv, "", opts)) != -1) {
+		struct cidr canonical;
+		char want[ADDR_CIDR_STRLEN];
+
+		switch (opt) {
+		case 'c':
+			if (n == API_MAX_ADVERTISE_CIDRS)
+				return nexctl_usage_error(sub, "--cidr: more than %d", API_MAX_ADVERTISE_CIDRS);
+			if (strlen(optarg) >= ADDR_CIDR_STRLEN || cidr_parse(optarg, &cidrs[n]) < 0)
+				return nexctl_usage_error(sub, "--cidr \"%s\": not a CIDR (e.g. 0.0.0.0/0)", optarg);
+			canonical = cidrs[n];
+			cidr_normalize(&canonical);
+			if (memcmp(canonical.addr, cidrs[n].addr, sizeof(canonical.addr))) {
+				cidr_format(&canonical, want);
+				return nexctl_usage_error(sub, "--cidr \"%s\": not canonical (host bits set); %s is",
+							  optarg, want);
+			}
+			n++;
+			break;
+		case 'h':
+			nexctl_usage(stdout, sub, help);
+			return NEXCTL_OK;
+		default:
+			return nexctl_bad_flags(sub);
+		}
+	}
+	if (optind + 1 != argc)
+		return nexctl_usage_error(sub, "device %s takes one ID", sub->name);
+	if (!nexctl_api(ctx))
+		return NEXCTL_ERROR;
+	r = approve ? api_device_approve(ctx->api, argv[optind], cidrs, n, &reply, &d)
+		    : api_device_unapprove(ctx->api, argv[optind], cidrs, n, &reply, &d);
+	if (r < 0)
+		return nexctl_api_failed(ctx, approve ? "device approve" : "device unapprove");
+	r = show_device(ctx, reply, &d);
+	api_device_free(&d);
+	json_decref(reply);
+	return r;
+}
+
+static int device_approve(struct nexctl *ctx, int argc, char *argv[])
+{
+	return approval(ctx, argc, argv, &device_commands[4], device_approve_help, true);
+}
+
+static int device_unapprove(struct nexctl *ctx, int argc, char *argv[])
+{
+	return approval(ctx, argc, argv, &device_commands[5], device_unapprove_help, false);
 }
 
 int cmd_device(struct nexctl *ctx, int argc, char *argv[])

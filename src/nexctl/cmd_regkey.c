@@ -1,4 +1,4 @@
-/* nexctl reg-key create [--org NAME] [--single-use] [--expires DURATION]
+/* nexctl reg-key create [--org NAME] [--single-use] [--expires DURATION] [--auto-approve]
  *        reg-key list [--org NAME]
  *        reg-key delete ID */
 #include <errno.h>
@@ -17,7 +17,8 @@ static int regkey_list(struct nexctl *ctx, int argc, char *argv[]);
 static int regkey_delete(struct nexctl *ctx, int argc, char *argv[]);
 
 static const struct nexctl_subcommand regkey_commands[] = {
-	{ "create", regkey_create, "reg-key create [--org NAME] [--single-use] [--expires DURATION]",
+	{ "create", regkey_create,
+	  "reg-key create [--org NAME] [--single-use] [--expires DURATION] [--auto-approve]",
 	  "create a registration key" },
 	{ "list", regkey_list, "reg-key list [--org NAME]", "list registration keys (without the keys)" },
 	{ "delete", regkey_delete, "reg-key delete ID", "revoke a registration key" },
@@ -32,11 +33,17 @@ static const char regkey_create_help[] =
 	"                       organization token: its own)\n"
 	"  --single-use         the key registers one device only\n"
 	"  --expires DURATION   the key expires after DURATION: 90s, 15m, 24h, 7d or\n"
-	"                       plain seconds (at most 365d); default: never\n";
+	"                       plain seconds (at most 365d); default: never\n"
+	"  --auto-approve       the devices enrolled with this key have what they\n"
+	"                       advertise approved at once (an exit node's\n"
+	"                       0.0.0.0/0: used without nexctl device approve).\n"
+	"                       Give such a key only to machines you trust as exit\n"
+	"                       nodes: they see their clients' traffic\n";
 
 static const char regkey_list_help[] =
 	"Lists registration keys, newest first, without their secret part.\n"
-	"Columns: ID ORGANIZATION SINGLE-USE USED REVOKED EXPIRES CREATED.\n"
+	"Columns: ID ORGANIZATION SINGLE-USE USED REVOKED EXPIRES CREATED\n"
+	"AUTO-APPROVE.\n"
 	"  --org NAME   only this organization's keys (admin token: default all)\n";
 
 static const char regkey_delete_help[] =
@@ -49,11 +56,11 @@ static int regkey_create(struct nexctl *ctx, int argc, char *argv[])
 		{ "org", required_argument, NULL, 'O' },
 		{ "single-use", no_argument, NULL, 'S' },
 		{ "expires", required_argument, NULL, 'E' },
+		{ "auto-approve", no_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct nexctl_subcommand *sub = &regkey_commands[0];
-	const char *org = NULL;
-	bool single_use = false;
+	struct api_regkey_spec spec = { 0 };
 	uint64_t expires = 0;
 	json_t *reply = NULL;
 	int opt, r;
@@ -61,10 +68,13 @@ static int regkey_create(struct nexctl *ctx, int argc, char *argv[])
 	while ((opt = nexctl_getopt(ctx, argc, argv, "", opts)) != -1) {
 		switch (opt) {
 		case 'O':
-			org = optarg;
+			spec.org = optarg;
 			break;
 		case 'S':
-			single_use = true;
+			spec.single_use = true;
+			break;
+		case 'A':
+			spec.auto_approve = true;
 			break;
 		case 'E':
 			r = time_parse_duration(optarg, REGKEY_EXPIRES_MAX, &expires);
@@ -85,7 +95,8 @@ static int regkey_create(struct nexctl *ctx, int argc, char *argv[])
 		return nexctl_usage_error(sub, "reg-key create takes no arguments");
 	if (!nexctl_api(ctx))
 		return NEXCTL_ERROR;
-	if (api_regkey_create(ctx->api, org, single_use, expires, &reply) < 0)
+	spec.expires_in_s = expires;
+	if (api_regkey_create(ctx->api, &spec, &reply) < 0)
 		return nexctl_api_failed(ctx, "reg-key create");
 	r = nexctl_print_secret(ctx, reply, "key");
 	json_decref(reply);
@@ -111,8 +122,8 @@ static const char *text_or(const json_t *obj, const char *key, const char *if_nu
 static int print_regkeys(const json_t *arr)
 {
 	static const char *const headers[] = { "ID", "ORGANIZATION", "SINGLE-USE", "USED",
-					       "REVOKED", "EXPIRES", "CREATED" };
-	struct out_table *t = out_table_new(7, headers);
+					       "REVOKED", "EXPIRES", "CREATED", "AUTO-APPROVE" };
+	struct out_table *t = out_table_new(8, headers);
 	json_t *k;
 	size_t i;
 	int r = NEXCTL_OK;
@@ -120,7 +131,7 @@ static int print_regkeys(const json_t *arr)
 	if (!t)
 		return NEXCTL_ERROR;
 	json_array_foreach(arr, i, k) {
-		const char *row[7];
+		const char *row[8];
 
 		if (!json_is_object(k)) {
 			out_error("the server's registration key list holds a non-object");
@@ -134,6 +145,8 @@ static int print_regkeys(const json_t *arr)
 		row[4] = yes_no(k, "revoked");
 		row[5] = text_or(k, "expires_at", "never");
 		row[6] = text_or(k, "created_at", "?");
+		/* absent: a server older than auto_approve */
+		row[7] = json_object_get(k, "auto_approve") ? yes_no(k, "auto_approve") : "-";
 		if (out_table_add(t, row) < 0) {
 			out_error("out of memory");
 			r = NEXCTL_ERROR;

@@ -17,10 +17,10 @@ static const struct {
 	int (*run)(struct nexctl *ctx, int argc, char *argv[]);
 	const char *summary;
 } commands[] = {
-	{ "org", cmd_org, "list and create organizations" },
+	{ "org", cmd_org, "list, create and update organizations" },
 	{ "token", cmd_token, "create organization tokens" },
 	{ "reg-key", cmd_regkey, "create, list and revoke registration keys" },
-	{ "device", cmd_device, "list, show, update and delete devices" },
+	{ "device", cmd_device, "list, show, update, approve and delete devices" },
 	{ "nexd", cmd_nexd, "the local agent: status, peers, exit node (root)" },
 };
 

@@ -187,15 +187,18 @@ ok --version
 has '^nexctl [0-9]'
 declare -A HELP_FLAGS=(
 	["org list"]=""
-	["org create"]="NAME --prefix --prefix6"
+	["org create"]="NAME --prefix --prefix6 --exit-node-approval"
+	["org update"]="NAME-OR-ID --exit-node-approval"
 	["token create"]="--org"
-	["reg-key create"]="--org --single-use --expires"
+	["reg-key create"]="--org --single-use --expires --auto-approve"
 	["reg-key list"]="--org"
 	["reg-key delete"]="ID"
 	["device list"]="--org"
 	["device get"]="ID"
 	["device delete"]="ID"
 	["device update"]="ID --exit-node-client --hostname"
+	["device approve"]="ID --cidr"
+	["device unapprove"]="ID --cidr"
 )
 for cmd in "${!HELP_FLAGS[@]}"; do
 	# shellcheck disable=SC2086
@@ -235,6 +238,14 @@ fails 2 "takes one ID" device delete a b
 fails 2 "is not on or off" device update x --exit-node-client maybe
 fails 2 "nothing to change" device update x
 fails 2 "takes no arguments" device list extra
+fails 2 "is not auto or admin" org create x --exit-node-approval maybe
+fails 2 "is not auto or admin" org update x --exit-node-approval Auto
+fails 2 "nothing to change" org update x
+fails 2 "takes one NAME-OR-ID" org update --exit-node-approval auto
+fails 2 "takes one ID" device approve
+fails 2 "takes one ID" device unapprove a b
+fails 2 "not a CIDR" device approve x --cidr nope
+fails 2 "not canonical \(host bits set\); 203\.0\.113\.0/24 is" device approve x --cidr 203.0.113.2/24
 
 say "no server or no token: a clear message, exit 1"
 unset NEXCTL_SERVICE_URL NEXCTL_TOKEN
@@ -256,8 +267,8 @@ A=(--service-url "$URL" --token-file "$TMP/admin.token")
 say "org list and org create"
 ok "${A[@]}" org list
 lines 2
-has '^NAME +PREFIX +PREFIX6 +ID +CREATED$'
-has '^default +100\.100\.0\.0/16 +- +[0-9a-f-]{36} +20[0-9-]+T'
+has '^NAME +PREFIX +PREFIX6 +ID +CREATED +EXIT-NODE-APPROVAL$'
+has '^default +100\.100\.0\.0/16 +- +[0-9a-f-]{36} +20[0-9-]+T[0-9:]+Z +admin$'
 aligned
 ok "${A[@]}" org list -o json
 jqe 'length == 1 and .[0].name == "default" and .[0].prefix == "100.100.0.0/16"'
@@ -266,10 +277,10 @@ lines 2
 has '^acme +100\.100\.16\.0/20 +- '
 aligned
 ok "${A[@]}" -o json org create beta
-jqe '.name == "beta" and .prefix == "100.100.0.0/16" and (.id | length) == 36'
-ok "${A[@]}" org create gamma -o json-compact
+jqe '.name == "beta" and .prefix == "100.100.0.0/16" and (.id | length) == 36 and .exit_node_approval == "admin"'
+ok "${A[@]}" org create gamma -o json-compact --exit-node-approval auto
 lines 1
-jqe '.name == "gamma"'
+jqe '.name == "gamma" and .exit_node_approval == "auto"'
 fails 1 "HTTP 409" "${A[@]}" org create acme
 fails 1 "HTTP 400" "${A[@]}" org create 'Bad Name'
 fails 1 "HTTP 400" "${A[@]}" org create delta --prefix 10.0.0.0/33
@@ -309,7 +320,7 @@ KEY_DEFAULT_2_ID=$(jq -r .id <<<"$OUT")
 fails 1 "HTTP 404" "${B[@]}" reg-key create --org default
 ok "${A[@]}" reg-key list
 lines 5
-has '^ID +ORGANIZATION +SINGLE-USE +USED +REVOKED +EXPIRES +CREATED$'
+has '^ID +ORGANIZATION +SINGLE-USE +USED +REVOKED +EXPIRES +CREATED +AUTO-APPROVE$'
 has ' acme +yes +no +no +20'
 has ' default +no +no +no +never +20'
 aligned
@@ -350,12 +361,13 @@ say "device list"
 ok "${A[@]}" device list
 lines 3
 has '^ID +HOSTNAME +TUNNEL-IP +TUNNEL-IP6 +PUBLIC-KEY +ONLINE +EXIT-NODE +EXIT-CLIENT +LAST-SEEN$'
-has "^$ID_ALPHA +alpha +100\.100\.0\.1 +- +[A-Za-z0-9+/]{43}= +yes +yes +off +20"
+has "^$ID_ALPHA +alpha +100\.100\.0\.1 +- +[A-Za-z0-9+/]{43}= +yes +pending +off +20"
 has "^$ID_BRAVO +bravo +100\.100\.0\.2 +- +[A-Za-z0-9+/]{43}= +yes +no +off +20"
 aligned
 ok "${A[@]}" device list -o json
 jqe '(.revision | type) == "number" and (.devices | length) == 2'
 jqe '[.devices[].hostname] == ["alpha", "bravo"] and .devices[0].advertise_cidrs == ["0.0.0.0/0"]'
+jqe '.devices[0].approved_cidrs == [] and .devices[1].approved_cidrs == []'
 ok "${A[@]}" device list --org acme -o json
 jqe '[.devices[].tunnel_ip] == ["100.100.16.1", "100.100.16.2"]'
 ok "${B[@]}" device list
@@ -377,7 +389,8 @@ has '^tunnel_ip +100\.100\.0\.1$'
 has '^tunnel_ip6 +-$'
 has '^endpoints +192\.0\.2\.10:51820 \(local\)$'
 has '^advertise_cidrs +0\.0\.0\.0/0$'
-has '^exit_node +yes$'
+has '^approved_cidrs +-$'
+has '^exit_node +pending approval$'
 has '^exit_node_client +off$'
 has '^organization +default$'
 aligned
@@ -437,6 +450,53 @@ has '^tunnel_ip6 +2001:db8:6464::6464:3001$'
 aligned
 ok "${A[@]}" device get "$ID_FOXTROT" -o json
 jqe '.tunnel_ip6 == "2001:db8:6464::6464:3001"'
+
+say "exit-node approval: device approve/unapprove, reg-key --auto-approve, org update"
+ok "${A[@]}" device approve "$ID_ALPHA"
+has '^approved_cidrs +0\.0\.0\.0/0$'
+has '^exit_node +yes$'
+aligned
+ok "${A[@]}" device list
+has "^$ID_ALPHA +alpha .* +yes +yes +off +20"
+ok "${A[@]}" device unapprove "$ID_ALPHA" --cidr 0.0.0.0/0 -o json
+jqe '.approved_cidrs == [] and .advertise_cidrs == ["0.0.0.0/0"]'
+ok "${A[@]}" device list
+has "^$ID_ALPHA +alpha .* +yes +pending +off +20"
+ok "${A[@]}" device approve "$ID_ALPHA" --cidr 0.0.0.0/0 -o json-compact
+lines 1
+jqe '.approved_cidrs == ["0.0.0.0/0"]'
+fails 1 "is not advertised by device $ID_ALPHA \(HTTP 400" "${A[@]}" device approve "$ID_ALPHA" --cidr 198.51.100.0/24
+ok "${A[@]}" device get "$ID_ALPHA" -o json
+jqe '.approved_cidrs == ["0.0.0.0/0"]'
+fails 1 "HTTP 404" "${B[@]}" device approve "$ID_ALPHA"
+fails 1 "HTTP 404" "${A[@]}" device unapprove 00000000-0000-4000-8000-000000000000
+ok "${A[@]}" reg-key create --org beta --auto-approve -o json
+jqe '.organization == "beta" and .auto_approve == true'
+KEY_BETA_AUTO=$(jq -r .key <<<"$OUT")
+register "$KEY_BETA_AUTO" hotel '["0.0.0.0/0", "203.0.113.0/24"]'
+[ "$STATUS" == 201 ] || fail "register hotel: $STATUS $(cat "$TMP/reg")"
+ID_HOTEL=$DEV_ID
+HOTEL_TOKEN=$(jq -r .device_token "$TMP/reg")
+jq -e '.device.approved_cidrs == ["0.0.0.0/0", "203.0.113.0/24"]' "$TMP/reg" >/dev/null ||
+	fail "an auto-approve key did not approve: $(cat "$TMP/reg")"
+ok "${A[@]}" device list --org beta
+has "^$ID_HOTEL +hotel .* +yes +yes +off +20"
+ok "${A[@]}" reg-key list --org beta
+has ' beta +no +yes +no +never +20[0-9TZ:-]+ +yes$'
+aligned
+fails 1 "HTTP 403" --service-url "$URL" --token "$HOTEL_TOKEN" device approve "$ID_HOTEL"
+fails 1 "HTTP 403" --service-url "$URL" --token "$HOTEL_TOKEN" device unapprove "$ID_HOTEL"
+ok "${A[@]}" org update acme --exit-node-approval auto
+lines 2
+has '^acme +100\.100\.16\.0/20 +- +[0-9a-f-]{36} +20[0-9TZ:-]+ +auto$'
+aligned
+ok "${B[@]}" org update acme --exit-node-approval admin -o json
+jqe '.name == "acme" and .exit_node_approval == "admin"'
+ACME_ID=$(jq -r .id <<<"$OUT")
+ok "${A[@]}" org update "$ACME_ID" --exit-node-approval admin -o json
+jqe '.name == "acme"'
+fails 1 "HTTP 404" "${B[@]}" org update default --exit-node-approval auto
+fails 1 "HTTP 404" "${A[@]}" org update nosuch --exit-node-approval auto
 
 say "bad tokens"
 fails 1 "HTTP 401" --service-url "$URL" --token nxa_0000000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA org list
@@ -522,7 +582,7 @@ has '^nxo_'
 ok "${T[@]}" reg-key create --single-use
 has '^nxr_'
 ok "${T[@]}" reg-key list -o json
-jqe 'length == 6'
+jqe 'length == 7'
 ok "${T[@]}" device delete "$ID_ECHO"
 ok --service-url "https://localhost:$PORT" --token-file "$TMP/admin.token" --ca-cert "$TMP/ca.pem" org list
 lines 6

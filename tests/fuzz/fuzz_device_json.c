@@ -1,26 +1,71 @@
-/* Fuzzes apiclient's parsers of the server's JSON: one device, a device list,
- * a watch answer and a TURN relay list (nexd trusts what they accept).
- * Checks that whatever is accepted holds to the limits the parser promises,
- * and that a refused relay list leaves nothing behind. */
+/* Fuzzes apiclient's parsers of the server's JSON: one device (with its
+ * approved_cidrs), a device list, a watch answer, a TURN relay list and a
+ * re-registration challenge (nexd trusts what they accept). Checks that
+ * whatever is accepted holds to the limits the parser promises, that the
+ * exit-node predicates agree with each other, and that a refused relay
+ * list leaves nothing behind. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "apiclient/challenge.h"
 #include "apiclient/device.h"
 #include "apiclient/relay.h"
 #include "common/turnuri.h"
 
-static void check_device(const struct api_device *d)
+static void check_cidrs(const struct cidr *c, size_t n)
 {
-	if (strlen(d->id) != API_UUID_LEN || d->n_endpoints > API_MAX_ENDPOINTS ||
-	    d->n_advertise_cidrs > API_MAX_ADVERTISE_CIDRS || !d->hostname[0] ||
-	    (d->tunnel_family != AF_INET && d->tunnel_family != AF_INET6))
+	if (n > API_MAX_ADVERTISE_CIDRS || (n && !c))
 		abort();
-	for (size_t i = 0; i < d->n_advertise_cidrs; i++) {
-		if (d->advertise_cidrs[i].prefix > (d->advertise_cidrs[i].family == AF_INET ? 32 : 128))
+	for (size_t i = 0; i < n; i++) {
+		if ((c[i].family != AF_INET && c[i].family != AF_INET6) ||
+		    c[i].prefix > (c[i].family == AF_INET ? 32 : 128))
 			abort();
 	}
+}
+
+/* The default route of family in the list. */
+static bool has_default(const struct cidr *c, size_t n, int family)
+{
+	for (size_t i = 0; i < n; i++)
+		if (c[i].family == family && c[i].prefix == 0)
+			return true;
+	return false;
+}
+
+static void check_device(const struct api_device *d)
+{
+	bool adv4, app4, adv6, app6;
+
+	if (strlen(d->id) != API_UUID_LEN || d->n_endpoints > API_MAX_ENDPOINTS || !d->hostname[0] ||
+	    (d->tunnel_family != AF_INET && d->tunnel_family != AF_INET6))
+		abort();
+	check_cidrs(d->advertise_cidrs, d->n_advertise_cidrs);
+	check_cidrs(d->approved_cidrs, d->n_approved_cidrs);
+	/* an exit node only with 0.0.0.0/0 in both lists; pending: advertised alone */
+	adv4 = has_default(d->advertise_cidrs, d->n_advertise_cidrs, AF_INET);
+	app4 = has_default(d->approved_cidrs, d->n_approved_cidrs, AF_INET);
+	adv6 = has_default(d->advertise_cidrs, d->n_advertise_cidrs, AF_INET6);
+	app6 = has_default(d->approved_cidrs, d->n_approved_cidrs, AF_INET6);
+	if (api_device_is_exit_node(d) != (adv4 && app4) || api_device_exit_pending(d) != (adv4 && !app4) ||
+	    api_device_exit_v6(d) != (adv6 && app6) ||
+	    (api_device_is_exit_node(d) && api_device_exit_pending(d)))
+		abort();
+}
+
+static void check_challenge(const json_t *j)
+{
+	struct api_challenge ch;
+	char err[API_PARSE_ERROR_MAX];
+	size_t n;
+
+	if (api_challenge_from_json(j, &ch, err, sizeof(err)) < 0)
+		return;
+	n = strnlen(ch.nonce_b64, sizeof(ch.nonce_b64));
+	if (ch.nonce_len < 1 || ch.nonce_len > API_CHALLENGE_NONCE_MAX || n < 1 ||
+	    n > API_CHALLENGE_NONCE_B64_MAX || ch.nonce_len > n * 3 / 4)
+		abort();
 }
 
 static bool printable(const char *s, size_t max)
@@ -101,6 +146,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			api_relays_wipe(&rl);
 		}
 	}
+	/* a challenge: the object itself, or as a 409 answer carries it */
+	check_challenge(j);
+	if (json_is_object(j))
+		check_challenge(json_object_get(j, "challenge"));
 	/* the time parser alone, on the raw bytes */
 	{
 		char s[64];

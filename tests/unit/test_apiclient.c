@@ -1,8 +1,11 @@
 /* apiclient: the device JSON parser (valid records, every field missing or of
- * the wrong type or value, arrays over their limits), device lists and watch
- * answers, RFC 3339 times, the TURN relay list; the HTTP client against a
- * canned server (errors, garbled and oversized replies, the bearer header,
- * registration with relays, the relays request); nexctl's table output. */
+ * the wrong type or value, arrays over their limits, approved_cidrs and what
+ * makes an exit node), device lists and watch answers, RFC 3339 times, the
+ * TURN relay list, the re-registration challenge and its proof; the HTTP
+ * client against a canned server (errors, a deleted device's 401, garbled
+ * and oversized replies, the bearer header, registration with relays and
+ * with a proof, the relays request, approve/unapprove, organization update,
+ * registration keys); nexctl's table output. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -14,12 +17,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sodium.h>
 
 #include "apiclient/apiclient.h"
+#include "apiclient/challenge.h"
 #include "apiclient/device.h"
+#include "common/key.h"
+#include "common/regproof.h"
 #include "nexctl/output.h"
 
 #define KEY_A "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="
@@ -69,7 +77,13 @@ static void test_device_valid(void **state)
 	/* stored normalized */
 	assert_int_equal(d.advertise_cidrs[1].prefix, 24);
 	assert_memory_equal(d.advertise_cidrs[1].addr, ((uint8_t[]){ 198, 51, 100, 0 }), 4);
-	assert_true(api_device_is_exit_node(&d));
+	/* no "approved_cidrs" (an older server): nothing approved, so an
+	 * advertised 0.0.0.0/0 is not an exit node yet */
+	assert_int_equal(d.n_approved_cidrs, 0);
+	assert_null(d.approved_cidrs);
+	assert_false(api_device_is_exit_node(&d));
+	assert_true(api_device_exit_pending(&d));
+	assert_false(api_device_exit_v6(&d));
 	assert_true(d.exit_node_client);
 	assert_string_equal(d.exit_node_status, "off");
 	assert_string_equal(d.os, "linux");
@@ -101,6 +115,7 @@ static void test_device_nulls_and_empties(void **state)
 	assert_int_equal(d.n_endpoints, 0);
 	assert_null(d.endpoints);
 	assert_false(api_device_is_exit_node(&d));
+	assert_false(api_device_exit_pending(&d));
 	assert_int_equal(d.tunnel_family, AF_INET6);
 	api_device_free(&d);
 	json_decref(j);
@@ -130,6 +145,65 @@ static void test_device_tunnel_ip6(void **state)
 	json_decref(j);
 }
 
+/* "approved_cidrs": parsed like advertise_cidrs; an exit node needs 0.0.0.0/0
+ * (::/0 for IPv6) in both lists. */
+static void test_device_approved(void **state)
+{
+	json_t *j = load(valid_device);
+	struct api_device d;
+	char err[API_PARSE_ERROR_MAX];
+
+	(void)state;
+	json_object_set_new(j, "approved_cidrs", json_pack("[s, s]", "0.0.0.0/0", "198.51.100.9/24"));
+	assert_int_equal(api_device_from_json(j, &d, err, sizeof(err)), 0);
+	assert_int_equal(d.n_approved_cidrs, 2);
+	assert_int_equal(d.approved_cidrs[0].family, AF_INET);
+	assert_int_equal(d.approved_cidrs[0].prefix, 0);
+	/* stored normalized */
+	assert_int_equal(d.approved_cidrs[1].prefix, 24);
+	assert_memory_equal(d.approved_cidrs[1].addr, ((uint8_t[]){ 198, 51, 100, 0 }), 4);
+	assert_true(api_device_is_exit_node(&d));
+	assert_false(api_device_exit_pending(&d));
+	assert_false(api_device_exit_v6(&d));
+	api_device_free(&d);
+	assert_null(d.approved_cidrs);
+	assert_int_equal(d.n_approved_cidrs, 0);
+
+	/* approved but no longer advertised: not an exit node (both lists) */
+	json_object_set_new(j, "advertise_cidrs", json_pack("[s]", "198.51.100.0/24"));
+	assert_int_equal(api_device_from_json(j, &d, err, sizeof(err)), 0);
+	assert_false(api_device_is_exit_node(&d));
+	assert_false(api_device_exit_pending(&d));
+	api_device_free(&d);
+
+	/* ::/0: IPv6 through it only when advertised and approved too */
+	json_object_set_new(j, "advertise_cidrs", json_pack("[s, s]", "0.0.0.0/0", "::/0"));
+	json_object_set_new(j, "approved_cidrs", json_pack("[s]", "0.0.0.0/0"));
+	assert_int_equal(api_device_from_json(j, &d, err, sizeof(err)), 0);
+	assert_true(api_device_is_exit_node(&d));
+	assert_false(api_device_exit_v6(&d));
+	api_device_free(&d);
+	json_object_set_new(j, "approved_cidrs", json_pack("[s, s]", "::/0", "0.0.0.0/0"));
+	assert_int_equal(api_device_from_json(j, &d, err, sizeof(err)), 0);
+	assert_true(api_device_is_exit_node(&d));
+	assert_true(api_device_exit_v6(&d));
+	api_device_free(&d);
+	/* ::/0 alone approved: IPv6 yes, IPv4 pending */
+	json_object_set_new(j, "approved_cidrs", json_pack("[s]", "::/0"));
+	assert_int_equal(api_device_from_json(j, &d, err, sizeof(err)), 0);
+	assert_false(api_device_is_exit_node(&d));
+	assert_true(api_device_exit_pending(&d));
+	assert_true(api_device_exit_v6(&d));
+	api_device_free(&d);
+	/* an empty list */
+	json_object_set_new(j, "approved_cidrs", json_array());
+	assert_int_equal(api_device_from_json(j, &d, err, sizeof(err)), 0);
+	assert_int_equal(d.n_approved_cidrs, 0);
+	assert_true(api_device_exit_pending(&d));
+	api_device_free(&d);
+	json_decref(j);
+}
+
 static const char *const fields[] = {
 	"id", "organization", "hostname", "public_key", "tunnel_ip", "endpoints", "advertise_cidrs",
 	"exit_node_client", "exit_node_status", "os", "version", "last_seen", "online", "revision",
@@ -154,6 +228,7 @@ static void expect_bad(const char *field, json_t *value)
 		fail_msg("field %s: error \"%s\" does not name it", field, err);
 	assert_null(d.endpoints);
 	assert_null(d.advertise_cidrs);
+	assert_null(d.approved_cidrs);
 	api_device_free(&d);
 	json_decref(j);
 }
@@ -236,6 +311,19 @@ static void test_device_bad_values(void **state)
 	expect_bad("advertise_cidrs", json_pack("[s]", "10.0.0.0/33"));
 	expect_bad("advertise_cidrs", json_pack("[s]", "example.com/8"));
 	expect_bad("advertise_cidrs", json_pack("[i]", 10));
+	/* approved_cidrs: may be absent, but when present, a list of CIDRs */
+	expect_bad("approved_cidrs", json_pack("[s]", "10.0.0.0/33"));
+	expect_bad("approved_cidrs", json_pack("[s]", "example.com/8"));
+	expect_bad("approved_cidrs", json_pack("[s]", ""));
+	expect_bad("approved_cidrs", json_pack("[i]", 10));
+	expect_bad("approved_cidrs", json_pack("[n]"));
+	expect_bad("approved_cidrs", json_pack("[s, s]", "0.0.0.0/0", "0.0.0.0/0 "));
+	expect_bad("approved_cidrs", json_pack("[o]", json_stringn("0.0.0.0/0\0/8", 12)));
+	expect_bad("approved_cidrs", json_string("0.0.0.0/0"));
+	expect_bad("approved_cidrs", json_null());
+	expect_bad("approved_cidrs", json_true());
+	expect_bad("approved_cidrs", json_integer(0));
+	expect_bad("approved_cidrs", json_object());
 	expect_bad("exit_node_status", json_string("on\nfire"));
 	expect_bad("os", json_string("linux\x7f"));
 	expect_bad("last_seen", json_string("2026-11-25 08:46:00Z"));
@@ -260,9 +348,11 @@ static void test_device_array_limits(void **state)
 	j = load(valid_device);
 	json_object_set(j, "endpoints", eps);
 	json_object_set(j, "advertise_cidrs", cidrs);
+	json_object_set(j, "approved_cidrs", cidrs);
 	assert_int_equal(api_device_from_json(j, &d, NULL, 0), 0);
 	assert_int_equal(d.n_endpoints, API_MAX_ENDPOINTS);
 	assert_int_equal(d.n_advertise_cidrs, API_MAX_ADVERTISE_CIDRS);
+	assert_int_equal(d.n_approved_cidrs, API_MAX_ADVERTISE_CIDRS);
 	api_device_free(&d);
 	json_decref(j);
 
@@ -271,10 +361,12 @@ static void test_device_array_limits(void **state)
 	json_array_append_new(cidrs, json_string("203.0.113.0/24"));
 	expect_bad("endpoints", json_incref(eps));
 	expect_bad("advertise_cidrs", json_incref(cidrs));
+	expect_bad("approved_cidrs", json_incref(cidrs));
 	/* a huge array is refused by its size, before any element is looked at */
 	for (int i = 0; i < 100000; i++)
 		json_array_append_new(cidrs, json_null());
 	expect_bad("advertise_cidrs", json_incref(cidrs));
+	expect_bad("approved_cidrs", json_incref(cidrs));
 	json_decref(eps);
 	json_decref(cidrs);
 }
@@ -580,7 +672,10 @@ struct canned {
 	const char *reply;       /* whole response, or NULL: big_body */
 	size_t big_body;         /* bytes of a 200 reply body of '[' */
 	int repeat;              /* requests answered on the one connection (0: 1) */
+	const char *replies[4];  /* when set: request i is answered with replies[i], n_replies of them */
+	int n_replies;
 	int served;
+	char first[8192];        /* the first request, when there were several */
 	char request[8192];      /* what the client sent */
 	pthread_t thread;
 };
@@ -618,13 +713,23 @@ static void *canned_serve(void *arg)
 	struct canned *c = arg;
 	int fd = accept(c->listen_fd, NULL, NULL);
 
+	struct timeval tv = { .tv_sec = 5 };
+	int n = c->n_replies ? c->n_replies : (c->repeat ? c->repeat : 1);
+
 	if (fd < 0)
 		return NULL;
-	for (int i = 0; i < (c->repeat ? c->repeat : 1); i++) {
+	/* a client that sends fewer requests than expected: give up, not hang */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	for (int i = 0; i < n; i++) {
 		if (read_request(fd, c->request, sizeof(c->request)) < 0)
 			goto out;
+		if (i == 0)
+			memcpy(c->first, c->request, sizeof(c->first));
 		c->served++;
-		if (c->reply) {
+		if (c->n_replies) {
+			if (write(fd, c->replies[i], strlen(c->replies[i])) < 0)
+				goto out;
+		} else if (c->reply) {
 			if (write(fd, c->reply, strlen(c->reply)) < 0)
 				goto out;
 		} else {
@@ -1005,6 +1110,496 @@ static void test_client_relays(void **state)
 	api_client_free(api);
 }
 
+/* ---- the re-registration challenge ---- */
+
+static json_t *challenge_json(const char *server_key, const char *nonce)
+{
+	return json_pack("{s:s, s:s}", "server_key", server_key, "nonce", nonce);
+}
+
+/* A challenge object with one field replaced (NULL value: removed); -EBADMSG naming it. */
+static void expect_bad_challenge(const char *field, json_t *value)
+{
+	json_t *j = challenge_json(KEY_A, "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJw==");
+	struct api_challenge ch;
+	char err[API_PARSE_ERROR_MAX], want[64];
+
+	memset(&ch, 0xa5, sizeof(ch));
+	if (value)
+		json_object_set_new(j, field, value);
+	else
+		json_object_del(j, field);
+	if (api_challenge_from_json(j, &ch, err, sizeof(err)) != -EBADMSG)
+		fail_msg("challenge.%s: accepted", field);
+	snprintf(want, sizeof(want), "challenge.%s", field);
+	if (strncmp(err, want, strlen(want)))
+		fail_msg("challenge.%s: error \"%s\" does not name it", field, err);
+	/* nothing written on failure */
+	assert_int_equal(((uint8_t *)&ch)[0], 0xa5);
+	json_decref(j);
+}
+
+static void test_challenge_parse(void **state)
+{
+	static const char nonce40[] = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJw==";
+	uint8_t key_a[KEY_LEN];
+	char b64_31[64], b64_33[64], b64_49[80], long_nonce[API_CHALLENGE_NONCE_B64_MAX + 2];
+	uint8_t raw[49] = { 1 };
+	struct api_challenge ch;
+	char err[API_PARSE_ERROR_MAX];
+	json_t *j;
+
+	(void)state;
+	assert_int_equal(key_from_base64(key_a, KEY_A), 0);
+	j = challenge_json(KEY_A, nonce40);
+	json_object_set_new(j, "future", json_integer(1));   /* unknown members: ignored */
+	assert_int_equal(api_challenge_from_json(j, &ch, err, sizeof(err)), 0);
+	assert_memory_equal(ch.server_key, key_a, KEY_LEN);
+	assert_int_equal(ch.nonce_len, 40);
+	for (size_t i = 0; i < 40; i++)
+		assert_int_equal(ch.nonce[i], i);
+	assert_string_equal(ch.nonce_b64, nonce40);   /* sent back as received */
+	json_decref(j);
+	/* the shortest nonce: one byte */
+	j = challenge_json(KEY_A, "AQ==");
+	assert_int_equal(api_challenge_from_json(j, &ch, err, sizeof(err)), 0);
+	assert_int_equal(ch.nonce_len, 1);
+	assert_int_equal(ch.nonce[0], 1);
+	json_decref(j);
+
+	/* server_key: exactly 32 bytes of standard base64 */
+	sodium_bin2base64(b64_31, sizeof(b64_31), raw, 31, sodium_base64_VARIANT_ORIGINAL);
+	sodium_bin2base64(b64_33, sizeof(b64_33), raw, 33, sodium_base64_VARIANT_ORIGINAL);
+	assert_int_equal(strlen(b64_31), KEY_B64_LEN);   /* the right length of text, */
+	assert_int_equal(strlen(b64_33), KEY_B64_LEN);   /* the wrong number of bytes */
+	expect_bad_challenge("server_key", json_string(b64_31));
+	expect_bad_challenge("server_key", json_string(b64_33));
+	expect_bad_challenge("server_key", json_string("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="));
+	expect_bad_challenge("server_key", json_string("xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg"));
+	expect_bad_challenge("server_key", json_string("xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dh="));
+	expect_bad_challenge("server_key", json_string("xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=="));
+	expect_bad_challenge("server_key", json_string("xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8D!="));
+	expect_bad_challenge("server_key", json_string("xTIBA5rboUvnH4htodjb6e697QjL-Rt1NAB4mZqp8Dg="));
+	expect_bad_challenge("server_key", json_string(KEY_A " "));
+	expect_bad_challenge("server_key", json_stringn(KEY_A "\0", KEY_B64_LEN + 1));
+	expect_bad_challenge("server_key", json_string(""));
+	expect_bad_challenge("server_key", json_integer(5));
+	expect_bad_challenge("server_key", json_null());
+	expect_bad_challenge("server_key", NULL);
+	/* nonce: 1 to 64 characters of standard base64 */
+	sodium_bin2base64(b64_49, sizeof(b64_49), raw, 49, sodium_base64_VARIANT_ORIGINAL);
+	expect_bad_challenge("nonce", json_string(b64_49));   /* 68 characters */
+	memset(long_nonce, 'A', sizeof(long_nonce) - 1);
+	long_nonce[sizeof(long_nonce) - 1] = '\0';              /* 65 */
+	expect_bad_challenge("nonce", json_string(long_nonce));
+	expect_bad_challenge("nonce", json_string(""));
+	expect_bad_challenge("nonce", json_string("AQ"));       /* no padding */
+	expect_bad_challenge("nonce", json_string("AR=="));     /* bits past the end */
+	expect_bad_challenge("nonce", json_string("AQ==AQ=="));
+	expect_bad_challenge("nonce", json_string("AQ== "));
+	expect_bad_challenge("nonce", json_string("A_-="));
+	expect_bad_challenge("nonce", json_stringn("AQ==\0", 5));
+	expect_bad_challenge("nonce", json_pack("[s]", nonce40));
+	expect_bad_challenge("nonce", NULL);
+	/* not an object at all */
+	j = json_string(nonce40);
+	assert_int_equal(api_challenge_from_json(j, &ch, err, sizeof(err)), -EBADMSG);
+	assert_int_equal(api_challenge_from_json(NULL, &ch, NULL, 0), -EBADMSG);
+	json_decref(j);
+}
+
+static void test_challenge_proof(void **state)
+{
+	uint8_t dev_priv[KEY_LEN], dev_pub[KEY_LEN], srv_priv[KEY_LEN], srv_pub[KEY_LEN];
+	uint8_t mac[REGPROOF_MAC_LEN], want[REGPROOF_MAC_LEN];
+	char srv_b64[KEY_B64_LEN + 1];
+	struct api_challenge ch;
+	json_t *j, *proof = NULL;
+	size_t got = 0;
+
+	(void)state;
+	key_generate(dev_priv, dev_pub);
+	key_generate(srv_priv, srv_pub);
+	key_to_base64(srv_b64, srv_pub);
+	j = challenge_json(srv_b64, "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJw==");
+	assert_int_equal(api_challenge_from_json(j, &ch, NULL, 0), 0);
+	json_decref(j);
+	assert_int_equal(api_challenge_proof(&ch, dev_priv, &proof), 0);
+	assert_string_equal(json_string_value(json_object_get(proof, "nonce")), ch.nonce_b64);
+	assert_int_equal(sodium_base642bin(mac, sizeof(mac), json_string_value(json_object_get(proof, "mac")),
+					   json_string_length(json_object_get(proof, "mac")), NULL, &got, NULL,
+					   sodium_base64_VARIANT_ORIGINAL), 0);
+	assert_int_equal(got, REGPROOF_MAC_LEN);
+	assert_int_equal(regproof_mac(want, dev_priv, srv_pub, ch.nonce, ch.nonce_len), 0);
+	assert_memory_equal(mac, want, sizeof(mac));
+	/* and the server side agrees */
+	assert_int_equal(regproof_verify(mac, srv_priv, dev_pub, ch.nonce, ch.nonce_len), 0);
+	json_decref(proof);
+	/* another nonce, another mac */
+	ch.nonce[0] ^= 1;
+	assert_int_equal(api_challenge_proof(&ch, dev_priv, &proof), 0);
+	assert_int_equal(sodium_base642bin(mac, sizeof(mac), json_string_value(json_object_get(proof, "mac")),
+					   json_string_length(json_object_get(proof, "mac")), NULL, &got, NULL,
+					   sodium_base64_VARIANT_ORIGINAL), 0);
+	assert_memory_not_equal(mac, want, sizeof(mac));
+	json_decref(proof);
+	/* a low-order server key (here: 1) gives no proof */
+	memset(ch.server_key, 0, KEY_LEN);
+	ch.server_key[0] = 1;
+	proof = NULL;
+	assert_int_equal(api_challenge_proof(&ch, dev_priv, &proof), -EINVAL);
+	assert_null(proof);
+}
+
+/* ---- registration with a proof, against the canned server ---- */
+
+#define HTTP_201 "HTTP/1.1 201 Created\r\nContent-Length: %zu\r\n\r\n%s"
+#define HTTP_409 "HTTP/1.1 409 Conflict\r\nContent-Length: %zu\r\n\r\n%s"
+
+static uint8_t proof_priv[KEY_LEN], proof_pub[KEY_LEN], proof_srv_priv[KEY_LEN], proof_srv_pub[KEY_LEN];
+static const uint8_t *proof_key_given;   /* the private key registration gets, or NULL */
+
+static int do_register_proof(struct api_client *api)
+{
+	char pub_b64[KEY_B64_LEN + 1];
+	struct api_registration reg = { .hostname = "laptop", .os = "linux" };
+	struct api_device d;
+	char *token = NULL;
+	int r;
+
+	key_to_base64(pub_b64, proof_pub);
+	reg.public_key = pub_b64;
+	reg.private_key = proof_key_given;
+	r = api_device_register(api, &reg, &d, &token, NULL);
+	if (r == 0) {
+		assert_string_equal(token, "nxd_0123_abc");
+		api_device_free(&d);
+		free(token);
+	} else {
+		assert_null(token);
+	}
+	return r;
+}
+
+/* The 409 answer: with a challenge from the test's server key, or without. */
+static void reply_409(char *out, size_t cap, bool with_challenge, const char *nonce)
+{
+	char srv_b64[KEY_B64_LEN + 1], body[1024];
+
+	key_to_base64(srv_b64, proof_srv_pub);
+	if (with_challenge)
+		snprintf(body, sizeof(body), "{\"error\": \"conflict\", \"message\": \"public key is already "
+			 "registered\", \"challenge\": {\"server_key\": \"%s\", \"nonce\": \"%s\"}}", srv_b64, nonce);
+	else
+		snprintf(body, sizeof(body), "{\"error\": \"conflict\", \"message\": \"no free tunnel address\"}");
+	snprintf(out, cap, HTTP_409, strlen(body), body);
+}
+
+static int canned_sequence(const char *const *replies, int n, int (*fn)(struct api_client *),
+			   struct canned *c, struct api_client **api_out)
+{
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	for (int i = 0; i < n; i++)
+		c->replies[i] = replies[i];
+	c->n_replies = n;
+	canned_start(c);
+	*api_out = client_for(c, "nxr_0123456789abcdef_key");
+	r = fn(*api_out);
+	canned_stop(c);
+	return r;
+}
+
+static void test_client_register_proof(void **state)
+{
+	static const char nonce[] = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJw==";
+	char ok[2400], body[2048], conflict[1400], conflict2[1400], plain[600];
+	const char *seq[2];
+	uint8_t mac[REGPROOF_MAC_LEN], nonce_bin[40];
+	size_t got = 0;
+	struct canned c;
+	struct api_client *api;
+	json_t *sent, *proof;
+
+	(void)state;
+	key_generate(proof_priv, proof_pub);
+	key_generate(proof_srv_priv, proof_srv_pub);
+	snprintf(body, sizeof(body), "{\"device\": %s, \"device_token\": \"nxd_0123_abc\"}", valid_device);
+	snprintf(ok, sizeof(ok), HTTP_201, strlen(body), body);
+	reply_409(conflict, sizeof(conflict), true, nonce);
+
+	/* 409 with a challenge, then 201: answered with a proof the server takes */
+	proof_key_given = proof_priv;
+	seq[0] = conflict;
+	seq[1] = ok;
+	assert_int_equal(canned_sequence(seq, 2, do_register_proof, &c, &api), 0);
+	assert_int_equal(c.served, 2);
+	sent = load(strstr(c.first, "\r\n\r\n") + 4);
+	assert_null(json_object_get(sent, "proof"));   /* none before a challenge */
+	json_decref(sent);
+	sent = load(strstr(c.request, "\r\n\r\n") + 4);
+	proof = json_object_get(sent, "proof");
+	assert_string_equal(json_string_value(json_object_get(proof, "nonce")), nonce);
+	assert_int_equal(sodium_base642bin(mac, sizeof(mac), json_string_value(json_object_get(proof, "mac")),
+					   json_string_length(json_object_get(proof, "mac")), NULL, &got, NULL,
+					   sodium_base64_VARIANT_ORIGINAL), 0);
+	assert_int_equal(got, sizeof(mac));
+	assert_int_equal(sodium_base642bin(nonce_bin, sizeof(nonce_bin), nonce, strlen(nonce), NULL, &got, NULL,
+					   sodium_base64_VARIANT_ORIGINAL), 0);
+	assert_int_equal(regproof_verify(mac, proof_srv_priv, proof_pub, nonce_bin, got), 0);
+	/* the rest of the registration is sent again unchanged */
+	assert_string_equal(json_string_value(json_object_get(sent, "hostname")), "laptop");
+	json_decref(sent);
+	assert_null(strstr(c.request, "private"));
+	api_client_free(api);
+
+	/* a second 409: -EEXIST with the server's message, no third try */
+	reply_409(conflict2, sizeof(conflict2), true, "AQ==");
+	seq[1] = conflict2;
+	assert_int_equal(canned_sequence(seq, 2, do_register_proof, &c, &api), -EEXIST);
+	assert_int_equal(c.served, 2);
+	assert_non_null(strstr(api_client_error(api), "public key is already registered"));
+	assert_non_null(strstr(api_client_error(api), "proof of the private key was not accepted"));
+	api_client_free(api);
+
+	/* a 409 without a challenge: -EEXIST at once */
+	reply_409(plain, sizeof(plain), false, NULL);
+	seq[0] = plain;
+	assert_int_equal(canned_sequence(seq, 1, do_register_proof, &c, &api), -EEXIST);
+	assert_int_equal(c.served, 1);
+	assert_non_null(strstr(api_client_error(api), "no free tunnel address (HTTP 409, conflict)"));
+	api_client_free(api);
+
+	/* a malformed challenge: -EBADMSG, nothing more sent */
+	reply_409(conflict2, sizeof(conflict2), true, "not base64!");
+	seq[0] = conflict2;
+	assert_int_equal(canned_sequence(seq, 1, do_register_proof, &c, &api), -EBADMSG);
+	assert_int_equal(c.served, 1);
+	assert_non_null(strstr(api_client_error(api), "challenge.nonce"));
+	api_client_free(api);
+
+	/* no private key given: the challenge is not answered */
+	proof_key_given = NULL;
+	seq[0] = conflict;
+	assert_int_equal(canned_sequence(seq, 1, do_register_proof, &c, &api), -EEXIST);
+	assert_int_equal(c.served, 1);
+	api_client_free(api);
+
+	/* a private key that is not the public key's: refused before sending */
+	{
+		uint8_t other_priv[KEY_LEN], other_pub[KEY_LEN];
+		struct api_client_config cfg = { .base_url = "http://127.0.0.1:1", .token = "nxr_x" };
+
+		key_generate(other_priv, other_pub);
+		proof_key_given = other_priv;
+		assert_int_equal(api_client_new(&cfg, &api), 0);
+		assert_int_equal(do_register_proof(api), -EINVAL);
+		assert_non_null(strstr(api_client_error(api), "private key"));
+		api_client_free(api);
+	}
+	proof_key_given = NULL;
+}
+
+/* ---- a deleted device's token: -EOWNERDEAD, on any call ---- */
+
+static void test_client_device_deleted(void **state)
+{
+	static const char deleted[] = "{\"error\": \"unauthorized\", \"message\": \"device x was deleted\", "
+				      "\"reason\": \"device_deleted\"}";
+	static const char other[] = "{\"error\": \"unauthorized\", \"message\": \"unknown token\", "
+				    "\"reason\": \"something_else\"}";
+	char reply[512];
+	struct canned c;
+	struct api_client *api;
+
+	(void)state;
+	snprintf(reply, sizeof(reply), "HTTP/1.1 401 Unauthorized\r\nContent-Length: %zu\r\n"
+				       "Connection: close\r\n\r\n%s", strlen(deleted), deleted);
+	assert_int_equal(canned_request(reply, 0, do_device_get, &c, &api), -EOWNERDEAD);
+	assert_int_equal(api_client_status(api), 401);
+	assert_string_equal(api_client_error(api), "device x was deleted (HTTP 401, unauthorized)");
+	api_client_free(api);
+	assert_int_equal(canned_request(reply, 0, do_org_list, &c, &api), -EOWNERDEAD);
+	api_client_free(api);
+	assert_int_equal(canned_request(reply, 0, do_watch, &c, &api), -EOWNERDEAD);
+	api_client_free(api);
+	/* the same reason with another status is not it */
+	snprintf(reply, sizeof(reply), "HTTP/1.1 403 Forbidden\r\nContent-Length: %zu\r\n"
+				       "Connection: close\r\n\r\n%s", strlen(deleted), deleted);
+	assert_int_equal(canned_request(reply, 0, do_device_get, &c, &api), -EPERM);
+	api_client_free(api);
+	/* other 401s stay -EACCES */
+	snprintf(reply, sizeof(reply), "HTTP/1.1 401 Unauthorized\r\nContent-Length: %zu\r\n"
+				       "Connection: close\r\n\r\n%s", strlen(other), other);
+	assert_int_equal(canned_request(reply, 0, do_device_get, &c, &api), -EACCES);
+	api_client_free(api);
+	assert_int_equal(canned_request("HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n"
+					"Connection: close\r\n\r\n", 0, do_org_list, &c, &api), -EACCES);
+	api_client_free(api);
+}
+
+/* ---- approve / unapprove, organization update, registration keys ---- */
+
+static const char *approve_action = "approve";
+static size_t approve_n;
+
+static int do_approve(struct api_client *api)
+{
+	struct cidr cidrs[2];
+	struct api_device d;
+	json_t *j = NULL;
+	int r;
+
+	assert_int_equal(cidr_parse("0.0.0.0/0", &cidrs[0]), 0);
+	assert_int_equal(cidr_parse("2001:db8::/32", &cidrs[1]), 0);
+	if (!strcmp(approve_action, "approve"))
+		r = api_device_approve(api, "0f8e2a64-7d1c-4b6e-9a0b-1c2d3e4f5a6b", cidrs, approve_n, &j, &d);
+	else
+		r = api_device_unapprove(api, "0f8e2a64-7d1c-4b6e-9a0b-1c2d3e4f5a6b", cidrs, approve_n, &j, &d);
+	if (r == 0) {
+		assert_int_equal(d.n_approved_cidrs, 1);
+		assert_true(api_device_is_exit_node(&d));
+		assert_non_null(json_object_get(j, "approved_cidrs"));
+		api_device_free(&d);
+	}
+	json_decref(j);
+	return r;
+}
+
+static json_t *request_body(const struct canned *c)
+{
+	return load(strstr(c->request, "\r\n\r\n") + 4);
+}
+
+static void test_client_approve(void **state)
+{
+	char body[2048], reply[2400];
+	struct canned c;
+	struct api_client *api;
+	struct api_device d;
+	json_t *sent, *dev = load(valid_device);
+	char *text;
+
+	(void)state;
+	json_object_set_new(dev, "approved_cidrs", json_pack("[s]", "0.0.0.0/0"));
+	text = json_dumps(dev, JSON_COMPACT);
+	snprintf(body, sizeof(body), "%s", text);
+	free(text);
+	json_decref(dev);
+	snprintf(reply, sizeof(reply), "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+		 strlen(body), body);
+
+	approve_action = "approve";
+	approve_n = 2;
+	assert_int_equal(canned_request(reply, 0, do_approve, &c, &api), 0);
+	assert_non_null(strstr(c.request, "POST /api/v1/devices/0f8e2a64-7d1c-4b6e-9a0b-1c2d3e4f5a6b/approve HTTP/1.1\r\n"));
+	sent = request_body(&c);
+	assert_int_equal(json_array_size(json_object_get(sent, "cidrs")), 2);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(sent, "cidrs"), 0)), "0.0.0.0/0");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(sent, "cidrs"), 1)), "2001:db8::/32");
+	json_decref(sent);
+	api_client_free(api);
+
+	/* none given: {} (everything the device advertises) */
+	approve_action = "unapprove";
+	approve_n = 0;
+	assert_int_equal(canned_request(reply, 0, do_approve, &c, &api), 0);
+	assert_non_null(strstr(c.request, "POST /api/v1/devices/0f8e2a64-7d1c-4b6e-9a0b-1c2d3e4f5a6b/unapprove HTTP/1.1\r\n"));
+	sent = request_body(&c);
+	assert_int_equal(json_object_size(sent), 0);
+	json_decref(sent);
+	/* refused before sending: too many prefixes, a bad id */
+	assert_int_equal(api_device_approve(api, "x", NULL, API_MAX_ADVERTISE_CIDRS + 1, NULL, &d), -EINVAL);
+	assert_int_equal(api_device_approve(api, "", NULL, 0, NULL, &d), -EINVAL);
+	assert_int_equal(api_device_unapprove(api, NULL, NULL, 0, NULL, NULL), -EINVAL);
+	api_client_free(api);
+
+	/* the server's 400, and a device token's 403 */
+	approve_action = "approve";
+	assert_int_equal(canned_request("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+					0, do_approve, &c, &api), -EINVAL);
+	api_client_free(api);
+	assert_int_equal(canned_request("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+					0, do_approve, &c, &api), -EPERM);
+	api_client_free(api);
+}
+
+static int do_org_update(struct api_client *api)
+{
+	json_t *j = NULL;
+	int r = api_org_update(api, "acme", "auto", &j);
+
+	if (r == 0)
+		assert_string_equal(json_string_value(json_object_get(j, "exit_node_approval")), "auto");
+	json_decref(j);
+	return r;
+}
+
+static int do_regkey_auto(struct api_client *api)
+{
+	struct api_regkey_spec spec = { .org = "acme", .auto_approve = true, .expires_in_s = 60 };
+
+	return api_regkey_create(api, &spec, NULL);
+}
+
+static int do_regkey_plain(struct api_client *api)
+{
+	struct api_regkey_spec spec = { .single_use = true };
+
+	return api_regkey_create(api, &spec, NULL);
+}
+
+static int do_org_create(struct api_client *api)
+{
+	return api_org_create(api, "acme", NULL, NULL, "auto", NULL);
+}
+
+static void test_client_org_and_keys(void **state)
+{
+	static const char org[] = "{\"id\": \"x\", \"name\": \"acme\", \"exit_node_approval\": \"auto\"}";
+	static const char key[] = "{\"id\": \"1\", \"key\": \"nxr_1_x\", \"auto_approve\": true}";
+	char reply[512];
+	struct canned c;
+	struct api_client *api;
+	json_t *sent;
+
+	(void)state;
+	snprintf(reply, sizeof(reply), "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+		 strlen(org), org);
+	assert_int_equal(canned_request(reply, 0, do_org_update, &c, &api), 0);
+	assert_non_null(strstr(c.request, "PATCH /api/v1/organizations/acme HTTP/1.1\r\n"));
+	sent = request_body(&c);
+	assert_string_equal(json_string_value(json_object_get(sent, "exit_node_approval")), "auto");
+	assert_int_equal(json_object_size(sent), 1);
+	json_decref(sent);
+	assert_int_equal(api_org_update(api, "acme", NULL, NULL), -EINVAL);
+	api_client_free(api);
+
+	assert_int_equal(canned_request(reply, 0, do_org_create, &c, &api), 0);
+	sent = request_body(&c);
+	assert_string_equal(json_string_value(json_object_get(sent, "exit_node_approval")), "auto");
+	assert_null(json_object_get(sent, "prefix"));
+	json_decref(sent);
+	api_client_free(api);
+
+	snprintf(reply, sizeof(reply), "HTTP/1.1 201 Created\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+		 strlen(key), key);
+	assert_int_equal(canned_request(reply, 0, do_regkey_auto, &c, &api), 0);
+	sent = request_body(&c);
+	assert_true(json_is_true(json_object_get(sent, "auto_approve")));
+	assert_int_equal(json_integer_value(json_object_get(sent, "expires_in")), 60);
+	json_decref(sent);
+	api_client_free(api);
+	/* not asked for: not sent (an older server refuses unknown fields) */
+	assert_int_equal(canned_request(reply, 0, do_regkey_plain, &c, &api), 0);
+	sent = request_body(&c);
+	assert_null(json_object_get(sent, "auto_approve"));
+	assert_true(json_is_true(json_object_get(sent, "single_use")));
+	json_decref(sent);
+	api_client_free(api);
+}
+
 static void test_client_config(void **state)
 {
 	struct api_client_config cfg = { .base_url = "ftp://example" };
@@ -1088,6 +1683,7 @@ int main(void)
 		cmocka_unit_test(test_device_valid),
 		cmocka_unit_test(test_device_nulls_and_empties),
 		cmocka_unit_test(test_device_tunnel_ip6),
+		cmocka_unit_test(test_device_approved),
 		cmocka_unit_test(test_device_missing_fields),
 		cmocka_unit_test(test_device_wrong_types),
 		cmocka_unit_test(test_device_bad_values),
@@ -1107,6 +1703,12 @@ int main(void)
 		cmocka_unit_test(test_client_watch),
 		cmocka_unit_test(test_client_register),
 		cmocka_unit_test(test_client_relays),
+		cmocka_unit_test(test_challenge_parse),
+		cmocka_unit_test(test_challenge_proof),
+		cmocka_unit_test(test_client_register_proof),
+		cmocka_unit_test(test_client_device_deleted),
+		cmocka_unit_test(test_client_approve),
+		cmocka_unit_test(test_client_org_and_keys),
 		cmocka_unit_test(test_client_config),
 		cmocka_unit_test(test_table_alignment),
 		cmocka_unit_test(test_output_format_parse),

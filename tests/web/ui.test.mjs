@@ -230,6 +230,15 @@ test('sign in with an organization token and see the devices', async () => {
 
   const exitRow = row('exit-1');
   assert.ok(await exitRow.locator('.exit-badge', { hasText: 'exit node' }).isVisible());
+  // exit-1 advertises 0.0.0.0/0, not approved yet (the organization's
+  // exit_node_approval is "admin"): pending, and nobody has an exit node.
+  assert.equal(await exitRow.locator('.host .exit-badge').textContent(), 'exit node (pending approval)');
+  assert.ok(await exitRow.getByRole('button', { name: 'Approve exit node: exit-1' }).isVisible());
+  assert.equal(await row('laptop').getByRole('button', { name: /Approve exit node/ }).count(), 0);
+  assert.equal(await row('laptop').locator('.no-exit-note').textContent(), 'No approved exit node in the organization.');
+  assert.ok(await row('laptop').locator('.no-exit-note').isVisible());
+  assert.equal(await page.locator('#approval-select').inputValue(), 'admin');
+  assert.ok(await page.locator('#approval-setting').isVisible());
   assert.ok((await exitRow.textContent()).includes('192.0.2.10:51820'));
   assert.ok((await exitRow.textContent()).includes('198.51.100.7:40001'));
   assert.ok((await exitRow.textContent()).includes('203.0.113.0/24'));
@@ -278,6 +287,69 @@ test('a relay endpoint is shown, labelled as the relay', async () => {
   const bad = await api('PATCH', `/api/v1/devices/${devices.laptop.device.id}`,
     { endpoints: [{ source: 'turn', address: '203.0.113.30:3478' }] }, devices.laptop.token);
   assert.equal(bad.status, 400);
+});
+
+test('approve a pending exit node, a route, unapprove, and see approvals made elsewhere', async () => {
+  const id = devices['exit-1'].device.id;
+  const exitRow = row('exit-1');
+  const dlg = page.locator('#confirm-dialog');
+  const approvedCidrs = async () => {
+    const r = await api('GET', `/api/v1/devices/${id}`, undefined, orgToken);
+    assert.equal(r.status, 200);
+    return [...r.body.approved_cidrs].sort();
+  };
+  assert.deepEqual(await approvedCidrs(), []);
+
+  // Approve asks first: Escape changes nothing.
+  await exitRow.getByRole('button', { name: 'Approve exit node: exit-1' }).click();
+  await dlg.waitFor({ state: 'visible' });
+  assert.match(await dlg.locator('#confirm-title').textContent(), /^Approve exit node exit-1\?$/);
+  assert.match(await dlg.locator('#confirm-text').textContent(), /which sees it/);
+  await page.keyboard.press('Escape');
+  await dlg.waitFor({ state: 'hidden' });
+  assert.deepEqual(await approvedCidrs(), []);
+
+  // Approved: the exit route only (not the subnet it also advertises).
+  await exitRow.getByRole('button', { name: 'Approve exit node: exit-1' }).click();
+  await dlg.waitFor({ state: 'visible' });
+  await page.getByRole('button', { name: 'Approve', exact: true }).click();
+  await exitRow.locator('.exit-badge', { hasText: /^exit node$/ }).waitFor();
+  assert.equal(await exitRow.locator('.exit-badge.pending-badge').count(), 0);
+  assert.deepEqual(await approvedCidrs(), ['0.0.0.0/0']);
+  await row('laptop').locator('.no-exit-note').waitFor({ state: 'hidden' });
+  assert.equal(await exitRow.locator('.no-exit-note').textContent(), 'No other approved exit node in the organization.');
+  assert.ok(await exitRow.getByRole('button', { name: 'Unapprove exit node: exit-1' }).isVisible());
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.action), 'unapprove');
+
+  // The subnet: pending, with its own button.
+  const subnet = exitRow.locator('li', { hasText: '203.0.113.0/24' });
+  assert.equal(await subnet.locator('.pending-badge').textContent(), 'pending');
+  await subnet.getByRole('button', { name: 'Approve 203.0.113.0/24 on exit-1' }).click();
+  await dlg.waitFor({ state: 'visible' });
+  assert.match(await dlg.locator('#confirm-text').textContent(), /route 203\.0\.113\.0\/24 through exit-1/);
+  await page.getByRole('button', { name: 'Approve', exact: true }).click();
+  await subnet.locator('.approved-badge').waitFor();
+  assert.deepEqual(await approvedCidrs(), ['0.0.0.0/0', '203.0.113.0/24']);
+
+  // Unapprove the exit node: pending again, the subnet stays approved.
+  await exitRow.getByRole('button', { name: 'Unapprove exit node: exit-1' }).click();
+  await dlg.waitFor({ state: 'visible' });
+  assert.match(await dlg.locator('#confirm-text').textContent(), /stop at once/);
+  await page.getByRole('button', { name: 'Unapprove', exact: true }).click();
+  await exitRow.locator('.exit-badge', { hasText: 'exit node (pending approval)' }).waitFor();
+  assert.deepEqual(await approvedCidrs(), ['203.0.113.0/24']);
+  await row('laptop').locator('.no-exit-note').waitFor({ state: 'visible' });
+
+  // An approval made through the API shows up live (watch).
+  let r = await api('POST', `/api/v1/devices/${id}/approve`, { cidrs: ['0.0.0.0/0'] }, orgToken);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  await exitRow.locator('.exit-badge', { hasText: /^exit node$/ }).waitFor();
+  await row('laptop').locator('.no-exit-note').waitFor({ state: 'hidden' });
+  // A device token may not approve, not even its own exit node.
+  r = await api('POST', `/api/v1/devices/${id}/approve`, {}, devices['exit-1'].token);
+  assert.equal(r.status, 403);
+  assert.deepEqual(dialogs, []);
+  assert.deepEqual(pageErrors, []);
 });
 
 test('markup from the API is shown as text and runs nothing', async () => {
@@ -441,12 +513,20 @@ test('an admin switches organization and creates one', async () => {
   await page.locator('#org-error', { hasText: /lowercase/ }).waitFor();
   await page.getByLabel('Name', { exact: true }).fill('acme');
   await page.getByLabel('Address prefix (optional)').fill('100.100.16.0/20');
+  await page.locator('#org-approval-input').selectOption('auto');
   await page.getByRole('button', { name: 'Create', exact: true }).click();
   await page.locator('#org-dialog').waitFor({ state: 'hidden' });
   await page.locator('#devices-empty').waitFor({ state: 'visible' });
   assert.equal(await select.inputValue(), 'acme');
-  const orgs = await api('GET', '/api/v1/organizations', undefined, adminToken);
-  assert.ok(orgs.body.some((o) => o.name === 'acme' && o.prefix === '100.100.16.0/20'));
+  let orgs = await api('GET', '/api/v1/organizations', undefined, adminToken);
+  assert.ok(orgs.body.some((o) => o.name === 'acme' && o.prefix === '100.100.16.0/20' && o.exit_node_approval === 'auto'));
+  // The setting is shown and can be changed.
+  assert.equal(await page.locator('#approval-select').inputValue(), 'auto');
+  await page.locator('#approval-select').selectOption('admin');
+  await page.locator('#approval-note', { hasText: /only once approved/ }).waitFor();
+  await page.waitForFunction(() => !document.getElementById('approval-select').disabled);
+  orgs = await api('GET', '/api/v1/organizations', undefined, adminToken);
+  assert.ok(orgs.body.some((o) => o.name === 'acme' && o.exit_node_approval === 'admin'));
 
   // A device of acme shows up live; default's do not.
   let r = await api('POST', '/api/v1/reg-keys', { organization: 'acme' }, adminToken);
@@ -458,6 +538,9 @@ test('an admin switches organization and creates one', async () => {
   await select.selectOption('default');
   await row('exit-1').waitFor();
   assert.equal(await row('acme-1').count(), 0);
+  // An admin approves too: exit-1 was approved above.
+  assert.ok(await row('exit-1').getByRole('button', { name: 'Unapprove exit node: exit-1' }).isVisible());
+  assert.equal(await page.locator('#approval-select').inputValue(), 'admin');
 });
 
 test('an IPv6 tunnel address is shown when the organization has a prefix6', async () => {
