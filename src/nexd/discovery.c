@@ -12,6 +12,7 @@
 
 #include "common/log.h"
 #include "common/timeutil.h"
+#include "nexd/marks.h"
 #include "nexd/oob.h"
 #include "nexd/resolvconf.h"
 #include "nexd/stun.h"
@@ -47,6 +48,7 @@ struct discovery {
 		struct stun_txid txid;
 	} *sent;                          /* the last round's requests, one per candidate */
 	size_t n_sent;
+	bool kicked;                      /* a round now (under lock) */
 };
 
 /* The first address of "host:port". */
@@ -58,15 +60,21 @@ static int resolve(const char *hostport, int socktype, union sockaddr_any *out)
 }
 
 /* The source address the kernel picks to reach `to`: a connected UDP
- * socket sends nothing. */
+ * socket sends nothing. It carries the WireGuard socket's mark, so that
+ * while this device uses an exit node the answer is the uplink's address
+ * (what the WireGuard socket sends from), never the tunnel's: the policy
+ * rule that sends everything into the tunnel skips that mark. */
 static int local_address_towards(const union sockaddr_any *to, union sockaddr_any *out)
 {
 	socklen_t sl = sizeof(*out);
 	int fd = socket(to->sa.sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0), r = 0;
+	unsigned mark = MARK_WG;
 
 	if (fd < 0)
 		return -errno;
-	if (connect(fd, &to->sa, addr_len(to)) < 0 || getsockname(fd, &out->sa, &sl) < 0)
+	if (setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0)
+		r = -errno;
+	else if (connect(fd, &to->sa, addr_len(to)) < 0 || getsockname(fd, &out->sa, &sl) < 0)
 		r = -errno;
 	close(fd);
 	return r;
@@ -331,6 +339,10 @@ static void *discovery_main(void *arg)
 		pthread_mutex_lock(&d->lock);
 		if (d->n_checks && next_round > now + DISCOVERY_RELAYED_MS * NSEC_PER_MSEC)
 			next_round = now + DISCOVERY_RELAYED_MS * NSEC_PER_MSEC;
+		if (d->kicked && drv) {
+			d->kicked = false;
+			next_round = now;
+		}
 		pthread_mutex_unlock(&d->lock);
 		if (drv && !next_round) {
 			next_round = now + DISCOVERY_RECHECK_MS * NSEC_PER_MSEC; /* the first round was at start */
@@ -351,6 +363,13 @@ static void *discovery_main(void *arg)
 		}
 	} while (!worker_sleep(&d->w, DISCOVERY_TICK_MS));
 	return NULL;
+}
+
+void discovery_kick(struct discovery *d)
+{
+	pthread_mutex_lock(&d->lock);
+	d->kicked = true;
+	pthread_mutex_unlock(&d->lock);
 }
 
 int discovery_start(struct discovery **out, const struct worker *w, const struct discovery_config *cfg)

@@ -36,6 +36,9 @@ int discovery_start(struct discovery **out, const struct worker *w, const struct
 /* From the loop, once the interface exists: STUN through it from now on
  * (the stray hook is installed here). */
 void discovery_attach(struct discovery *d, const struct wg_driver *drv, void *dev);
+/* A round within a second (the routing changed: an exit node's routes went
+ * in or out). */
+void discovery_kick(struct discovery *d);
 /* Connectivity checks (stuncheck.h): from the loop, the peers whose direct
  * candidates to check, each second, through the WireGuard socket; an answer
  * posts EV_PROBE. Binding requests from peers are answered in any case. */
