@@ -265,8 +265,8 @@ static int print_exit_nodes(json_t *list)
 		if (h > hw)
 			hw = h;
 	}
-	printf("%-*s%-46s%-*s%-17s%-11s%s\n", (int)w, "ENDPOINT ADDRESS", "PUBLIC KEY", (int)hw, "HOSTNAME",
-	       "TUNNEL IP", "LATENCY", "IN USE");
+	printf("%-*s%-46s%-*s%-17s%-11s%-8s%s\n", (int)w, "ENDPOINT ADDRESS", "PUBLIC KEY", (int)hw, "HOSTNAME",
+	       "TUNNEL IP", "LATENCY", "IN USE", "APPROVED");
 	json_array_foreach(list, i, e) {
 		json_t *l = json_object_get(e, "latency_ms");
 		char lat[32];
@@ -275,9 +275,10 @@ static int print_exit_nodes(json_t *list)
 			snprintf(lat, sizeof(lat), "%.1f ms", json_number_value(l));
 		else
 			snprintf(lat, sizeof(lat), "%s", json_is_false(json_object_get(e, "reachable")) ? "-" : "?");
-		printf("%-*s%-46s%-*s%-17s%-11s%s\n", (int)w, str(e, "endpoint"), str(e, "public_key"), (int)hw,
+		printf("%-*s%-46s%-*s%-17s%-11s%-8s%s\n", (int)w, str(e, "endpoint"), str(e, "public_key"), (int)hw,
 		       str(e, "hostname"), str(e, "tunnel_ip"), lat,
-		       json_is_true(json_object_get(e, "in_use")) ? "yes" : "no");
+		       json_is_true(json_object_get(e, "in_use")) ? "yes" : "no",
+		       json_is_false(json_object_get(e, "approved")) ? "no (pending)" : "yes");
 	}
 	return NEXCTL_OK;
 }
@@ -288,10 +289,14 @@ static const char exit_node_help[] =
 	"         (waits for one, traffic blocked, if there is none yet); the subscription\n"
 	"         is kept until disabled, also across restarts. Without --exit-node: the\n"
 	"         one with the lowest latency; with it: the first that answers of the\n"
-	"         listed ones (names, tunnel IPs or public keys); one listed exit node is\n"
-	"         kept even when it stops answering, unless --failover\n"
+	"         listed ones (device ids, public keys, tunnel IPs, or hostnames that\n"
+	"         exactly one approved exit node has); one listed exit node is kept even\n"
+	"         when it stops answering, unless --failover. An error, nothing changed,\n"
+	"         when the organization has no approved exit node or a listed one is not\n"
+	"         an approved exit node\n"
 	"disable  stop using an exit node\n"
-	"list     the organization's exit nodes, their latency, and the one in use\n";
+	"list     the organization's exit nodes, their latency, the one in use, and\n"
+	"         those that wait for an admin's approval (never used until approved)\n";
 
 static int nexd_exit_node(struct nexctl *ctx, int argc, char *argv[])
 {

@@ -38,6 +38,17 @@ static void post_api_state(struct apisync *s, bool connected, const char *text)
 	evq_post(s->w.q, &e);
 }
 
+/* The device was deleted on the API server: an admin's decision, so it is
+ * final. Forget the registration (starting nexd again with a valid key
+ * enrolls afresh, deliberately) and stop with NEXD_EXIT_DELETED; never
+ * register again by ourselves. */
+static void deleted(struct apisync *s, const char *text)
+{
+	state_clear_registration(s->cfg.state);
+	worker_fail(&s->w, NEXD_EXIT_DELETED, "this device was deleted on the API server (%s); removing "
+		    "everything it installed and exiting", text);
+}
+
 /* Transport trouble and server errors are retried; what cannot get better
  * by waiting (a rejected key, an untrusted certificate, a refused request)
  * is fatal. */
@@ -47,6 +58,9 @@ static enum sync_result classify(struct apisync *s, int r, const char *what)
 
 	snprintf(text, sizeof(text), "%s: %s", what, api_client_error(s->c));
 	switch (r) {
+	case -EOWNERDEAD:
+		deleted(s, text);
+		return SYNC_FATAL;
 	case -EKEYREJECTED:
 		worker_fail(&s->w, 1, "%s (is --ca-cert right?)", text);
 		return SYNC_FATAL;
@@ -131,6 +145,7 @@ static enum sync_result do_register(struct apisync *s)
 	cidr_parse("0.0.0.0/0", &default_route);
 	key_to_base64(pub, st->public_key);
 	reg.public_key = pub;
+	reg.private_key = st->private_key; /* answers the server's challenge when the key is known */
 	reg.hostname = s->cfg.hostname;
 	reg.os = "linux";
 	reg.version = NEXODUS_VERSION;
@@ -145,7 +160,7 @@ static enum sync_result do_register(struct apisync *s)
 		return SYNC_FATAL;
 	}
 	r = api_device_register(s->c, &reg, &dev, &token, &relays);
-	if (r == -EACCES || r == -ENOENT) {
+	if (r == -EACCES || r == -ENOENT || r == -EEXIST || r == -EINVAL) {
 		worker_fail(&s->w, 1, "registration refused: %s", api_client_error(s->c));
 		return SYNC_FATAL;
 	}
@@ -181,6 +196,10 @@ static enum sync_result ensure_registered(struct apisync *s)
 		return do_register(s);
 	api_client_set_token(s->c, st->device_token);
 	r = api_device_get(s->c, st->device_id, NULL, &dev);
+	if (r == -EOWNERDEAD) {
+		deleted(s, api_client_error(s->c));
+		return SYNC_FATAL;
+	}
 	if (r == -EACCES || r == -ENOENT) {
 		log_warn("the stored registration (device %s) is no longer valid: %s; registering again",
 			 st->device_id, api_client_error(s->c));
@@ -258,6 +277,15 @@ static enum sync_result watch_loop(struct apisync *s, uint64_t revision)
 			return classify(s, r, "watching devices");
 		post_api_state(s, true, "connected");
 		revision = e.u.watch.revision;
+		for (size_t i = 0; i < e.u.watch.n_events; i++) {
+			const struct api_watch_event *ev = &e.u.watch.events[i];
+
+			if (ev->type == API_WATCH_DELETE && !strcmp(ev->device.id, s->cfg.state->device_id)) {
+				deleted(s, "a watch event removed it");
+				evq_post(s->w.q, &e);
+				return SYNC_FATAL;
+			}
+		}
 		if (e.u.watch.n_events)
 			evq_post(s->w.q, &e);
 		else

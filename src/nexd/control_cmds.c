@@ -1,5 +1,6 @@
 #include "nexd/control_cmds.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -165,7 +166,16 @@ static json_t *subscribe(struct control_cmds *cc, const json_t *args, bool on, c
 	}
 	e.u.control.on = on;
 	e.u.control.gen = status_next_control(cc->board);
-	if (evq_post(cc->w.q, &e) || !status_wait_applied(cc->board, e.u.control.gen, CONTROL_APPLY_WAIT_MS)) {
+	if (evq_post(cc->w.q, &e)) {
+		snprintf(err, errlen, "nexd did not apply the change in time");
+		return NULL;
+	}
+	switch (status_wait_applied(cc->board, e.u.control.gen, CONTROL_APPLY_WAIT_MS, err, errlen)) {
+	case 0:
+		break;
+	case -EPERM:
+		return NULL;   /* refused, nothing changed: err says why */
+	default:
 		snprintf(err, errlen, "nexd did not apply the change in time");
 		return NULL;
 	}
@@ -205,6 +215,8 @@ static json_t *cmd_exit_list(struct control_cmds *cc, const json_t *args, char *
 			      x->tunnel_ip, "hostname", x->hostname, "reachable", x->reachable, "ipv6", x->ipv6,
 			      "in_use", x->in_use);
 		json_object_set_new(o, "latency_ms", x->measured ? json_real(x->latency_us / 1000.0) : json_null());
+		json_object_set_new(o, "device_id", json_string(x->id));
+		json_object_set_new(o, "approved", json_boolean(x->approved));
 		json_array_append_new(list, o);
 	}
 	pthread_mutex_unlock(&b->lock);

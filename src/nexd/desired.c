@@ -36,6 +36,7 @@ size_t desired_exit_candidates(const struct desired_input *in, struct exit_candi
 			continue;
 		memset(&c[n], 0, sizeof(c[n]));
 		memcpy(c[n].public_key, d->public_key, 32);
+		c[n].id = d->id;
 		c[n].hostname = d->hostname;
 		c[n].family = d->tunnel_family;
 		memcpy(c[n].tunnel_ip, d->tunnel_ip, 16);
@@ -72,7 +73,7 @@ static void choose_exit(const struct desired_input *in, struct desired_exit *x)
 		x->pick = c[pick];
 		snprintf(x->pick_name, sizeof(x->pick_name), "%s", c[pick].hostname);
 		x->pick.hostname = x->pick_name;
-		x->pick_v6 = desired_advertises_v6(dev[pick]);
+		x->pick_v6 = api_device_exit_v6(dev[pick]);
 		if (current >= 0 && pick != current)
 			snprintf(x->why, sizeof(x->why), "%.100s %s", c[current].hostname,
 				 c[current].reachable ? "is slower or not preferred" : "stopped answering");

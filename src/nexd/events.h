@@ -143,6 +143,9 @@ bool worker_stopping(const struct worker *w);
 /* Sleeps up to ms; true (at once) when the agent is stopping. */
 bool worker_sleep(const struct worker *w, unsigned ms);
 /* Posts EV_FATAL: the loop logs the message and stops nexd with status. */
+/* nexd's exit statuses: 0 clean stop, 1 an error, 2 bad usage, and: */
+#define NEXD_EXIT_DELETED 3   /* the device was deleted on the API server (docs/nexd.md) */
+
 void worker_fail(const struct worker *w, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* An API client for a worker (each owns its own): requests end early when

@@ -1,9 +1,11 @@
 #include "nexd/exit_choice.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/addr.h"
 #include "common/key.h"
@@ -51,26 +53,85 @@ void exit_prefs_format(const struct exit_prefs *p, char *out, size_t len)
 	}
 }
 
-bool exit_pref_matches(const char *item, const struct exit_candidate *c)
+static bool is_uuid(const char *s)
+{
+	if (strlen(s) != 36)
+		return false;
+	for (int i = 0; i < 36; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+		if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+			return false;
+	}
+	return true;
+}
+
+int exit_pref_find(const char *item, const struct exit_candidate *c, size_t n)
 {
 	uint8_t key[32], ip[16] = { 0 };
-	int family;
+	int family, found = -ENOENT;
 
-	if (c->hostname && !strcmp(item, c->hostname))
-		return true;
-	if (addr_ip_parse(item, &family, ip) == 0)
-		return family == c->family && !memcmp(ip, c->tunnel_ip, family == AF_INET ? 4 : 16);
-	if (key_from_base64(key, item) == 0)
-		return !memcmp(key, c->public_key, 32);
-	return false;
+	if (is_uuid(item)) {
+		for (size_t i = 0; i < n; i++)
+			if (c[i].id && !strcasecmp(item, c[i].id))
+				return (int)i;
+		return -ENOENT;
+	}
+	if (addr_ip_parse(item, &family, ip) == 0) {
+		for (size_t i = 0; i < n; i++)
+			if (family == c[i].family && !memcmp(ip, c[i].tunnel_ip, family == AF_INET ? 4 : 16))
+				return (int)i;
+		return -ENOENT;
+	}
+	if (key_from_base64(key, item) == 0) {
+		for (size_t i = 0; i < n; i++)
+			if (!memcmp(key, c[i].public_key, 32))
+				return (int)i;
+		return -ENOENT;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!c[i].hostname || strcmp(item, c[i].hostname))
+			continue;
+		if (found >= 0)
+			return -EEXIST;
+		found = (int)i;
+	}
+	return found;
+}
+
+int exit_prefs_check(const struct exit_prefs *p, const struct exit_candidate *c, size_t n, char *err, size_t errlen)
+{
+	for (size_t k = 0; k < p->n; k++) {
+		int r = exit_pref_find(p->items[k], c, n);
+		size_t o;
+
+		if (r >= 0)
+			continue;
+		if (r == -ENOENT) {
+			snprintf(err, errlen, "%.64s is not an approved exit node of the organization "
+				 "(give a device id, public key, tunnel IP or hostname; see `nexctl nexd exit-node list`)",
+				 p->items[k]);
+			return r;
+		}
+		o = (size_t)snprintf(err, errlen, "%.64s names several exit nodes; give a device id, public key "
+				     "or tunnel IP instead:", p->items[k]);
+		for (size_t i = 0; i < n && o < errlen; i++) {
+			char ip[INET6_ADDRSTRLEN] = "";
+
+			if (!c[i].hostname || strcmp(p->items[k], c[i].hostname))
+				continue;
+			inet_ntop(c[i].family, c[i].tunnel_ip, ip, sizeof(ip));
+			o += (size_t)snprintf(err + o, errlen - o, " %s (%s)", ip, c[i].id ? c[i].id : "?");
+		}
+		return r;
+	}
+	return 0;
 }
 
 static int find(const struct exit_candidate *c, size_t n, const char *item)
 {
-	for (size_t i = 0; i < n; i++)
-		if (exit_pref_matches(item, &c[i]))
-			return (int)i;
-	return -1;
+	int r = exit_pref_find(item, c, n);
+
+	return r < 0 ? -1 : r;
 }
 
 /* The default choice: lowest latency among those that answer, with

@@ -6,7 +6,7 @@
  *   kept unless it stops answering or another is clearly faster
  *   (EXIT_HYSTERESIS_PCT and EXIT_HYSTERESIS_MIN_US both), so small changes
  *   of latency do not move traffic back and forth.
- * - A preference list (names, tunnel IPs or public keys): the first that
+ * - A preference list (device ids, public keys, tunnel IPs or names): the first that
  *   answers; an earlier one is returned to once it has answered steadily for
  *   EXIT_RETURN_STEADY_S. With one entry and no failover: that one, even when
  *   it does not answer (fail closed). With failover, when none of the list
@@ -29,6 +29,7 @@
 
 struct exit_candidate {
 	uint8_t public_key[32];
+	const char *id;         /* the device id, or NULL */
 	const char *hostname;
 	int family;
 	uint8_t tunnel_ip[16];
@@ -48,7 +49,15 @@ struct exit_prefs {
 int exit_prefs_parse(const char *list, struct exit_prefs *out);
 /* "A,B" back. */
 void exit_prefs_format(const struct exit_prefs *p, char *out, size_t len);
-bool exit_pref_matches(const char *item, const struct exit_candidate *c);
+/* The candidate a preference item names: an item that is a device id, a
+ * public key or an IP address matches only by that (never a hostname, so a
+ * device cannot capture a pin by naming itself like another's address); a
+ * name matches only when exactly one candidate has it. Returns the index,
+ * -ENOENT (none) or -EEXIST (a name that several have). */
+int exit_pref_find(const char *item, const struct exit_candidate *c, size_t n);
+/* Checks every item of p against the candidates; 0, or an error naming the
+ * item (and, for an ambiguous name, the candidates that have it) in err. */
+int exit_prefs_check(const struct exit_prefs *p, const struct exit_candidate *c, size_t n, char *err, size_t errlen);
 
 /* The index in c[] to use, or -1 for none (no candidates, or a pinned one
  * that is not there). current: the index of the one in use, or -1. */

@@ -53,6 +53,7 @@ struct loop {
 	struct health *health;
 	struct exit_client *xc;
 	struct exit_node *node;
+	uint64_t node_check_ns;          /* the exit node's next firewall check */
 	char warnings[512];
 
 	bool has_addr, has_addr6;        /* installed on the interface */
@@ -208,11 +209,23 @@ static bool exit_ipv6(const struct loop *l)
 /* The organization is known: our addresses (IPv4, and IPv6 as the record
  * gives it when the organization has an IPv6 prefix), then the exit node's
  * side when we are one. */
+/* The exit node's firewall check (exit_node.h), at start and every
+ * NODE_CHECK_MS: a firewall that comes after us is seen within seconds. */
+#define NODE_CHECK_MS 3000
+static void check_node(struct loop *l)
+{
+	if (!l->node)
+		return;
+	l->node_check_ns = time_now_ns() + NODE_CHECK_MS * NSEC_PER_MSEC;
+	exit_node_check(l->node);
+	snprintf(l->warnings, sizeof(l->warnings), "%s", exit_node_warning(l->node));
+}
+
 static void on_org(struct loop *l)
 {
 	const struct api_device *self = &l->m.self;
 	struct cidr addr = { 0 }, addr6 = { 0 };
-	char warn[512], err[512];
+	char err[512];
 	int r;
 
 	if (!l->dev)
@@ -232,12 +245,12 @@ static void on_org(struct loop *l)
 	if (!l->opt->router_exit_node || l->node)
 		return;
 	r = exit_node_start(&l->node, l->nl, l->journal, l->opt->interface, l->opt->egress_interface, exit_ipv6(l),
-			    warn, sizeof(warn), err, sizeof(err));
+			    l->opt->exit_node_allow_lan, err, sizeof(err));
 	if (r) {
 		fail(l, 1, "exit node: %s", err);
 		return;
 	}
-	snprintf(l->warnings, sizeof(l->warnings), "%s", warn);
+	check_node(l);
 }
 
 /* ---- events ------------------------------------------------------------- */
@@ -257,6 +270,43 @@ static void log_endpoints(const struct mesh_model *m)
 		addr_endpoint_format(&m->eps[i].addr, text);
 		log_info("endpoint (%s): %s", api_endpoint_source_name(m->eps[i].source), text);
 	}
+}
+
+/* `exit-node enable` must name something that exists: an approved exit
+ * node of the organization, and every item of --exit-node one of them.
+ * Refused (nothing changed, the reason to nexctl): true. */
+static bool refuse_subscription(struct loop *l, const struct exit_prefs *prefs, uint64_t gen)
+{
+	struct desired_input in = {
+		.m = &l->m,
+		.self_key = l->cfg.state->public_key,
+		.sub = &l->sub,
+	};
+	struct exit_candidate c[64];
+	char why[512] = "";
+	size_t n;
+
+	if (!l->m.registered || !l->m.listed) {
+		snprintf(why, sizeof(why), "the organization's devices are not known yet (%s); try again once "
+			 "nexd is connected to the API server", l->m.api_state[0] ? l->m.api_state : "not registered");
+	} else {
+		n = desired_exit_candidates(&in, c, NULL, 64);
+		if (n == 0) {
+			size_t pending = 0;
+
+			for (size_t i = 0; i < l->m.mesh.n_devices; i++)
+				pending += api_device_exit_pending(&l->m.mesh.devices[i]);
+			snprintf(why, sizeof(why), "the organization has no approved exit node%s", pending ?
+				 " (one waits for approval: nexctl device approve ID)" : "");
+		} else if (prefs->n) {
+			exit_prefs_check(prefs, c, n, why, sizeof(why));
+		}
+	}
+	if (!why[0])
+		return false;
+	log_warn("exit client: enable refused: %s", why);
+	status_refuse(l->cfg.board, gen, why);
+	return true;
 }
 
 static void handle(struct loop *l, struct event *e)
@@ -279,8 +329,11 @@ static void handle(struct loop *l, struct event *e)
 		break;
 	case EV_MESH_EVENTS:
 		ch = model_apply_watch(&l->m, &e->u.watch);
-		if (ch & MODEL_SELF_DELETED)
-			fail(l, 1, "this device was deleted from the API server; stopping");
+		if (ch & MODEL_SELF_DELETED) {
+			/* apisync forgets the registration (deleted()) */
+			fail(l, NEXD_EXIT_DELETED, "this device was deleted on the API server; removing everything "
+			     "it installed and exiting");
+		}
 		break;
 	case EV_API_STATE:
 		ch = model_set_api_state(&l->m, e->u.api.connected, e->u.api.text);
@@ -300,6 +353,8 @@ static void handle(struct loop *l, struct event *e)
 	case EV_HEALTH:
 		break;
 	case EV_CONTROL:
+		if (e->u.control.on && refuse_subscription(l, &e->u.control.prefs, e->u.control.gen))
+			break;
 		l->sub.wanted = e->u.control.on;
 		l->sub.pushed = false;
 		if (e->u.control.on)
@@ -468,6 +523,15 @@ static void want_report(struct loop *l, const struct desired *d)
 			f.has_status = true;
 			snprintf(f.status, sizeof(f.status), "%s", l->exit_status);
 		}
+		if (l->node) {
+			char st[sizeof(f.status)];
+
+			exit_node_status(l->node, st, sizeof(st));
+			if (strcmp(self->exit_node_status, st)) {
+				f.has_status = true;
+				snprintf(f.status, sizeof(f.status), "%s", st);
+			}
+		}
 		if (!l->opt->router_exit_node && !l->sub.pushed) {
 			f.has_client = true;
 			f.client = l->sub.wanted;
@@ -513,19 +577,36 @@ static void publish(struct loop *l, const struct desired_input *in)
 	if (l->m.relay.allocated)
 		addr_endpoint_format(&l->m.relay.relayed, v.relay_endpoint);
 	n = desired_exit_candidates(in, c, dev, 64);
-	v.exits = calloc(n + 1, sizeof(*v.exits));
+	v.exits = calloc(n + l->m.mesh.n_devices + 1, sizeof(*v.exits));
 	for (size_t i = 0; v.exits && i < n; i++) {
 		struct status_exit *x = &v.exits[v.n_exits++];
 		memcpy(x->key, c[i].public_key, 32);
+		snprintf(x->id, sizeof(x->id), "%s", c[i].id);
+		x->approved = true;
 		snprintf(x->hostname, sizeof(x->hostname), "%s", c[i].hostname);
 		format_ip(c[i].family, c[i].tunnel_ip, x->tunnel_ip, sizeof(x->tunnel_ip));
 		if (dev[i]->n_endpoints)
 			addr_endpoint_format(&dev[i]->endpoints[0].addr, x->endpoint);
-		x->ipv6 = desired_advertises_v6(dev[i]);
+		x->ipv6 = api_device_exit_v6(dev[i]);
 		x->in_use = has_current && !memcmp(current, c[i].public_key, 32);
 		x->reachable = c[i].reachable;
 		x->measured = c[i].measured;
 		x->latency_us = c[i].latency_us;
+	}
+	/* those that wait for approval, marked, never used */
+	for (size_t i = 0; v.exits && i < l->m.mesh.n_devices; i++) {
+		const struct api_device *d = &l->m.mesh.devices[i];
+		struct status_exit *x;
+
+		if (!api_device_exit_pending(d) || !memcmp(d->public_key, l->cfg.state->public_key, 32))
+			continue;
+		x = &v.exits[v.n_exits++];
+		memcpy(x->key, d->public_key, 32);
+		snprintf(x->id, sizeof(x->id), "%s", d->id);
+		snprintf(x->hostname, sizeof(x->hostname), "%s", d->hostname);
+		format_ip(d->tunnel_family, d->tunnel_ip, x->tunnel_ip, sizeof(x->tunnel_ip));
+		if (d->n_endpoints)
+			addr_endpoint_format(&d->endpoints[0].addr, x->endpoint);
 	}
 	if (l->peers_dirty) {
 		v.peers = calloc(l->m.mesh.n_devices + 1, sizeof(*v.peers));
@@ -678,6 +759,8 @@ static void reconcile(struct loop *l)
 		in.has_current = exit_client_current(l->xc, in.current);
 	}
 	step_paths(l, in.now_ns);
+	if (l->node && in.now_ns >= l->node_check_ns)
+		check_node(l);
 	if (desired_build(&in, &d)) {
 		log_error("out of memory planning the mesh");
 		return;
@@ -699,6 +782,7 @@ static void reconcile(struct loop *l)
 			 * in use may live on routing that is gone */
 			apisync_redial(l->cfg.apisync);
 			report_redial(l->cfg.report);
+			discovery_kick(l->cfg.discovery); /* the local endpoint, checked again */
 		}
 		if (exit_client_installed(l->xc) != in.exit_installed) {
 			/* the default routes go onto the exit node's peer, or off it */

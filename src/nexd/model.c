@@ -26,6 +26,7 @@ static int device_copy(struct api_device *out, const struct api_device *d)
 	*out = *d;
 	out->endpoints = NULL;
 	out->advertise_cidrs = NULL;
+	out->approved_cidrs = NULL;
 	if (d->n_endpoints) {
 		out->endpoints = malloc(d->n_endpoints * sizeof(*d->endpoints));
 		if (!out->endpoints)
@@ -38,9 +39,16 @@ static int device_copy(struct api_device *out, const struct api_device *d)
 			goto fail;
 		memcpy(out->advertise_cidrs, d->advertise_cidrs, d->n_advertise_cidrs * sizeof(*d->advertise_cidrs));
 	}
+	if (d->n_approved_cidrs) {
+		out->approved_cidrs = malloc(d->n_approved_cidrs * sizeof(*d->approved_cidrs));
+		if (!out->approved_cidrs)
+			goto fail;
+		memcpy(out->approved_cidrs, d->approved_cidrs, d->n_approved_cidrs * sizeof(*d->approved_cidrs));
+	}
 	return 0;
 fail:
 	free(out->endpoints);
+	free(out->advertise_cidrs);
 	memset(out, 0, sizeof(*out));
 	return -ENOMEM;
 }

@@ -216,62 +216,199 @@ int nft_table_delete(const char *family, const char *name)
 	return rc;
 }
 
-int nft_forward_drop_chains(const char *skip_family, const char *skip_table,
-			    struct nft_chain_ref *out, size_t cap, size_t *n)
+/* A base chain on hook forward of a table we do not skip. */
+static bool foreign_forward_chain(json_t *c, const char *skip_family, const char *skip_table)
 {
-	json_t *doc, *items, *it;
-	size_t i, found = 0;
-	int err;
+	const char *f = str_field(c, "family"), *t = str_field(c, "table"), *hook = str_field(c, "hook");
 
-	if (!n || (cap && !out))
-		return -EINVAL;
-	err = list_json("list chains", &doc);
-	if (err < 0)
-		return err;
-	items = listing_items(doc);
-	if (!items) {
-		json_decref(doc);
-		return -EBADMSG;
+	if (!f || !t || !str_field(c, "name") || !hook || strcmp(hook, "forward") != 0)
+		return false;
+	if (strcmp(f, "ip") != 0 && strcmp(f, "ip6") != 0 && strcmp(f, "inet") != 0)
+		return false;
+	return !(skip_family && skip_table && strcmp(f, skip_family) == 0 && strcmp(t, skip_table) == 0);
+}
+
+static bool is_one_of(const char *name, const char *const *ifs, size_t n_ifs)
+{
+	for (size_t i = 0; i < n_ifs; i++)
+		if (ifs[i] && strcmp(name, ifs[i]) == 0)
+			return true;
+	return false;
+}
+
+/* The right side of an interface match can be satisfied by one of ifs
+ * (a name, a wildcard "eth*", an anonymous set of those; op "==" or "!="). */
+static bool if_match_ours(json_t *right, const char *op, const char *const *ifs, size_t n_ifs)
+{
+	json_t *set = json_is_object(right) ? json_object_get(right, "set") : NULL;
+	bool any = false, neq = op && strcmp(op, "!=") == 0;
+	size_t i;
+	json_t *v;
+
+	if (json_is_string(right)) {
+		const char *r = json_string_value(right);
+		size_t len = strlen(r);
+
+		if (len && r[len - 1] == '*') {
+			for (size_t k = 0; k < n_ifs; k++)
+				any |= ifs[k] && strncmp(ifs[k], r, len - 1) == 0;
+		} else {
+			any = is_one_of(r, ifs, n_ifs);
+		}
+		/* "!= X" matches ours unless every one of ours is X: with
+		 * several of ours, always possible */
+		return neq ? (!any || n_ifs > 1) : any;
 	}
+	if (!json_is_array(set))
+		return true;  /* something we do not read: assume it can */
+	json_array_foreach(set, i, v)
+		if (json_is_string(v) && is_one_of(json_string_value(v), ifs, n_ifs))
+			any = true;
+	return neq ? (!any || n_ifs > 1) : any;
+}
+
+/* A rule that drops (or rejects) forwarded traffic between ifs for sure:
+ * its verdict is drop or reject and every match it has is on an interface
+ * name one of ifs satisfies. Rules that match anything else (addresses,
+ * ports, ct state invalid) are a host's own policy and not judged. */
+static bool rule_drops_ours(json_t *expr, const char *const *ifs, size_t n_ifs)
+{
+	bool drops = false;
+	size_t i;
+	json_t *e;
+
+	if (!json_is_array(expr))
+		return false;
+	json_array_foreach(expr, i, e) {
+		json_t *m = json_object_get(e, "match");
+
+		if (json_object_get(e, "drop") || json_object_get(e, "reject")) {
+			drops = true;
+			continue;
+		}
+		if (json_object_get(e, "counter") || json_object_get(e, "log"))
+			continue;
+		if (json_is_object(m)) {
+			json_t *meta = json_object_get(json_object_get(m, "left"), "meta");
+			const char *key = json_is_object(meta) ? str_field(meta, "key") : NULL;
+
+			if (key && (!strcmp(key, "iifname") || !strcmp(key, "oifname") || !strcmp(key, "iif") ||
+				    !strcmp(key, "oif"))) {
+				if (!if_match_ours(json_object_get(m, "right"), str_field(m, "op"), ifs, n_ifs))
+					return false;
+				continue;
+			}
+		}
+		return false;  /* any other expression: not judged */
+	}
+	return drops;
+}
+
+static void add_drop(struct nft_drop *out, size_t cap, size_t *found, const char *f, const char *t,
+		     const char *c, bool rule)
+{
+	for (size_t i = 0; i < *found && i < cap; i++)
+		if (!strcmp(out[i].chain.family, f) && !strcmp(out[i].chain.table, t) &&
+		    !strcmp(out[i].chain.chain, c) && out[i].rule == rule)
+			return;
+	if (*found < cap) {
+		struct nft_drop *d = &out[*found];
+
+		snprintf(d->chain.family, sizeof(d->chain.family), "%s", f);
+		snprintf(d->chain.table, sizeof(d->chain.table), "%s", t);
+		snprintf(d->chain.chain, sizeof(d->chain.chain), "%s", c);
+		d->rule = rule;
+	}
+	(*found)++;
+}
+
+static int drops_in(json_t *doc, const char *skip_family, const char *skip_table, const char *const *ifs,
+		    size_t n_ifs, struct nft_drop *out, size_t cap, size_t *n)
+{
+	json_t *items = listing_items(doc), *it;
+	size_t i, found = 0;
+
+	if (!items)
+		return -EBADMSG;
+	/* chains come before their rules in a listing */
 	json_array_foreach(items, i, it) {
-		json_t *c = json_object_get(it, "chain");
-		const char *f, *t, *nm, *hook, *policy;
+		json_t *c = json_object_get(it, "chain"), *r = json_object_get(it, "rule");
 
 		if (i >= NFT_CHAINS_MAX)
 			break;
-		if (!json_is_object(c))
-			continue;
-		f = str_field(c, "family");
-		t = str_field(c, "table");
-		nm = str_field(c, "name");
-		hook = str_field(c, "hook");
-		policy = str_field(c, "policy");
-		if (!f || !t || !nm || !hook || !policy)
-			continue;  /* not a base chain */
-		if (strcmp(hook, "forward") != 0 || strcmp(policy, "drop") != 0)
-			continue;
-		if (strcmp(f, "ip") != 0 && strcmp(f, "ip6") != 0 && strcmp(f, "inet") != 0)
-			continue;
-		if (skip_family && skip_table && strcmp(f, skip_family) == 0 &&
-		    strcmp(t, skip_table) == 0)
-			continue;
-		if (found < cap) {
-			struct nft_chain_ref *r = &out[found];
+		if (json_is_object(c) && foreign_forward_chain(c, skip_family, skip_table)) {
+			const char *policy = str_field(c, "policy");
 
-			snprintf(r->family, sizeof(r->family), "%s", f);
-			snprintf(r->table, sizeof(r->table), "%s", t);
-			snprintf(r->chain, sizeof(r->chain), "%s", nm);
+			if (policy && strcmp(policy, "drop") == 0)
+				add_drop(out, cap, &found, str_field(c, "family"), str_field(c, "table"),
+					 str_field(c, "name"), false);
+		} else if (json_is_object(r)) {
+			const char *f = str_field(r, "family"), *t = str_field(r, "table"), *cn = str_field(r, "chain");
+			json_t *ch;
+			size_t k;
+			bool base = false;
+
+			if (!f || !t || !cn || !rule_drops_ours(json_object_get(r, "expr"), ifs, n_ifs))
+				continue;
+			json_array_foreach(items, k, ch) {
+				json_t *cc = json_object_get(ch, "chain");
+
+				if (k >= i)
+					break;
+				if (json_is_object(cc) && foreign_forward_chain(cc, skip_family, skip_table) &&
+				    !strcmp(str_field(cc, "family"), f) && !strcmp(str_field(cc, "table"), t) &&
+				    !strcmp(str_field(cc, "name"), cn)) {
+					base = true;
+					break;
+				}
+			}
+			if (base)
+				add_drop(out, cap, &found, f, t, cn, true);
 		}
-		found++;
 	}
-	json_decref(doc);
 	*n = found;
 	return 0;
 }
 
-void nft_chain_ref_format(const struct nft_chain_ref *c, char *buf, size_t len)
+int nft_forward_drops_parse(const char *json_text, size_t len, const char *skip_family, const char *skip_table,
+			    const char *const *ifs, size_t n_ifs, struct nft_drop *out, size_t cap, size_t *n)
+{
+	json_error_t jerr;
+	json_t *doc;
+	int r;
+
+	if (!json_text || !n || (cap && !out) || len > NFT_LIST_MAX)
+		return -EINVAL;
+	doc = json_loadb(json_text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(doc)) {
+		json_decref(doc);
+		return -EBADMSG;
+	}
+	r = drops_in(doc, skip_family, skip_table, ifs, n_ifs, out, cap, n);
+	json_decref(doc);
+	return r;
+}
+
+int nft_forward_drops(const char *skip_family, const char *skip_table, const char *const *ifs, size_t n_ifs,
+		      struct nft_drop *out, size_t cap, size_t *n)
+{
+	json_t *doc;
+	int err;
+
+	if (!n || (cap && !out))
+		return -EINVAL;
+	err = list_json("list ruleset", &doc);
+	if (err < 0)
+		return err;
+	err = drops_in(doc, skip_family, skip_table, ifs, n_ifs, out, cap, n);
+	json_decref(doc);
+	return err;
+}
+
+void nft_drop_format(const struct nft_drop *d, char *buf, size_t len)
 {
 	if (len == 0)
 		return;
-	snprintf(buf, len, "table %s %s, chain %s", c->family, c->table, c->chain);
+	snprintf(buf, len, "table %s %s, chain %s %s", d->chain.family, d->chain.table, d->chain.chain,
+		 d->rule ? "has a rule that drops it" : "has policy drop");
 }

@@ -11,6 +11,7 @@
 #ifndef NEXD_NFT_H
 #define NEXD_NFT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum nft_limits {
@@ -42,20 +43,34 @@ struct nft_chain_ref {
 	char chain[NFT_NAME_MAX + 1];
 };
 
-/* The base chains hooked on `forward` with `policy drop` in the ip, ip6 and
- * inet tables other than skip_family/skip_table (both NULL: skip none), as
- * Docker and firewalld install them (through iptables-nft; iptables-legacy
- * rules are not visible to nftables). A drop rule inside an accept-policy
- * chain is not looked for. Reads `list chains` as JSON: at most NFT_LIST_MAX
- * bytes and NFT_CHAINS_MAX objects are parsed (the limit bounds our parsing;
- * libnftables builds the listing itself). Fills at most cap entries of out,
- * sets *n to the number found (may exceed cap). 0, or -EINVAL, -ENOMEM,
- * -EIO (listing failed), -EBADMSG (unparsable listing), -E2BIG (listing
- * larger than NFT_LIST_MAX). */
-int nft_forward_drop_chains(const char *skip_family, const char *skip_table,
-			    struct nft_chain_ref *out, size_t cap, size_t *n);
+/* What in other tables may drop the traffic an exit node forwards between
+ * its interfaces ifs (the mesh interface and the uplink): a base chain of
+ * the ip, ip6 or inet family on hook forward with policy drop (as Docker,
+ * ufw and firewalld install them, also through iptables-nft;
+ * iptables-legacy rules are not visible to nftables), or a rule in such a
+ * chain with verdict drop or reject whose only matches are on interface
+ * names that ifs can satisfy (an unconditional drop, or one aimed at these
+ * interfaces). A rule matching anything else (addresses, ports, ct state)
+ * is the host's own policy and not judged. */
+struct nft_drop {
+	struct nft_chain_ref chain;
+	bool rule;                       /* a rule in it; false: its policy */
+};
 
-/* "table ip filter, chain FORWARD" into buf. */
-void nft_chain_ref_format(const struct nft_chain_ref *c, char *buf, size_t len);
+/* Reads `list ruleset` as JSON (at most NFT_LIST_MAX bytes and
+ * NFT_CHAINS_MAX objects parsed), skipping the table
+ * skip_family/skip_table (both NULL: none). Fills at most cap entries of
+ * out, sets *n to the number found (may exceed cap). 0, or -EINVAL,
+ * -ENOMEM, -EIO (listing failed), -EBADMSG (unparsable listing), -E2BIG
+ * (listing larger than NFT_LIST_MAX). */
+int nft_forward_drops(const char *skip_family, const char *skip_table, const char *const *ifs, size_t n_ifs,
+		      struct nft_drop *out, size_t cap, size_t *n);
+/* The same on a listing given as JSON text (for tests). */
+int nft_forward_drops_parse(const char *json_text, size_t len, const char *skip_family, const char *skip_table,
+			    const char *const *ifs, size_t n_ifs, struct nft_drop *out, size_t cap, size_t *n);
+
+/* "table ip filter, chain FORWARD has policy drop" (or "... has a rule that
+ * drops it") into buf. */
+void nft_drop_format(const struct nft_drop *d, char *buf, size_t len);
 
 #endif

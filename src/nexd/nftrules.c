@@ -143,19 +143,115 @@ static void chain_open(struct sbuf *sb, const char *name, const char *type, cons
 
 /* ------------------------------------------------------------ exit node */
 
+/* The prefixes of one family to write: host bits cleared, no duplicate, none
+ * inside another (an interval set refuses overlapping elements). host: as
+ * host addresses. Returns how many went to out. */
+static size_t nets_of(const struct cidr *in, size_t n, int family, bool host, struct cidr *out)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct cidr c = in[i];
+		bool skip = false;
+
+		if (c.family != family)
+			continue;
+		if (host)
+			c.prefix = family == AF_INET ? 32 : 128;
+		cidr_normalize(&c);
+		for (size_t j = 0; j < k && !skip; j++) {
+			if (out[j].prefix <= c.prefix && cidr_contains(&out[j], family, c.addr)) {
+				skip = true;
+			} else if (c.prefix < out[j].prefix && cidr_contains(&c, family, out[j].addr)) {
+				out[j] = out[--k];   /* c holds it: replaced below */
+				j = (size_t)-1;      /* look again from the start */
+			}
+		}
+		if (!skip)
+			out[k++] = c;
+	}
+	return k;
+}
+
+static void cidr_elements(struct sbuf *sb, const struct cidr *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char text[ADDR_CIDR_STRLEN];
+
+		cidr_format(&c[i], text);
+		if ((c[i].family == AF_INET && c[i].prefix == 32) || (c[i].family == AF_INET6 && c[i].prefix == 128))
+			*strchr(text, '/') = 0;
+		sb_printf(sb, "%s%s", i ? ", " : "", text);
+	}
+}
+
+struct exit_nets {
+	struct cidr lan4[NFTRULES_NETS_MAX], lan6[NFTRULES_NETS_MAX];
+	struct cidr own4[NFTRULES_NETS_MAX], own6[NFTRULES_NETS_MAX];
+	size_t n_lan4, n_lan6, n_own4, n_own6;
+};
+
+static int exit_nets(const struct nftrules_exit *p, struct exit_nets *x)
+{
+	if (p->n_lan > NFTRULES_NETS_MAX || p->n_own > NFTRULES_NETS_MAX || (p->n_lan && !p->lan) ||
+	    (p->n_own && !p->own))
+		return p->n_lan > NFTRULES_NETS_MAX || p->n_own > NFTRULES_NETS_MAX ? -E2BIG : -EINVAL;
+	memset(x, 0, sizeof(*x));
+	if (!p->allow_lan) {
+		x->n_lan4 = nets_of(p->lan, p->n_lan, AF_INET, false, x->lan4);
+		x->n_lan6 = nets_of(p->lan, p->n_lan, AF_INET6, false, x->lan6);
+	}
+	x->n_own4 = nets_of(p->own, p->n_own, AF_INET, true, x->own4);
+	x->n_own6 = nets_of(p->own, p->n_own, AF_INET6, true, x->own6);
+	return 0;
+}
+
+static void set_decl(struct sbuf *sb, const char *name, const char *type, bool interval,
+		     const struct cidr *c, size_t n)
+{
+	sb_printf(sb, "\tset %s {\n\t\ttype %s\n", name, type);
+	if (interval)
+		sb_printf(sb, "\t\tflags interval\n");
+	if (n) {
+		sb_printf(sb, "\t\telements = { ");
+		cidr_elements(sb, c, n);
+		sb_printf(sb, " }\n");
+	}
+	sb_printf(sb, "\t}\n\n");
+}
+
+static bool exit_names_ok(const struct nftrules_exit *p, char table[NFTRULES_TABLE_NAME_MAX + 1])
+{
+	return p && nftrules_exit_table(p->ifname, table) == 0 && nftrules_ifname_valid(p->uplink) &&
+	       strcmp(p->ifname, p->uplink) != 0;
+}
+
 int nftrules_exit_script(const struct nftrules_exit *p, char **out)
 {
 	char table[NFTRULES_TABLE_NAME_MAX + 1];
 	struct sbuf sb = { 0 };
+	struct exit_nets *x;
 	const char *m, *u;
+	int r;
 
-	if (!p || nftrules_exit_table(p->ifname, table) < 0 || !nftrules_ifname_valid(p->uplink) ||
-	    strcmp(p->ifname, p->uplink) == 0)
+	if (!exit_names_ok(p, table))
 		return -EINVAL;
+	x = malloc(sizeof(*x));
+	if (!x)
+		return -ENOMEM;
+	r = exit_nets(p, x);
+	if (r) {
+		free(x);
+		return r;
+	}
 	m = p->ifname;
 	u = p->uplink;
 
 	table_open(&sb, table);
+	set_decl(&sb, "lan4", "ipv4_addr", true, x->lan4, x->n_lan4);
+	set_decl(&sb, "lan6", "ipv6_addr", true, x->lan6, x->n_lan6);
+	set_decl(&sb, "own4", "ipv4_addr", false, x->own4, x->n_own4);
+	set_decl(&sb, "own6", "ipv6_addr", false, x->own6, x->n_own6);
 
 	/* before the filter: forwarded SYNs (and SYN-ACKs) both ways */
 	chain_open(&sb, "mss", "filter", "forward", "mangle");
@@ -168,6 +264,11 @@ int nftrules_exit_script(const struct nftrules_exit *p, char **out)
 		sb_printf(&sb, "\t\tiifname \"%s\" meta nfproto ipv6 counter drop\n", m);
 		sb_printf(&sb, "\t\toifname \"%s\" meta nfproto ipv6 counter drop\n", m);
 	}
+	/* the internet, not the exit host's own networks */
+	sb_printf(&sb, "\t\tiifname \"%s\" ip daddr 169.254.0.0/16 counter drop\n", m);
+	sb_printf(&sb, "\t\tiifname \"%s\" ip6 daddr fe80::/10 counter drop\n", m);
+	sb_printf(&sb, "\t\tiifname \"%s\" ip daddr @lan4 counter drop\n", m);
+	sb_printf(&sb, "\t\tiifname \"%s\" ip6 daddr @lan6 counter drop\n", m);
 	if (p->mesh_to_mesh)
 		sb_printf(&sb, "\t\tiifname \"%s\" oifname \"%s\" counter accept\n", m, m);
 	sb_printf(&sb, "\t\tiifname \"%s\" oifname \"%s\" counter accept\n", m, u);
@@ -175,10 +276,50 @@ int nftrules_exit_script(const struct nftrules_exit *p, char **out)
 	sb_printf(&sb, "\t\toifname \"%s\" counter drop\n", m);
 	sb_printf(&sb, "\t}\n\n");
 
+	/* the exit host itself, but for its mesh addresses */
+	chain_open(&sb, "input", "filter", "input", "filter");
+	sb_printf(&sb, "\t\tiifname \"%s\" ip daddr @own4 counter drop\n", m);
+	sb_printf(&sb, "\t\tiifname \"%s\" ip6 daddr @own6 counter drop\n", m);
+	sb_printf(&sb, "\t}\n\n");
+
 	chain_open(&sb, "postrouting", "nat", "postrouting", "srcnat");
 	sb_printf(&sb, "\t\tiifname \"%s\" oifname \"%s\" counter masquerade\n", m, u);
 	sb_printf(&sb, "\t}\n");
 	sb_printf(&sb, "}\n");
+	free(x);
+	return sb_finish(&sb, out);
+}
+
+int nftrules_exit_sets_script(const struct nftrules_exit *p, char **out)
+{
+	static const char *const names[4] = { "lan4", "lan6", "own4", "own6" };
+	char table[NFTRULES_TABLE_NAME_MAX + 1];
+	struct sbuf sb = { 0 };
+	struct exit_nets *x;
+	int r;
+
+	if (!exit_names_ok(p, table))
+		return -EINVAL;
+	x = malloc(sizeof(*x));
+	if (!x)
+		return -ENOMEM;
+	r = exit_nets(p, x);
+	if (r) {
+		free(x);
+		return r;
+	}
+	const struct cidr *sets[4] = { x->lan4, x->lan6, x->own4, x->own6 };
+	size_t ns[4] = { x->n_lan4, x->n_lan6, x->n_own4, x->n_own6 };
+
+	for (int i = 0; i < 4; i++) {
+		sb_printf(&sb, "flush set " NFTRULES_FAMILY " %s %s\n", table, names[i]);
+		if (!ns[i])
+			continue;
+		sb_printf(&sb, "add element " NFTRULES_FAMILY " %s %s { ", table, names[i]);
+		cidr_elements(&sb, sets[i], ns[i]);
+		sb_printf(&sb, " }\n");
+	}
+	free(x);
 	return sb_finish(&sb, out);
 }
 

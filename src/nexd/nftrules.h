@@ -50,16 +50,33 @@ bool nftrules_ifname_valid(const char *name);
 int nftrules_exit_table(const char *ifname, char out[NFTRULES_TABLE_NAME_MAX + 1]);
 int nftrules_client_table(const char *ifname, char out[NFTRULES_TABLE_NAME_MAX + 1]);
 
+/* The exit node's own networks (docs/exit-node.md): forwarded mesh
+ * traffic to the networks directly connected to the exit host (set lan4,
+ * lan6; empty with allow_lan), to link-local (169.254.0.0/16, fe80::/10)
+ * is dropped, and so is mesh traffic to the exit host's own addresses
+ * outside the mesh (sets own4, own6; input). */
+#define NFTRULES_NETS_MAX 256
+
 struct nftrules_exit {
 	const char *ifname;    /* the mesh (WireGuard) interface */
 	const char *uplink;    /* the egress interface */
 	bool ipv6;             /* forward IPv6 too; else IPv6 in or out of the mesh is dropped */
 	bool mesh_to_mesh;     /* also forward mesh -> mesh (a relay on the same node) */
+	bool allow_lan;        /* forward to the directly connected networks (lan ignored) */
+	const struct cidr *lan;   /* n_lan (at most NFTRULES_NETS_MAX): connected networks; host bits
+				   * are cleared, duplicates and prefixes inside others dropped */
+	size_t n_lan;
+	const struct cidr *own;   /* n_own (at most NFTRULES_NETS_MAX): the host's addresses (as /32,
+				   * /128; the prefix length is ignored) */
+	size_t n_own;
 };
 
 /* The exit node's table. 0, or -EINVAL (a bad or equal interface name),
- * -ENOMEM. */
+ * -E2BIG (too many networks), -ENOMEM. */
 int nftrules_exit_script(const struct nftrules_exit *p, char **out);
+/* Only the elements of the sets lan4, lan6, own4, own6 (flush + add, one
+ * transaction): the exit host's addresses changed. Same errors. */
+int nftrules_exit_sets_script(const struct nftrules_exit *p, char **out);
 
 /* The out-of-band flows. A port in each address is used as given (network
  * order in the sockaddr; 0 is refused). api: TCP; dns: UDP and TCP; stun:

@@ -1,5 +1,6 @@
 #include "nexd/options.h"
 
+#include "common/addr.h"
 #include "nexd/exit_choice.h"
 
 #include <errno.h>
@@ -7,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 
 void options_usage(FILE *f)
 {
@@ -18,6 +21,8 @@ void options_usage(FILE *f)
 		"  --service-url URL       the API server, e.g. https://api.example.com\n"
 		"  --reg-key KEY           registration key (needed until this device is registered)\n"
 		"  --ca-cert FILE          CA certificate(s) to verify the API server with\n"
+		"  --insecure-http         allow an http:// service URL that is not on loopback\n"
+		"                          (the device token would cross the network in clear)\n"
 		"  --state-dir DIR         keys and registration (default " NEXD_DEFAULT_STATE_DIR ")\n"
 		"  --interface NAME        mesh interface (default " NEXD_DEFAULT_INTERFACE ")\n"
 		"  --listen-port N         WireGuard UDP port (default %d)\n"
@@ -36,9 +41,12 @@ void options_usage(FILE *f)
 		"  --version               print the version and exit\n"
 		"  -h, --help              this text\n"
 		"\n"
-		"nexd [options] router --exit-node [--egress-interface IFACE]\n"
-		"  Makes this device an exit node: it advertises 0.0.0.0/0 and forwards and\n"
-		"  masquerades mesh traffic out of IFACE (default: the default route's).\n",
+		"nexd [options] router --exit-node [--egress-interface IFACE] [--exit-node-allow-lan]\n"
+		"  Makes this device an exit node: it advertises 0.0.0.0/0 and, once an admin\n"
+		"  approves it (nexctl device approve ID), forwards and masquerades mesh traffic\n"
+		"  out of IFACE (default: the default route's). Never to the networks this host\n"
+		"  is directly connected to (unless --exit-node-allow-lan), to link-local\n"
+		"  addresses or to this host itself.\n",
 		NEXD_DEFAULT_PORT);
 }
 
@@ -72,6 +80,38 @@ static bool valid_hostname(const char *s)
 	return true;
 }
 
+/* The host of "HOST[:PORT][/...]" (after "http://") is 127.0.0.0/8, ::1 or
+ * localhost. */
+static bool url_on_loopback(const char *hostport)
+{
+	char host[256];
+	uint8_t ip[16];
+	int family;
+	size_t n;
+
+	if (hostport[0] == '[') {
+		const char *end = strchr(hostport, ']');
+		n = end ? (size_t)(end - hostport - 1) : 0;
+		hostport++;
+	} else {
+		n = strcspn(hostport, ":/?#");
+	}
+	if (n == 0 || n >= sizeof(host))
+		return false;
+	memcpy(host, hostport, n);
+	host[n] = 0;
+	if (!strcasecmp(host, "localhost"))
+		return true;
+	if (addr_ip_parse(host, &family, ip))
+		return false;
+	if (family == AF_INET)
+		return ip[0] == 127;
+	for (int i = 0; i < 15; i++)
+		if (ip[i])
+			return false;
+	return ip[15] == 1;
+}
+
 int options_parse(int argc, char **argv, struct nexd_options *o, char *err, size_t errlen)
 {
 	memset(o, 0, sizeof(*o));
@@ -91,6 +131,8 @@ int options_parse(int argc, char **argv, struct nexd_options *o, char *err, size
 			for (i++; i < argc; i++) {
 				if (!strcmp(argv[i], "--exit-node")) {
 					o->router_exit_node = true;
+				} else if (!strcmp(argv[i], "--exit-node-allow-lan")) {
+					o->exit_node_allow_lan = true;
 				} else if (!strcmp(argv[i], "--egress-interface") && i + 1 < argc) {
 					if (strlen(argv[i + 1]) == 0 || strlen(argv[i + 1]) >= IFNAMSIZ) {
 						snprintf(err, errlen, "--egress-interface: \"%.64s\" is not an interface name", argv[i + 1]);
@@ -110,6 +152,10 @@ int options_parse(int argc, char **argv, struct nexd_options *o, char *err, size
 		}
 		if (!strcmp(a, "--exit-node-client")) {
 			o->exit_node_client = true;
+			continue;
+		}
+		if (!strcmp(a, "--insecure-http")) {
+			o->insecure_http = true;
 			continue;
 		}
 		if (!strcmp(a, "--failover")) {
@@ -212,6 +258,12 @@ int options_parse(int argc, char **argv, struct nexd_options *o, char *err, size
 	}
 	if (!o->service_url) {
 		snprintf(err, errlen, "--service-url is required");
+		return -EINVAL;
+	}
+	if (!strncmp(o->service_url, "http://", 7) && !o->insecure_http && !url_on_loopback(o->service_url + 7)) {
+		snprintf(err, errlen, "--service-url: %.200s is plain HTTP to a host that is not on loopback: the "
+			 "registration key and the device token would cross the network in clear; use https:// "
+			 "(or --insecure-http if you mean it)", o->service_url);
 		return -EINVAL;
 	}
 	if (o->n_stun_servers == 0) {

@@ -35,7 +35,9 @@ struct nexd_options {
 	bool failover;                 /* --failover */
 	bool router_exit_node;         /* router --exit-node */
 	const char *egress_interface;  /* router --egress-interface */
+	bool exit_node_allow_lan;      /* router --exit-node-allow-lan */
 	enum wg_backend wg_backend;    /* --wg-backend auto|kernel|userspace (default auto) */
+	bool insecure_http;            /* --insecure-http: plain HTTP to a host not on loopback */
 	bool help, version;
 };
 

@@ -73,6 +73,17 @@ void status_ack(struct status_board *b, uint64_t gen)
 	pthread_mutex_unlock(&b->lock);
 }
 
+void status_refuse(struct status_board *b, uint64_t gen, const char *why)
+{
+	pthread_mutex_lock(&b->lock);
+	b->control_refused = gen;
+	snprintf(b->refused_text, sizeof(b->refused_text), "%s", why);
+	if (gen > b->control_applied)
+		b->control_applied = gen;
+	pthread_cond_broadcast(&b->cond);
+	pthread_mutex_unlock(&b->lock);
+}
+
 uint64_t status_next_control(struct status_board *b)
 {
 	uint64_t gen;
@@ -83,17 +94,22 @@ uint64_t status_next_control(struct status_board *b)
 	return gen;
 }
 
-bool status_wait_applied(struct status_board *b, uint64_t gen, unsigned ms)
+int status_wait_applied(struct status_board *b, uint64_t gen, unsigned ms, char *err, size_t errlen)
 {
 	struct timespec ts;
-	bool done;
+	int r = 0;
 
 	time_deadline(&ts, CLOCK_MONOTONIC, ms);
 	pthread_mutex_lock(&b->lock);
-	while (!(done = b->control_applied >= gen))
+	while (b->control_applied < gen)
 		if (pthread_cond_timedwait(&b->cond, &b->lock, &ts) == ETIMEDOUT)
 			break;
-	done = b->control_applied >= gen;
+	if (b->control_applied < gen)
+		r = -ETIMEDOUT;
+	else if (b->control_refused == gen) {
+		snprintf(err, errlen, "%s", b->refused_text);
+		r = -EPERM;
+	}
 	pthread_mutex_unlock(&b->lock);
-	return done;
+	return r;
 }

@@ -31,7 +31,9 @@ struct status_exit {
 	char hostname[API_HOSTNAME_MAX + 1];
 	char tunnel_ip[INET6_ADDRSTRLEN];
 	char endpoint[ADDR_ENDPOINT_STRLEN];   /* the record's first, "" when none */
+	char id[API_UUID_LEN + 1];
 	bool ipv6, in_use, reachable, measured;
+	bool approved;                         /* false: advertises 0.0.0.0/0, waits for approval */
 	uint32_t latency_us;
 };
 
@@ -76,6 +78,8 @@ struct status_board {
 	void *dev;
 	struct health *health;
 	uint64_t control_posted, control_applied;
+	uint64_t control_refused;              /* the generation refused_text answers */
+	char refused_text[512];
 };
 
 void status_board_init(struct status_board *b, const struct status_fixed *f);
@@ -86,9 +90,12 @@ void status_publish(struct status_board *b, struct status_view *v, bool replace_
 void status_set_interface(struct status_board *b, const struct wg_driver *drv, void *dev, struct health *h);
 /* The loop: the mutating command of generation gen is applied. */
 void status_ack(struct status_board *b, uint64_t gen);
+/* The loop: the command of generation gen was refused (nothing changed). */
+void status_refuse(struct status_board *b, uint64_t gen, const char *why);
 /* The control thread: the next generation; then wait (up to ms) for it. */
 uint64_t status_next_control(struct status_board *b);
-bool status_wait_applied(struct status_board *b, uint64_t gen, unsigned ms);
+/* -ETIMEDOUT, -EPERM (refused: why in err) or 0. */
+int status_wait_applied(struct status_board *b, uint64_t gen, unsigned ms, char *err, size_t errlen);
 void status_view_release(struct status_view *v);
 
 #endif

@@ -4,7 +4,8 @@
 # an unreachable server and a garbled server reply (a clear message, retries,
 # no interface until it registers, a clean stop); a garbled STUN reply (a
 # clear message, registration with the local endpoint); malformed control
-# requests (an error reply, the agent unharmed); nexctl nexd as non-root.
+# requests (an error reply, the agent unharmed); nexctl nexd as non-root;
+# plain HTTP to a host not on loopback (refused without --insecure-http).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/mesh.sh"
 
@@ -58,12 +59,20 @@ st=$(n d "$NEXCTL" nexd --unix-socket "$TMPD/u.sock" status -o json)
 assert_eq "status says the API is not connected" false "$(jq -r .api_connected <<<"$st")"
 stop_pid "$pid" || fail "nexd did not stop on SIGTERM while retrying"
 
+say "plain HTTP to a host not on loopback: refused unless --insecure-http"
+rc=0
+n d "$NEXD" --service-url http://203.0.113.11 --reg-key "$KEY" --state-dir "$TMPD/state-h" \
+	--interface "$(wg_ifname h)" --unix-socket "$TMPD/h.sock" >"$TMPD/http.log" 2>&1 || rc=$?
+assert_eq "nexd's exit status for a plain-HTTP URL" 2 "$rc"
+assert_contains "the reason" "plain HTTP to a host that is not on loopback" "$(cat "$TMPD/http.log")"
+[ ! -e "$TMPD/state-h" ] || fail "a state directory was made for a refused URL"
+
 say "a garbled server reply (a server that answers text/plain to everything)"
 public_host junk 203.0.113.11
 bg_start junkserver junk "$WHOAMI" 203.0.113.11 80
 wait_for 5 n junk sh -c "ss -Htln | grep -q ':80 '" || fail "the junk server did not start"
 ifname=$(wg_ifname g)
-bg_start nexd-garbled d "$NEXD" --service-url http://203.0.113.11 --reg-key "$KEY" \
+bg_start nexd-garbled d "$NEXD" --service-url http://203.0.113.11 --insecure-http --reg-key "$KEY" \
 	--state-dir "$TMPD/state-g" --interface "$ifname" --stun-server "$STUN_IP:19302" --unix-socket "$TMPD/g.sock"
 pid=$BG_PID
 wait_for 15 grep -qi "registration:" "$TMPD/nexd-garbled.log" || { cat "$TMPD/nexd-garbled.log" >&2; fail "no clear message for a garbled reply"; }

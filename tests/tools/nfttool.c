@@ -243,9 +243,10 @@ static int cmd_delete(const char *ifname)
 
 static int cmd_forward_drops(const char *ifname)
 {
-	struct nft_chain_ref refs[16];
+	struct nft_drop drops[16];
 	char table[NFTRULES_TABLE_NAME_MAX + 1] = "";
-	char text[2 * NFT_NAME_MAX + 40];
+	char text[2 * NFT_NAME_MAX + 64];
+	const char *ifs[1] = { ifname };
 	size_t n = 0;
 	int err;
 
@@ -253,15 +254,15 @@ static int cmd_forward_drops(const char *ifname)
 		fprintf(stderr, "nfttool: bad interface name '%s'\n", ifname);
 		return 1;
 	}
-	err = nft_forward_drop_chains(ifname ? NFTRULES_FAMILY : NULL, ifname ? table : NULL, refs,
-				      sizeof(refs) / sizeof(refs[0]), &n);
+	err = nft_forward_drops(ifname ? NFTRULES_FAMILY : NULL, ifname ? table : NULL, ifs, ifname ? 1 : 0, drops,
+				sizeof(drops) / sizeof(drops[0]), &n);
 	if (err < 0) {
-		fprintf(stderr, "nfttool: listing chains: %s\n", strerror(-err));
+		fprintf(stderr, "nfttool: listing the ruleset: %s\n", strerror(-err));
 		return 1;
 	}
-	for (size_t i = 0; i < n && i < sizeof(refs) / sizeof(refs[0]); i++) {
-		nft_chain_ref_format(&refs[i], text, sizeof(text));
-		printf("%s has policy drop: it will drop what this exit node forwards\n", text);
+	for (size_t i = 0; i < n && i < sizeof(drops) / sizeof(drops[0]); i++) {
+		nft_drop_format(&drops[i], text, sizeof(text));
+		printf("%s: it will drop what this exit node forwards\n", text);
 	}
 	return 0;
 }

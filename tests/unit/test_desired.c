@@ -25,7 +25,8 @@
 
 /* Device n: id ...-<n>, public key n repeated, tunnel_ip 100.100.0.n, a
  * "stun" endpoint (listed first) and a "local" one. ip6 NULL: null. */
-static json_t *device_json(unsigned n, const char *host, const char *ip6, const char *adv, bool client, uint64_t rev)
+static json_t *device_json_approved(unsigned n, const char *host, const char *ip6, const char *adv,
+				    const char *approved, bool client, uint64_t rev)
 {
 	char key[KEY_B64_LEN + 1], six[64], text[2048];
 	uint8_t k[KEY_LEN];
@@ -44,14 +45,20 @@ static json_t *device_json(unsigned n, const char *host, const char *ip6, const 
 		 " \"tunnel_ip6\": %s,"
 		 " \"endpoints\": [{\"source\": \"stun\", \"address\": \"198.51.100.%u:%u\"},"
 		 "               {\"source\": \"local\", \"address\": \"192.0.2.%u:51820\"}],"
-		 " \"advertise_cidrs\": %s, \"exit_node_client\": %s, \"exit_node_status\": \"off\","
+		 " \"advertise_cidrs\": %s, \"approved_cidrs\": %s, \"exit_node_client\": %s, \"exit_node_status\": \"off\","
 		 " \"os\": \"linux\", \"version\": \"0.1.0\", \"last_seen\": null, \"online\": true,"
 		 " \"revision\": %" PRIu64 ", \"created_at\": \"2026-11-25T08:45:40Z\"}",
-		 n, host, key, n, six, n, 40000 + n, n, adv ? adv : "[]", client ? "true" : "false", rev);
+		 n, host, key, n, six, n, 40000 + n, n, adv ? adv : "[]", approved ? approved : "[]", client ? "true" : "false", rev);
 	j = json_loads(text, JSON_REJECT_DUPLICATES, &e);
 	if (!j)
 		fail_msg("bad test JSON: %s", e.text);
 	return j;
+}
+
+/* approved_cidrs = advertise_cidrs: an exit node the organization honours */
+static json_t *device_json(unsigned n, const char *host, const char *ip6, const char *adv, bool client, uint64_t rev)
+{
+	return device_json_approved(n, host, ip6, adv, adv, client, rev);
 }
 
 #define EXIT4 "[\"0.0.0.0/0\"]"
@@ -619,6 +626,46 @@ static void fail_closed(void **state)
 	model_release(&w.m);
 }
 
+/* Advertised but not approved: not an exit node (waits for an admin), not a
+ * failover target; ::/0 approved only with 0.0.0.0/0 makes no exit node. */
+static void pending_exit_never_used(void **state)
+{
+	struct world w;
+	struct desired d;
+	struct exit_candidate c[8];
+
+	(void)state;
+	world_init(&w, true, true, 4, device_json(1, "self", P6(1), NULL, false, 1),
+		   device_json_approved(2, "exit-a", P6(2), EXIT46, "[\"::/0\"]", false, 2),
+		   device_json(3, "exit-b", P6(3), EXIT4, false, 3),
+		   device_json_approved(4, "pending", P6(4), EXIT46, "[]", false, 4));
+	subscribe(&w);
+	probe_set(&w, 2, true, 1);
+	probe_set(&w, 3, true, 90);
+	probe_set(&w, 4, true, 1);
+	assert_int_equal(desired_exit_candidates(&w.in, c, NULL, 8), 1);
+	assert_int_equal(c[0].public_key[0], 3);
+	build(&w, &d);
+	assert_true(d.exit.has_pick);
+	assert_int_equal(d.exit.pick.public_key[0], 3);
+	assert_string_equal(default_routes(&d), "3");
+	assert_false(d.exit.pick_v6);
+	assert_false(has_extra(peer_of(&d, 2), "::/0"));
+	assert_false(has_extra(peer_of(&d, 4), "0.0.0.0/0"));
+	desired_release(&d);
+
+	/* exit-b stops answering: nothing to fail over to, fail closed on it */
+	probe_set(&w, 3, false, 0);
+	w.in.has_current = true;
+	memset(w.in.current, 3, 32);
+	build(&w, &d);
+	assert_int_equal(d.exit.pick.public_key[0], 3);
+	assert_false(d.exit.pick.reachable);
+	assert_string_equal(default_routes(&d), "3");
+	desired_release(&d);
+	model_release(&w.m);
+}
+
 static void advertise_and_role(void **state)
 {
 	struct world w;
@@ -770,6 +817,7 @@ int main(void)
 		cmocka_unit_test(exit_routes_on_pick),
 		cmocka_unit_test(keep_current_and_why),
 		cmocka_unit_test(fail_closed),
+		cmocka_unit_test(pending_exit_never_used),
 		cmocka_unit_test(advertise_and_role),
 		cmocka_unit_test(candidates),
 		cmocka_unit_test(exit_status_texts),

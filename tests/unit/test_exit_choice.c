@@ -129,6 +129,52 @@ static void prefs_parse(void **state)
 	assert_int_equal(exit_prefs_parse("1,2,3,4,5,6,7,8,9", &p), -EINVAL);
 }
 
+/* A pin names a device by id, key or tunnel IP first; a hostname only
+ * when exactly one exit node has it, and never one that looks like an
+ * address (a device named "100.100.0.1" must not capture that pin). */
+static void pins_cannot_be_spoofed(void **state)
+{
+	struct exit_candidate c[3] = {
+		cand("100.100.0.1", "100.100.0.9", 9, true, 1, 1),   /* the spoofer, listed first */
+		cand("exit-a", "100.100.0.1", 1, true, 50, 1),
+		cand("exit-a", "100.100.0.2", 2, true, 50, 1),
+	};
+	struct exit_prefs p;
+	char err[512] = "";
+	char key[KEY_B64_LEN + 1];
+
+	(void)state;
+	c[1].id = "3f2b0c1e-0000-4000-8000-000000000001";
+	c[2].id = "3f2b0c1e-0000-4000-8000-000000000002";
+	assert_int_equal(exit_pref_find("100.100.0.1", c, 3), 1);
+	assert_int_equal(exit_pref_find("100.100.0.7", c, 3), -ENOENT);
+	assert_int_equal(exit_pref_find("3F2B0C1E-0000-4000-8000-000000000002", c, 3), 2);
+	assert_int_equal(exit_pref_find("3f2b0c1e-0000-4000-8000-000000000009", c, 3), -ENOENT);
+	key_to_base64(key, c[2].public_key);
+	assert_int_equal(exit_pref_find(key, c, 3), 2);
+	assert_int_equal(exit_pref_find("exit-a", c, 3), -EEXIST);
+	assert_int_equal(exit_pref_find("nosuch", c, 3), -ENOENT);
+	c[2].hostname = "exit-b";
+	assert_int_equal(exit_pref_find("exit-a", c, 3), 1);
+
+	/* exit_choose with the spoofed pin: the real one, even when the
+	 * spoofer is faster. */
+	assert_int_equal(exit_prefs_parse("100.100.0.1", &p), 0);
+	assert_int_equal(exit_choose(c, 3, -1, &p, 100 * S), 1);
+
+	c[2].hostname = "exit-a";
+	assert_int_equal(exit_prefs_parse("exit-a", &p), 0);
+	assert_int_equal(exit_prefs_check(&p, c, 3, err, sizeof(err)), -EEXIST);
+	assert_non_null(strstr(err, "100.100.0.1 (3f2b0c1e-0000-4000-8000-000000000001)"));
+	assert_non_null(strstr(err, "100.100.0.2 (3f2b0c1e-0000-4000-8000-000000000002)"));
+	assert_int_equal(exit_choose(c, 3, -1, &p, 100 * S), -1);
+	assert_int_equal(exit_prefs_parse("100.100.0.2,nosuch", &p), 0);
+	assert_int_equal(exit_prefs_check(&p, c, 3, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "nosuch is not an approved exit node"));
+	assert_int_equal(exit_prefs_parse("100.100.0.2,100.100.0.1", &p), 0);
+	assert_int_equal(exit_prefs_check(&p, c, 3, err, sizeof(err)), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -136,6 +182,7 @@ int main(void)
 		cmocka_unit_test(pinned),
 		cmocka_unit_test(ordered_with_return),
 		cmocka_unit_test(prefs_parse),
+		cmocka_unit_test(pins_cannot_be_spoofed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -38,10 +38,10 @@ static json_t *device_json(unsigned n, const char *host, const char *ip6, const 
 		 " \"tunnel_ip6\": %s,"
 		 " \"endpoints\": [{\"source\": \"stun\", \"address\": \"198.51.100.%u:%u\"},"
 		 "               {\"source\": \"local\", \"address\": \"192.0.2.%u:51820\"}],"
-		 " \"advertise_cidrs\": %s, \"exit_node_client\": %s, \"exit_node_status\": \"off\","
+		 " \"advertise_cidrs\": %s, \"approved_cidrs\": %s, \"exit_node_client\": %s, \"exit_node_status\": \"off\","
 		 " \"os\": \"linux\", \"version\": \"0.1.0\", \"last_seen\": null, \"online\": true,"
 		 " \"revision\": %" PRIu64 ", \"created_at\": \"2026-11-25T08:45:40Z\"}",
-		 n, host, key, n, six, n, 40000 + n, n, adv ? adv : "[]", client ? "true" : "false", rev);
+		 n, host, key, n, six, n, 40000 + n, n, adv ? adv : "[]", adv ? adv : "[]", client ? "true" : "false", rev);
 	j = json_loads(text, JSON_REJECT_DUPLICATES, &e);
 	if (!j)
 		fail_msg("bad test JSON: %s", e.text);

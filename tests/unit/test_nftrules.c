@@ -36,6 +36,24 @@ static const char golden_exit[] =
 	"add table inet nexd-exit-wg0\n"
 	"delete table inet nexd-exit-wg0\n"
 	"table inet nexd-exit-wg0 {\n"
+	"\tset lan4 {\n"
+	"\t\ttype ipv4_addr\n"
+	"\t\tflags interval\n"
+	"\t}\n"
+	"\n"
+	"\tset lan6 {\n"
+	"\t\ttype ipv6_addr\n"
+	"\t\tflags interval\n"
+	"\t}\n"
+	"\n"
+	"\tset own4 {\n"
+	"\t\ttype ipv4_addr\n"
+	"\t}\n"
+	"\n"
+	"\tset own6 {\n"
+	"\t\ttype ipv6_addr\n"
+	"\t}\n"
+	"\n"
 	"\tchain mss {\n"
 	"\t\ttype filter hook forward priority mangle; policy accept;\n"
 	"\t\tiifname \"wg0\" oifname \"eth0\" tcp flags syn counter tcp option maxseg size set rt mtu\n"
@@ -46,9 +64,19 @@ static const char golden_exit[] =
 	"\t\ttype filter hook forward priority filter; policy accept;\n"
 	"\t\tiifname \"wg0\" meta nfproto ipv6 counter drop\n"
 	"\t\toifname \"wg0\" meta nfproto ipv6 counter drop\n"
+	"\t\tiifname \"wg0\" ip daddr 169.254.0.0/16 counter drop\n"
+	"\t\tiifname \"wg0\" ip6 daddr fe80::/10 counter drop\n"
+	"\t\tiifname \"wg0\" ip daddr @lan4 counter drop\n"
+	"\t\tiifname \"wg0\" ip6 daddr @lan6 counter drop\n"
 	"\t\tiifname \"wg0\" oifname \"eth0\" counter accept\n"
 	"\t\tiifname \"eth0\" oifname \"wg0\" ct state established,related counter accept\n"
 	"\t\toifname \"wg0\" counter drop\n"
+	"\t}\n"
+	"\n"
+	"\tchain input {\n"
+	"\t\ttype filter hook input priority filter; policy accept;\n"
+	"\t\tiifname \"wg0\" ip daddr @own4 counter drop\n"
+	"\t\tiifname \"wg0\" ip6 daddr @own6 counter drop\n"
 	"\t}\n"
 	"\n"
 	"\tchain postrouting {\n"
@@ -63,6 +91,28 @@ static const char golden_exit_v6[] =
 	"add table inet nexd-exit-nx-mesh.1\n"
 	"delete table inet nexd-exit-nx-mesh.1\n"
 	"table inet nexd-exit-nx-mesh.1 {\n"
+	"\tset lan4 {\n"
+	"\t\ttype ipv4_addr\n"
+	"\t\tflags interval\n"
+	"\t\telements = { 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24 }\n"
+	"\t}\n"
+	"\n"
+	"\tset lan6 {\n"
+	"\t\ttype ipv6_addr\n"
+	"\t\tflags interval\n"
+	"\t\telements = { 2001:db8:5::/64 }\n"
+	"\t}\n"
+	"\n"
+	"\tset own4 {\n"
+	"\t\ttype ipv4_addr\n"
+	"\t\telements = { 192.0.2.7, 198.51.100.4, 192.0.2.8, 192.0.2.9, 203.0.113.0, 203.0.113.77 }\n"
+	"\t}\n"
+	"\n"
+	"\tset own6 {\n"
+	"\t\ttype ipv6_addr\n"
+	"\t\telements = { 2001:db8:5::9 }\n"
+	"\t}\n"
+	"\n"
 	"\tchain mss {\n"
 	"\t\ttype filter hook forward priority mangle; policy accept;\n"
 	"\t\tiifname \"nx-mesh.1\" oifname \"up_link-2\" tcp flags syn counter tcp option maxseg size set rt mtu\n"
@@ -71,10 +121,20 @@ static const char golden_exit_v6[] =
 	"\n"
 	"\tchain forward {\n"
 	"\t\ttype filter hook forward priority filter; policy accept;\n"
+	"\t\tiifname \"nx-mesh.1\" ip daddr 169.254.0.0/16 counter drop\n"
+	"\t\tiifname \"nx-mesh.1\" ip6 daddr fe80::/10 counter drop\n"
+	"\t\tiifname \"nx-mesh.1\" ip daddr @lan4 counter drop\n"
+	"\t\tiifname \"nx-mesh.1\" ip6 daddr @lan6 counter drop\n"
 	"\t\tiifname \"nx-mesh.1\" oifname \"nx-mesh.1\" counter accept\n"
 	"\t\tiifname \"nx-mesh.1\" oifname \"up_link-2\" counter accept\n"
 	"\t\tiifname \"up_link-2\" oifname \"nx-mesh.1\" ct state established,related counter accept\n"
 	"\t\toifname \"nx-mesh.1\" counter drop\n"
+	"\t}\n"
+	"\n"
+	"\tchain input {\n"
+	"\t\ttype filter hook input priority filter; policy accept;\n"
+	"\t\tiifname \"nx-mesh.1\" ip daddr @own4 counter drop\n"
+	"\t\tiifname \"nx-mesh.1\" ip6 daddr @own6 counter drop\n"
 	"\t}\n"
 	"\n"
 	"\tchain postrouting {\n"
@@ -82,6 +142,27 @@ static const char golden_exit_v6[] =
 	"\t\tiifname \"nx-mesh.1\" oifname \"up_link-2\" counter masquerade\n"
 	"\t}\n"
 	"}\n"
+	;
+
+/* the sets of golden_exit_v6 alone; then with allow_lan */
+static const char golden_exit_sets[] =
+	"flush set inet nexd-exit-nx-mesh.1 lan4\n"
+	"add element inet nexd-exit-nx-mesh.1 lan4 { 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24 }\n"
+	"flush set inet nexd-exit-nx-mesh.1 lan6\n"
+	"add element inet nexd-exit-nx-mesh.1 lan6 { 2001:db8:5::/64 }\n"
+	"flush set inet nexd-exit-nx-mesh.1 own4\n"
+	"add element inet nexd-exit-nx-mesh.1 own4 { 192.0.2.7, 198.51.100.4, 192.0.2.8, 192.0.2.9, 203.0.113.0, 203.0.113.77 }\n"
+	"flush set inet nexd-exit-nx-mesh.1 own6\n"
+	"add element inet nexd-exit-nx-mesh.1 own6 { 2001:db8:5::9 }\n"
+	;
+
+static const char golden_exit_sets_allow_lan[] =
+	"flush set inet nexd-exit-nx-mesh.1 lan4\n"
+	"flush set inet nexd-exit-nx-mesh.1 lan6\n"
+	"flush set inet nexd-exit-nx-mesh.1 own4\n"
+	"add element inet nexd-exit-nx-mesh.1 own4 { 192.0.2.7, 198.51.100.4, 192.0.2.8, 192.0.2.9, 203.0.113.0, 203.0.113.77 }\n"
+	"flush set inet nexd-exit-nx-mesh.1 own6\n"
+	"add element inet nexd-exit-nx-mesh.1 own6 { 2001:db8:5::9 }\n"
 	;
 
 /* client wg0 eth0 100.100.0.0/16, dns 192.0.2.53 and 2001:db8::53, api 203.0.113.10:443,
@@ -282,11 +363,29 @@ static void test_exit_golden(void **state)
 	assert_string_equal(s, golden_exit);
 	free(s);
 
+	/* the host's networks: host bits cleared, duplicates and prefixes
+	 * inside others dropped; its addresses as they are */
+	struct cidr lan[] = { prefix("192.0.2.7/24"), prefix("2001:db8:5::9/64"), prefix("198.51.100.4/24"),
+			      prefix("192.0.2.8/24"), prefix("192.0.2.9/32"), prefix("203.0.113.0/24"),
+			      prefix("203.0.113.77/26") };
 	p = (struct nftrules_exit){ .ifname = "nx-mesh.1", .uplink = "up_link-2", .ipv6 = true,
-				    .mesh_to_mesh = true };
+				    .mesh_to_mesh = true, .lan = lan, .n_lan = 7, .own = lan, .n_own = 7 };
 	assert_int_equal(nftrules_exit_script(&p, &s), 0);
 	assert_string_equal(s, golden_exit_v6);
 	free(s);
+	assert_int_equal(nftrules_exit_sets_script(&p, &s), 0);
+	assert_string_equal(s, golden_exit_sets);
+	free(s);
+
+	/* --exit-node-allow-lan: the networks open, the host itself not */
+	p.allow_lan = true;
+	assert_int_equal(nftrules_exit_sets_script(&p, &s), 0);
+	assert_string_equal(s, golden_exit_sets_allow_lan);
+	free(s);
+
+	p.n_lan = NFTRULES_NETS_MAX + 1;
+	assert_int_equal(nftrules_exit_script(&p, &s), -E2BIG);
+	assert_int_equal(nftrules_exit_sets_script(&p, &s), -E2BIG);
 }
 
 static void test_client_golden(void **state)
