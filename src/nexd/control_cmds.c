@@ -146,6 +146,7 @@ static json_t *subscribe(struct control_cmds *cc, const json_t *args, bool on, c
 {
 	struct event e = { .type = EV_CONTROL };
 	const json_t *v;
+	uint64_t gen;
 
 	if (cc->board->fixed.exit_node) {
 		snprintf(err, errlen, "this device is an exit node; it cannot be an exit-node client");
@@ -165,12 +166,14 @@ static json_t *subscribe(struct control_cmds *cc, const json_t *args, bool on, c
 		e.u.control.prefs.failover = json_is_true(v);
 	}
 	e.u.control.on = on;
-	e.u.control.gen = status_next_control(cc->board);
+	gen = status_next_control(cc->board);
+	e.u.control.gen = gen;
+	/* the queue takes the event over (and clears it): wait on our copy of gen */
 	if (evq_post(cc->w.q, &e)) {
 		snprintf(err, errlen, "nexd did not apply the change in time");
 		return NULL;
 	}
-	switch (status_wait_applied(cc->board, e.u.control.gen, CONTROL_APPLY_WAIT_MS, err, errlen)) {
+	switch (status_wait_applied(cc->board, gen, CONTROL_APPLY_WAIT_MS, err, errlen)) {
 	case 0:
 		break;
 	case -EPERM:
