@@ -25,7 +25,7 @@ api_up
 stun_up
 dns_up
 www_up
-public_host exit 203.0.113.40
+exit_host exit 203.0.113.40
 nat_host c1 natc1 203.0.113.2 192.0.2
 for h in exit c1; do resolver "$h"; done
 KEY=$(reg_key api)
@@ -33,6 +33,8 @@ nexd_start exit "$KEY" router --exit-node
 nexd_start c1 "$KEY"
 nexd_wait_up exit
 nexd_wait_up c1
+approve_exit exit
+exit_listed c1 exit
 mesh_ping c1 exit
 
 # time to first packet through the exit node
@@ -67,10 +69,12 @@ nexd_ctl c1 exit-node disable >/dev/null
 
 # failover: a second exit node; kill the one in use, time until traffic
 # leaves through the other (median of 5, alternating)
-public_host exitb 203.0.113.41
+exit_host exitb 203.0.113.41
 resolver exitb
 nexd_start exitb "$KEY" router --exit-node
 nexd_wait_up exitb
+approve_exit exitb
+exit_listed c1 exitb
 nexd_ctl c1 exit-node enable >/dev/null
 declare -A ADDR=([exit]=203.0.113.40 [exitb]=203.0.113.41)
 fails=()

@@ -4,7 +4,8 @@
 # SQLite store, TLS with a CA made here), a STUN server (coturn), a DNS
 # server (dnsmasq) and a web server that answers with the caller's address
 # (like icanhazip). An exit node and two clients behind their own NAT join
-# the mesh with nexd; client1 then walks the workflow. Everything is torn
+# the mesh with nexd; the admin approves the exit node; client1 then walks
+# the workflow. Everything is torn
 # down at the end. Run as root: `make demo`.
 set -eEuo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -53,7 +54,7 @@ dns_up
 www_up
 tell "Devices: 'exit' (public, 203.0.113.40), 'client1' behind NAT 203.0.113.2,"
 tell "'client2' behind NAT 203.0.113.3. Each runs nexd."
-public_host exit 203.0.113.40
+exit_host exit 203.0.113.40
 nat_host client1 nat1 203.0.113.2 192.0.2
 nat_host client2 nat2 203.0.113.3 198.51.100
 for h in exit client1 client2; do resolver "$h"; done
@@ -71,7 +72,13 @@ tell ""
 tell "-- client1 reaches the internet from its own address:"
 show_curl client1
 tell ""
-tell "-- it subscribes to the exit node:"
+tell "-- an exit node sees its clients' traffic, so it is used only once an admin approves it:"
+EXIT_ID=$(device_id exit)
+printf 'admin $ nexctl device approve %s\n' "$EXIT_ID" >&3
+nexctl_admin api device approve "$EXIT_ID" | grep -E '^(hostname|advertise_cidrs|approved_cidrs|exit_node) ' >&3
+exit_listed client1 exit
+tell ""
+tell "-- client1 subscribes to the exit node:"
 nexctl_on client1 exit-node enable
 wait_for 15 sh -c "[ \"\$(ip netns exec $NX-client1 curl -s -m 2 http://$WWW_IP/)\" = 203.0.113.40 ]" || true
 nexctl_on client1 exit-node list

@@ -285,8 +285,8 @@ static int print_exit_nodes(json_t *list)
 
 static const char exit_node_help[] =
 	"enable [--exit-node A[,B...]] [--failover]\n"
-	"         send all traffic of this device through an exit node of the organization\n"
-	"         (waits for one, traffic blocked, if there is none yet); the subscription\n"
+	"         send all traffic of this device through an approved exit node of the\n"
+	"         organization (traffic blocked while none answers); the subscription\n"
 	"         is kept until disabled, also across restarts. Without --exit-node: the\n"
 	"         one with the lowest latency; with it: the first that answers of the\n"
 	"         listed ones (device ids, public keys, tunnel IPs, or hostnames that\n"

@@ -2,6 +2,8 @@
 # lib.sh (source lib.sh first). They build a small internet in namespaces:
 #
 #   inet      a bridge "br0" for 203.0.113.0/24, the "internet"
+#   gw        203.0.113.1, 2001:db8:100::1: the internet's router (exit hosts
+#             send everything through it: exit_host)
 #   api       203.0.113.10  nexapi over TLS (a CA made here), :8443
 #   stun      203.0.113.20  coturn, STUN only, :19302
 #   turn      203.0.113.30  coturn, TURN with use-auth-secret, :3478 (turn_up)
@@ -25,10 +27,16 @@ declare -A NEXD_IF=()       # host -> interface name
 declare -A NEXD_SOCK=()     # host -> control socket
 NX_INET_SEQ=0
 
-# inet_up: the internet bridge.
+# inet_up: the internet bridge, and its router gw (203.0.113.1 and
+# 2001:db8:100::1/64), forwarding between the hosts of the bridge.
 inet_up() {
 	ns_add inet
 	bridge_add inet br0
+	ns_add gw
+	inet_attach gw 203.0.113.1/24
+	addr_add gw eth0 2001:db8:100::1/64
+	n gw sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
+		net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.eth0.send_redirects=0
 }
 
 # inet_attach HOST ADDR/24: a veth from HOST (eth0) to the bridge.
@@ -45,6 +53,53 @@ public_host() {
 	ns_add "$1"
 	inet_attach "$1" "$2/24"
 	ip -n "$NX-$1" route add default via 203.0.113.1 dev eth0
+}
+
+# exit_host NAME ADDR [ADDR6]: a host on the internet as a cloud VM sees it:
+# a host address (ADDR/32, ADDR6/128) and everything through the router gw,
+# so the internet is not a network directly connected to it (an exit node
+# does not forward its clients to its own networks: docs/exit-node.md).
+exit_host() {
+	local name=$1 addr=$2 addr6=${3:-} port=in$((NX_INET_SEQ++))
+	ns_add "$name"
+	veth_add "$name" eth0 inet "$port"
+	bridge_port inet br0 "$port"
+	addr_add "$name" eth0 "$addr/32"
+	ip -n "$NX-$name" route add 203.0.113.1 dev eth0
+	ip -n "$NX-$name" route add default via 203.0.113.1 dev eth0
+	if [ -n "$addr6" ]; then
+		addr_add "$name" eth0 "$addr6/128"
+		ip -n "$NX-$name" -6 route add 2001:db8:100::1 dev eth0
+		ip -n "$NX-$name" -6 route add default via 2001:db8:100::1 dev eth0
+	fi
+}
+
+# device_id HOST [ORG]: the id of the device registered with hostname HOST
+# ("" if none) in ORG (default: the default organization).
+device_id() {
+	nexctl_admin api -o json device list --org "${2:-default}" 2>/dev/null |
+		jq -r --arg h "$1" '[.devices[] | select(.hostname == $h)][0].id // empty'
+}
+
+# approve_exit HOST [ORG]: the admin approves what HOST's device advertises
+# (the exit node's 0.0.0.0/0, ::/0), once it is registered and advertising.
+approve_exit() {
+	local id="" i
+	for ((i = 0; i < 100; i++)); do
+		id=$(nexctl_admin api -o json device list --org "${2:-default}" 2>/dev/null | jq -r --arg h "$1" \
+			'[.devices[] | select(.hostname == $h and (.advertise_cidrs | index("0.0.0.0/0")))][0].id // empty')
+		[ -n "$id" ] && break
+		sleep 0.2
+	done
+	[ -n "$id" ] || fail "$1 did not register as an exit node in 20 s"
+	pp nexctl_admin api device approve "$id" >/dev/null || fail "cannot approve $1 ($id)"
+}
+
+# exit_listed CLIENT EXIT: wait until CLIENT's nexd lists EXIT as an
+# approved exit node (the approval reached it through watch).
+exit_listed() {
+	wait_for 15 sh -c "ip netns exec $NX-$1 $NEXCTL nexd --unix-socket ${NEXD_SOCK[$1]} exit-node list -o json | jq -e 'any(.[]; .hostname == \"$2\" and .approved)'" ||
+		fail "$1 does not list $2 as an approved exit node: $(nexd_ctl "$1" exit-node list 2>&1)"
 }
 
 # nat_host NAME ROUTER OUTSIDE-ADDR LAN-PREFIX(3 octets): a host behind its

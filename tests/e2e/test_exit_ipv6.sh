@@ -18,9 +18,7 @@ assert_ok "an organization with an IPv6 prefix" nexctl_admin api org create v6ne
 KEY=$(reg_key api --org v6net)
 
 say "an exit node with an IPv6 uplink"
-public_host exit 203.0.113.43
-addr_add exit eth0 2001:db8:100::43/64
-ip -n "$NX-exit" -6 route add default via 2001:db8:100::1 dev eth0
+exit_host exit 203.0.113.43 2001:db8:100::43
 say "a client behind an IPv4-only NAT, with no IPv6 of its own"
 nat_host c natc 203.0.113.5 198.51.100
 for h in exit c; do resolver "$h"; done
@@ -29,6 +27,7 @@ nexd_start exit "$KEY" router --exit-node
 nexd_start c "$KEY"
 nexd_wait_up exit
 nexd_wait_up c
+approve_exit exit v6net
 mesh_ping c exit
 c6=$(ip -n "$NX-c" -6 -o addr show dev "${NEXD_IF[c]}" scope global | awk '{ split($4, a, "/"); print a[1] }')
 e6=$(ip -n "$NX-exit" -6 -o addr show dev "${NEXD_IF[exit]}" scope global | awk '{ split($4, a, "/"); print a[1] }')

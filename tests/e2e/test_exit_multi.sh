@@ -17,7 +17,7 @@ www_up
 KEY=$(reg_key api)
 
 say "two exit nodes: exitA near (203.0.113.40), exitB 50 ms away behind 203.0.113.42"
-public_host exitA 203.0.113.40
+exit_host exitA 203.0.113.40
 delayed_host exitB rb 203.0.113.42 50
 say "a client behind its NAT, with IPv6 on its LAN routed to the internet host"
 nat_host c1 natc1 203.0.113.2 198.51.100
@@ -38,6 +38,8 @@ nexd_start exitA "$KEY" router --exit-node
 nexd_start exitB "$KEY" router --exit-node
 nexd_start c1 "$KEY"
 for h in exitA exitB c1; do nexd_wait_up "$h"; done
+approve_exit exitA
+approve_exit exitB
 mesh_ping c1 exitA
 mesh_ping c1 exitB
 wait_for 20 sh -c "ip netns exec $NX-c1 $NEXCTL nexd --unix-socket ${NEXD_SOCK[c1]} exit-node list -o json | jq -e 'length == 2 and all(.[]; .latency_ms != null)'" ||

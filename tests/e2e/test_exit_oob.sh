@@ -17,7 +17,7 @@ dns_up
 www_up
 
 say "an exit node whose host starts hardened (accept_redirects=0)"
-public_host exit 203.0.113.40
+exit_host exit 203.0.113.40
 n exit sysctl -qw net.ipv4.conf.all.accept_redirects=0 net.ipv4.conf.default.accept_redirects=0 \
 	net.ipv4.conf.eth0.accept_redirects=0
 resolver exit
@@ -25,6 +25,7 @@ EXIT_BEFORE=$(routing_state exit)
 KEY=$(reg_key api)
 nexd_start exit "$KEY" router --exit-node
 nexd_wait_up exit
+approve_exit exit
 fwd=$(n exit cat /proc/sys/net/ipv4/conf/eth0/forwarding)
 assert_eq "forwarding on the uplink" 1 "$fwd"
 assert_eq "global ip_forward untouched" 0 "$(n exit cat /proc/sys/net/ipv4/ip_forward)"
@@ -39,6 +40,7 @@ nexd_start c1 "$KEY"
 nexd_wait_up c1
 mesh_ping c1 exit
 C1_RUNNING=$(routing_state c1)
+exit_listed c1 exit
 nexd_ctl c1 exit-node enable >/dev/null
 expect_source c1 203.0.113.40
 mesh_ping c1 exit

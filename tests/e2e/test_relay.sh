@@ -100,6 +100,8 @@ say "an exit node behind a home NAT, a client behind a symmetric NAT"
 nexd_stop h1
 nexd_start h1 "$KEY" router --exit-node
 nexd_wait_up h1
+approve_exit h1
+exit_listed s1 h1
 out=$(nexd_ctl s1 exit-node enable)
 assert_eq "enable output" "Successfully enabled exit node client on this device" "$out"
 expect_source s1 "203.0.113.${OUTSIDE[h1]}"
