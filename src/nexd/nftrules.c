@@ -274,6 +274,9 @@ int nftrules_exit_script(const struct nftrules_exit *p, char **out)
 	sb_printf(&sb, "\t\tiifname \"%s\" oifname \"%s\" counter accept\n", m, u);
 	sb_printf(&sb, "\t\tiifname \"%s\" oifname \"%s\" ct state established,related counter accept\n", u, m);
 	sb_printf(&sb, "\t\toifname \"%s\" counter drop\n", m);
+	/* the mesh goes out of the uplink only: not to networks behind the
+	 * host's other interfaces, even with --exit-node-allow-lan */
+	sb_printf(&sb, "\t\tiifname \"%s\" counter drop\n", m);
 	sb_printf(&sb, "\t}\n\n");
 
 	/* the exit host itself, but for its mesh addresses */

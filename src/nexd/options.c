@@ -44,9 +44,9 @@ void options_usage(FILE *f)
 		"nexd [options] router --exit-node [--egress-interface IFACE] [--exit-node-allow-lan]\n"
 		"  Makes this device an exit node: it advertises 0.0.0.0/0 and, once an admin\n"
 		"  approves it (nexctl device approve ID), forwards and masquerades mesh traffic\n"
-		"  out of IFACE (default: the default route's). Never to the networks this host\n"
-		"  is directly connected to (unless --exit-node-allow-lan), to link-local\n"
-		"  addresses or to this host itself.\n",
+		"  out of IFACE (default: the default route's), and only out of it. Never to\n"
+		"  the networks this host is directly connected to (--exit-node-allow-lan opens\n"
+		"  those on IFACE's side), to link-local addresses or to this host itself.\n",
 		NEXD_DEFAULT_PORT);
 }
 
