@@ -27,7 +27,14 @@ struct httpd {
 	httpd_handler fallback;
 	uint32_t id_prefix;
 	uint64_t next_id;
+	bool tls;
 };
+
+/* TLS 1.2 and 1.3 only, AEAD ciphers with forward secrecy (GnuTLS
+ * priority string: libmicrohttpd's TLS is GnuTLS). */
+#define HTTPD_TLS_PRIORITIES                                                                           \
+	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+CHACHA20-POLY1305:+AES-256-GCM:"      \
+	"+AES-128-GCM:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA"
 
 struct httpd_request {
 	struct httpd *h;
@@ -112,8 +119,13 @@ static void queue(struct httpd_request *r, unsigned status, struct MHD_Response 
 		r->status = 500;
 		return;
 	}
-	if (json)
+	if (json) {
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+		/* API answers may carry tokens and keys: never stored by a cache */
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	}
+	if (r->h->tls)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_STRICT_TRANSPORT_SECURITY, "max-age=31536000");
 	MHD_add_response_header(resp, "X-Request-Id", r->id);
 	if (MHD_queue_response(r->conn, status, resp) == MHD_YES)
 		r->queued = true;
@@ -396,7 +408,7 @@ int httpd_start(const struct httpd_config *cfg, const struct httpd_route *routes
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
 			 MHD_USE_ERROR_LOG;
 	struct httpd *h;
-	struct MHD_OptionItem ops[12];
+	struct MHD_OptionItem ops[13];
 	int n = 0;
 
 	h = calloc(1, sizeof(*h));
@@ -421,6 +433,8 @@ int httpd_start(const struct httpd_config *cfg, const struct httpd_route *routes
 		flags |= MHD_USE_TLS;
 		ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)cfg->tls_cert_pem };
 		ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)cfg->tls_key_pem };
+		ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)HTTPD_TLS_PRIORITIES };
+		h->tls = true;
 	}
 	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, (void *)&cfg->listen.sa };
 	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, cfg->connection_limit, NULL };

@@ -44,6 +44,12 @@ assert_ne() {
 	[ "$2" != "$3" ] || fail "$1: must not be '$2'"
 	printf '    ok: %s = %s\n' "$1" "$3" >&2
 }
+assert_contains() {
+	case "$3" in
+	*"$2"*) printf '    ok: %s contains %s\n' "$1" "$2" >&2 ;;
+	*) fail "$1: '$2' not found in: $3" ;;
+	esac
+}
 
 api_cleanup() {
 	local rc=$? p

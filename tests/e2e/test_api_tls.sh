@@ -28,6 +28,26 @@ port=${API_URL##*:}
 STATUS=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$P/ca.crt" "https://localhost:$port/healthz") || true
 assert_eq "by name localhost" 200 "$STATUS"
 
+say "TLS 1.2 and 1.3 only; HSTS on every answer; API answers are never cached"
+for v in 1.2 1.3; do
+	STATUS=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$P/ca.crt" --tlsv$v --tls-max $v "$API_URL/healthz") || true
+	assert_eq "TLS $v" 200 "$STATUS"
+done
+for v in 1.0 1.1; do
+	STATUS=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$P/ca.crt" --tlsv1.0 --tls-max $v \
+		--ciphers DEFAULT@SECLEVEL=0 "$API_URL/healthz") || STATUS=refused
+	assert_eq "TLS $v" refused "$STATUS"
+done
+# an old client offering only CBC ciphers with RSA key exchange
+STATUS=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$P/ca.crt" --tls-max 1.2 --ciphers AES128-SHA \
+	"$API_URL/healthz") || STATUS=refused
+assert_eq "TLS 1.2 with AES128-SHA only" refused "$STATUS"
+hdrs=$(curl -s -D - -o /dev/null --cacert "$P/ca.crt" -H "Authorization: Bearer $ADMIN" "$API_URL/api/v1/organizations" | tr -d '\r')
+assert_contains "HSTS" "Strict-Transport-Security: max-age=31536000" "$hdrs"
+assert_contains "no-store" "Cache-Control: no-store" "$hdrs"
+hdrs=$(curl -s -D - -o /dev/null --cacert "$P/ca.crt" "$API_URL/" | tr -d '\r')
+assert_contains "HSTS on the web UI" "Strict-Transport-Security: max-age=31536000" "$hdrs"
+
 say "without the CA, or with another CA, curl refuses"
 if curl -s -o /dev/null "$API_URL/healthz"; then fail "curl trusted an unknown CA"; fi
 echo "    ok: no CA -> refused" >&2
