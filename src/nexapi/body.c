@@ -130,6 +130,7 @@ static int parse_endpoints(json_t *arr, struct body_device *d, struct jsonv_err 
 	json_array_foreach(arr, i, ep) {
 		struct body_endpoint *b = &d->endpoints[i];
 		char addr[ADDR_ENDPOINT_STRLEN + 8];
+		const char *why;
 
 		if (!json_is_object(ep))
 			return jsonv_fail(e, "endpoints[%zu] must be an object", i);
@@ -140,8 +141,8 @@ static int parse_endpoints(json_t *arr, struct body_device *d, struct jsonv_err 
 			return -EINVAL;
 		if (strcmp(b->source, "local") && strcmp(b->source, "stun") && strcmp(b->source, "relay"))
 			return jsonv_fail(e, "endpoints[%zu].source must be \"local\", \"stun\" or \"relay\"", i);
-		if (validate_endpoint(addr, b->address))
-			return jsonv_fail(e, "endpoints[%zu].address \"%.64s\" is not ip:port", i, addr);
+		if (validate_endpoint(addr, b->address, &why))
+			return jsonv_fail(e, "endpoints[%zu].address \"%.64s\" %s", i, addr, why);
 	}
 	d->n_endpoints = json_array_size(arr);
 	return 0;

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <netinet/in.h>
 
 #include "common/key.h"
 #include "nexapi/ipam.h"
@@ -116,15 +117,54 @@ int validate_public_key(const char *s)
 	return 0;
 }
 
-int validate_endpoint(const char *s, char out[ADDR_ENDPOINT_STRLEN])
+/* Why a peer cannot be sent to this IPv4 address (NULL: it can). */
+static const char *v4_unusable(const uint8_t a[4])
+{
+	if (a[0] == 0)
+		return "is an unspecified (0.0.0.0/8) address";
+	if (a[0] == 127)
+		return "is a loopback address";
+	if (a[0] >= 224 && a[0] <= 239)
+		return "is a multicast address";
+	if (a[0] == 255 && a[1] == 255 && a[2] == 255 && a[3] == 255)
+		return "is the broadcast address";
+	return NULL;
+}
+
+static const char *unusable(const union sockaddr_any *a)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	const uint8_t *b;
+
+	if (a->sa.sa_family == AF_INET)
+		return v4_unusable((const uint8_t *)&a->in4.sin_addr);
+	b = a->in6.sin6_addr.s6_addr;
+	if (!memcmp(b, mapped, sizeof(mapped)))
+		return v4_unusable(b + 12);
+	if (IN6_IS_ADDR_UNSPECIFIED(&a->in6.sin6_addr))
+		return "is an unspecified address";
+	if (IN6_IS_ADDR_LOOPBACK(&a->in6.sin6_addr))
+		return "is a loopback address";
+	if (IN6_IS_ADDR_MULTICAST(&a->in6.sin6_addr))
+		return "is a multicast address";
+	return NULL;
+}
+
+int validate_endpoint(const char *s, char out[ADDR_ENDPOINT_STRLEN], const char **why)
 {
 	union sockaddr_any a;
 
+	*why = "is not ip:port";
 	if (strchr(s, '%') || addr_endpoint_parse(s, &a))
 		return -EINVAL;
 	if ((a.sa.sa_family == AF_INET && a.in4.sin_port == 0) ||
-	    (a.sa.sa_family == AF_INET6 && a.in6.sin6_port == 0))
+	    (a.sa.sa_family == AF_INET6 && a.in6.sin6_port == 0)) {
+		*why = "has port 0";
 		return -EINVAL;
+	}
+	*why = unusable(&a);
+	if (*why)
+		return -EADDRNOTAVAIL;
 	addr_endpoint_format(&a, out);
 	return 0;
 }

@@ -32,8 +32,11 @@ int validate_cidr_canonical(const char *s, char out[ADDR_CIDR_STRLEN]);
 bool validate_overlaps(const char *advertised, const char *mesh);
 /* A WireGuard public key in base64, not all zero. */
 int validate_public_key(const char *s);
-/* "ip:port" or "[ip]:port", numeric, port not 0, no scope; out: canonical text. */
-int validate_endpoint(const char *s, char out[ADDR_ENDPOINT_STRLEN]);
+/* "ip:port" or "[ip]:port", numeric, port not 0, no scope, an address a
+ * peer can send to (not unspecified, loopback, multicast or broadcast,
+ * also as IPv4-mapped IPv6); out: canonical text. -EINVAL (text) or
+ * -EADDRNOTAVAIL (address), *why says which. */
+int validate_endpoint(const char *s, char out[ADDR_ENDPOINT_STRLEN], const char **why);
 /* A uuid in lowercase text form (36 characters). */
 int validate_uuid(const char *s);
 /* 16 lowercase hex digits (token and key ids). */

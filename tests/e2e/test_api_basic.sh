@@ -167,6 +167,13 @@ say "PATCH rules"
 expect PATCH "/api/v1/devices/$D1" "$D1_TOKEN" '{"exit_node_status":"using desktop","endpoints":[{"source":"stun","address":"203.0.113.5:999"}],"version":"0.2"}' 200
 assert_eq "status set" "using desktop" "$(j .exit_node_status)"
 assert_eq "endpoint set" 203.0.113.5:999 "$(j '.endpoints[0].address')"
+# addresses no peer can send to are refused, naming the value
+for bad in 127.0.0.1:22 255.255.255.255:9 0.0.0.0:51820 224.0.0.1:5 "[::1]:51820" "[ff02::1]:5" 192.0.2.1:0; do
+	expect PATCH "/api/v1/devices/$D1" "$D1_TOKEN" "{\"endpoints\":[{\"source\":\"stun\",\"address\":\"$bad\"}]}" 400 bad_request
+	assert_contains "message names the value" "\"$bad\"" "$(j .message)"
+done
+expect GET "/api/v1/devices/$D1" "$D1_TOKEN" "" 200
+assert_eq "endpoint unchanged" 203.0.113.5:999 "$(j '.endpoints[0].address')"
 assert_eq "version set" 0.2 "$(j .version)"
 assert_eq "cidrs kept" "0.0.0.0/0 192.0.2.0/24" "$(j '.advertise_cidrs | join(" ")')"
 R1=$(j .revision)

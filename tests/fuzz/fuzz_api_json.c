@@ -64,7 +64,9 @@ static void check_device(const struct body_device *d, bool reg)
 		abort();
 	for (size_t i = 0; i < d->n_endpoints; i++) {
 		char again[ADDR_ENDPOINT_STRLEN];
-		if (validate_endpoint(d->endpoints[i].address, again) ||
+		const char *why;
+
+		if (validate_endpoint(d->endpoints[i].address, again, &why) ||
 		    strcmp(again, d->endpoints[i].address))
 			abort();
 	}

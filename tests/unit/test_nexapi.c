@@ -101,6 +101,7 @@ static void test_ipam_dense(void **state)
 static void test_validate(void **state)
 {
 	char out[ADDR_CIDR_STRLEN], ep[ADDR_ENDPOINT_STRLEN];
+	const char *why;
 	char longname[300];
 
 	assert_int_equal(validate_org_name("acme-1"), 0);
@@ -134,13 +135,35 @@ static void test_validate(void **state)
 	assert_int_equal(validate_public_key("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="), -EINVAL);
 	assert_int_equal(validate_public_key("short"), -EINVAL);
 
-	assert_int_equal(validate_endpoint("192.0.2.1:51820", ep), 0);
+	assert_int_equal(validate_endpoint("192.0.2.1:51820", ep, &why), 0);
 	assert_string_equal(ep, "192.0.2.1:51820");
-	assert_int_equal(validate_endpoint("[2001:db8::1]:1", ep), 0);
-	assert_int_equal(validate_endpoint("192.0.2.1:0", ep), -EINVAL);
-	assert_int_equal(validate_endpoint("192.0.2.1", ep), -EINVAL);
-	assert_int_equal(validate_endpoint("[fe80::1%1]:5", ep), -EINVAL);
-	assert_int_equal(validate_endpoint("host.example:5", ep), -EINVAL);
+	assert_int_equal(validate_endpoint("[2001:db8::1]:1", ep, &why), 0);
+	assert_int_equal(validate_endpoint("192.0.2.1:0", ep, &why), -EINVAL);
+	assert_int_equal(validate_endpoint("192.0.2.1", ep, &why), -EINVAL);
+	assert_int_equal(validate_endpoint("[fe80::1%1]:5", ep, &why), -EINVAL);
+	assert_int_equal(validate_endpoint("host.example:5", ep, &why), -EINVAL);
+	assert_string_equal(why, "is not ip:port");
+	/* addresses no peer can send to */
+	static const char *const bad[][2] = {
+		{ "127.0.0.1:22", "is a loopback address" },
+		{ "127.9.9.9:51820", "is a loopback address" },
+		{ "[::1]:51820", "is a loopback address" },
+		{ "[::ffff:127.0.0.1]:51820", "is a loopback address" },
+		{ "0.0.0.0:51820", "is an unspecified (0.0.0.0/8) address" },
+		{ "[::]:51820", "is an unspecified address" },
+		{ "224.0.0.1:51820", "is a multicast address" },
+		{ "239.255.255.250:1900", "is a multicast address" },
+		{ "[ff02::1]:51820", "is a multicast address" },
+		{ "255.255.255.255:9", "is the broadcast address" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(validate_endpoint(bad[i][0], ep, &why), -EADDRNOTAVAIL);
+		assert_string_equal(why, bad[i][1]);
+	}
+	assert_int_equal(validate_endpoint("192.0.2.1:0", ep, &why), -EINVAL);
+	assert_string_equal(why, "has port 0");
+	assert_int_equal(validate_endpoint("223.255.255.254:1", ep, &why), 0);
+	assert_int_equal(validate_endpoint("[2001:db8::ffff:7f00:1]:1", ep, &why), 0);
 
 	assert_int_equal(validate_uuid("0f8fad5b-d9cb-469f-a165-70867728950e"), 0);
 	assert_int_equal(validate_uuid("0F8FAD5B-d9cb-469f-a165-70867728950e"), -EINVAL);
