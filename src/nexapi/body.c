@@ -57,7 +57,13 @@ int body_parse_org(const char *buf, size_t len, struct body_org *out, struct jso
 		goto out;
 	if ((rc = jsonv_string(o, "name", true, 1, STORE_NAME_MAX, out->name, sizeof(out->name), e)))
 		goto out;
-	if (validate_org_name(out->name)) {
+	switch (validate_org_name(out->name)) {
+	case 0:
+		break;
+	case -EEXIST:
+		rc = jsonv_fail(e, "field \"name\" looks like an organization id; choose a name that is not a uuid");
+		goto out;
+	default:
 		rc = jsonv_fail(e, "field \"name\" must match [a-z0-9][a-z0-9-]{0,62}");
 		goto out;
 	}

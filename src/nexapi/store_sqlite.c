@@ -7,6 +7,7 @@
  * The schema uses only types and constraints that PostgreSQL also has
  * (TEXT, BIGINT, INTEGER, UNIQUE, REFERENCES). */
 #include "nexapi/store.h"
+#include "nexapi/validate.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -593,15 +594,15 @@ static void read_org(sqlite3_stmt *st, struct org_rec *o)
 
 static int sq_org_get(struct store *s, const char *id_or_name, struct org_rec *out)
 {
-	static const char sql[] =
-		"SELECT " ORG_COLS " FROM organizations WHERE id = ? OR name = ?";
-	sqlite3_stmt *st = stmt(s, sql);
+	/* an id has a uuid's form and a name never has it: one or the other */
+	static const char by_id[] = "SELECT " ORG_COLS " FROM organizations WHERE id = ?";
+	static const char by_name[] = "SELECT " ORG_COLS " FROM organizations WHERE name = ?";
+	sqlite3_stmt *st = stmt(s, validate_uuid(id_or_name) == 0 ? by_id : by_name);
 	int rc;
 
 	if (!st)
 		return -EIO;
 	bind_text(st, 1, id_or_name);
-	bind_text(st, 2, id_or_name);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE)
 		return -ENOENT;

@@ -26,6 +26,9 @@ int validate_org_name(const char *s)
 	for (size_t i = 1; i < n; i++)
 		if (!is_lower_alnum(s[i]) && s[i] != '-')
 			return -EINVAL;
+	/* a name is never taken for an id: lookups tell them apart by form */
+	if (validate_uuid(s) == 0)
+		return -EEXIST;
 	return 0;
 }
 

@@ -8,7 +8,8 @@
 
 #include "common/addr.h"
 
-/* [a-z0-9][a-z0-9-]{0,62} */
+/* [a-z0-9][a-z0-9-]{0,62}, and not of an id's form (a uuid): -EINVAL,
+ * -EEXIST (looks like an id). */
 int validate_org_name(const char *s);
 /* 1..253 bytes of [A-Za-z0-9._-] */
 int validate_hostname(const char *s);

@@ -36,6 +36,18 @@ assert_eq "A lists only its key" "$KEYID_a" "$(j '[.[].id] | join(" ")')"
 expect GET /api/v1/organizations "$TOK_a" "" 200
 assert_eq "A sees only org-a" org-a "$(j '[.[].name] | join(" ")')"
 
+say "an organization cannot be named like another one's id"
+expect GET /api/v1/organizations/org-a "$ADMIN" "" 200
+ID_a=$(j .id)
+expect POST /api/v1/organizations "$ADMIN" "{\"name\":\"$ID_a\",\"prefix\":\"100.100.3.0/24\"}" 400 bad_request
+assert_contains "message" "looks like an organization id" "$(j .message)"
+expect POST /api/v1/organizations "$ADMIN" '{"name":"00000000-0000-4000-8000-000000000000","prefix":"100.100.3.0/24"}' 400 bad_request
+expect GET "/api/v1/organizations/$ID_a" "$ADMIN" "" 200
+assert_eq "by id" org-a "$(j .name)"
+expect POST /api/v1/tokens "$ADMIN" "{\"organization\":\"$ID_a\"}" 201
+expect GET /api/v1/organizations "$(j .token)" "" 200
+assert_eq "a token for the id belongs to that organization" org-a "$(j '[.[].name] | join(" ")')"
+
 say "what only an admin may do"
 expect POST /api/v1/organizations "$TOK_a" '{"name":"org-c"}' 403 forbidden
 expect POST /api/v1/tokens "$TOK_a" '{"organization":"org-a"}' 403 forbidden

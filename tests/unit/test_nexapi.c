@@ -107,6 +107,8 @@ static void test_validate(void **state)
 	assert_int_equal(validate_org_name("acme-1"), 0);
 	assert_int_equal(validate_org_name("-acme"), -EINVAL);
 	assert_int_equal(validate_org_name("Acme"), -EINVAL);
+	assert_int_equal(validate_org_name("0f8fad5b-d9cb-469f-a165-70867728950e"), -EEXIST);
+	assert_int_equal(validate_org_name("0f8fad5b-d9cb-469f-a165-70867728950"), 0);
 	assert_int_equal(validate_org_name(""), -EINVAL);
 	memset(longname, 'a', 64);
 	longname[64] = 0;
