@@ -58,7 +58,9 @@ exit_host exit 203.0.113.40
 nat_host client1 nat1 203.0.113.2 192.0.2
 nat_host client2 nat2 203.0.113.3 198.51.100
 for h in exit client1 client2; do resolver "$h"; done
-KEY=$(reg_key api)
+KEY=$(reg_key api --expires 1h)
+tell "admin $ nexctl reg-key create --reusable --expires 1h   # one key for the three devices"
+tell "         (keys are single use and expire in 24 h unless asked otherwise)"
 nexd_start exit "$KEY" router --exit-node
 nexd_start client1 "$KEY"
 nexd_start client2 "$KEY"

@@ -678,9 +678,10 @@ int api_regkey_create(struct api_client *c, const struct api_regkey_spec *spec, 
 	int r = -ENOMEM;
 
 	if (!body || (spec->org && json_object_set_new(body, "organization", json_string(spec->org))) ||
-	    json_object_set_new(body, "single_use", json_boolean(spec->single_use)) ||
+	    json_object_set_new(body, "single_use", json_boolean(!spec->reusable)) ||
 	    (spec->auto_approve && json_object_set_new(body, "auto_approve", json_true())) ||
-	    (spec->expires_in_s &&
+	    (spec->never_expires && json_object_set_new(body, "expires_in", json_null())) ||
+	    (!spec->never_expires && spec->expires_in_s &&
 	     json_object_set_new(body, "expires_in", json_integer((json_int_t)spec->expires_in_s)))) {
 		set_error(c, "out of memory (or a name that is not UTF-8)");
 		goto out;

@@ -95,10 +95,11 @@ int api_org_update(struct api_client *c, const char *id_or_name, const char *exi
 int api_token_create(struct api_client *c, const char *org, json_t **reply);
 struct api_regkey_spec {
 	const char *org;           /* NULL: the server's default */
-	bool single_use;
+	bool reusable;             /* registers any number of devices (else one) */
 	bool auto_approve;         /* the devices enrolled with it are approved for what
 				    * they advertise (sent only when true) */
-	uint64_t expires_in_s;     /* 0: never expires */
+	bool never_expires;        /* sent as "expires_in": null */
+	uint64_t expires_in_s;     /* 0: the server's default (24 h) */
 };
 int api_regkey_create(struct api_client *c, const struct api_regkey_spec *spec, json_t **reply);
 int api_regkey_list(struct api_client *c, const char *org, json_t **reply);

@@ -117,10 +117,17 @@ int body_parse_regkey(const char *buf, size_t len, struct body_regkey *out, stru
 	if ((rc = opt(jsonv_string(o, "organization", false, 1, STORE_NAME_MAX, out->organization,
 				   sizeof(out->organization), e))))
 		goto out;
+	/* safe unless asked otherwise: single use, expiring in 24 h */
+	out->single_use = true;
 	if ((rc = opt(jsonv_bool(o, "single_use", &out->single_use, e))))
 		goto out;
 	if ((rc = opt(jsonv_bool(o, "auto_approve", &out->auto_approve, e))))
 		goto out;
+	if (json_is_null(json_object_get(o, "expires_in"))) {
+		out->expires_in = 0;   /* never */
+		goto out;
+	}
+	out->expires_in = BODY_DEFAULT_EXPIRES_IN;
 	rc = opt(jsonv_int(o, "expires_in", 1, BODY_MAX_EXPIRES_IN, &out->expires_in, e));
 out:
 	json_decref(o);

@@ -16,6 +16,7 @@
 #define BODY_MAX_ENDPOINTS 16
 #define BODY_MAX_CIDRS 64
 #define BODY_MAX_EXPIRES_IN 31536000
+#define BODY_DEFAULT_EXPIRES_IN 86400    /* a registration key's lifetime unless asked otherwise */
 #define BODY_PROOF_MAX 64                /* characters of proof.nonce and proof.mac */
 
 struct body_org {
@@ -36,9 +37,9 @@ struct body_token {
 
 struct body_regkey {
 	char organization[STORE_NAME_MAX + 1];   /* "" when absent */
-	bool single_use;
+	bool single_use;                          /* default true */
 	bool auto_approve;
-	int64_t expires_in;                       /* 0 when absent */
+	int64_t expires_in;                       /* default BODY_DEFAULT_EXPIRES_IN; 0: never (null) */
 };
 
 struct body_endpoint {

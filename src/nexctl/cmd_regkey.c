@@ -1,9 +1,10 @@
-/* nexctl reg-key create [--org NAME] [--single-use] [--expires DURATION] [--auto-approve]
+/* nexctl reg-key create [--org NAME] [--single-use|--reusable] [--expires DURATION|never] [--auto-approve]
  *        reg-key list [--org NAME]
  *        reg-key delete ID */
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "apiclient/apiclient.h"
 #include "common/timeutil.h"
@@ -18,7 +19,7 @@ static int regkey_delete(struct nexctl *ctx, int argc, char *argv[]);
 
 static const struct nexctl_subcommand regkey_commands[] = {
 	{ "create", regkey_create,
-	  "reg-key create [--org NAME] [--single-use] [--expires DURATION] [--auto-approve]",
+	  "reg-key create [--org NAME] [--single-use|--reusable] [--expires DURATION|never] [--auto-approve]",
 	  "create a registration key" },
 	{ "list", regkey_list, "reg-key list [--org NAME]", "list registration keys (without the keys)" },
 	{ "delete", regkey_delete, "reg-key delete ID", "revoke a registration key" },
@@ -31,9 +32,11 @@ static const char regkey_create_help[] =
 	"answer). The key is shown only once.\n"
 	"  --org NAME           the organization (admin token: default \"default\";\n"
 	"                       organization token: its own)\n"
-	"  --single-use         the key registers one device only\n"
-	"  --expires DURATION   the key expires after DURATION: 90s, 15m, 24h, 7d or\n"
-	"                       plain seconds (at most 365d); default: never\n"
+	"  --reusable           the key registers any number of devices (default:\n"
+	"                       one; --single-use says so explicitly)\n"
+	"  --expires DURATION|never\n"
+	"                       the key expires after DURATION: 90s, 15m, 24h, 7d or\n"
+	"                       plain seconds (at most 365d), or never; default: 24h\n"
 	"  --auto-approve       the devices enrolled with this key have what they\n"
 	"                       advertise approved at once (an exit node's\n"
 	"                       0.0.0.0/0: used without nexctl device approve).\n"
@@ -55,6 +58,7 @@ static int regkey_create(struct nexctl *ctx, int argc, char *argv[])
 	static const struct option opts[] = {
 		{ "org", required_argument, NULL, 'O' },
 		{ "single-use", no_argument, NULL, 'S' },
+		{ "reusable", no_argument, NULL, 'R' },
 		{ "expires", required_argument, NULL, 'E' },
 		{ "auto-approve", no_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 },
@@ -62,6 +66,7 @@ static int regkey_create(struct nexctl *ctx, int argc, char *argv[])
 	const struct nexctl_subcommand *sub = &regkey_commands[0];
 	struct api_regkey_spec spec = { 0 };
 	uint64_t expires = 0;
+	bool single = false;
 	json_t *reply = NULL;
 	int opt, r;
 
@@ -71,12 +76,20 @@ static int regkey_create(struct nexctl *ctx, int argc, char *argv[])
 			spec.org = optarg;
 			break;
 		case 'S':
-			spec.single_use = true;
+			single = true;
+			break;
+		case 'R':
+			spec.reusable = true;
 			break;
 		case 'A':
 			spec.auto_approve = true;
 			break;
 		case 'E':
+			if (!strcmp(optarg, "never")) {
+				spec.never_expires = true;
+				break;
+			}
+			spec.never_expires = false;
 			r = time_parse_duration(optarg, REGKEY_EXPIRES_MAX, &expires);
 			if (r == -ERANGE)
 				return nexctl_usage_error(sub, "--expires \"%s\": longer than 365d", optarg);
@@ -93,6 +106,8 @@ static int regkey_create(struct nexctl *ctx, int argc, char *argv[])
 	}
 	if (optind != argc)
 		return nexctl_usage_error(sub, "reg-key create takes no arguments");
+	if (single && spec.reusable)
+		return nexctl_usage_error(sub, "--single-use and --reusable contradict each other");
 	if (!nexctl_api(ctx))
 		return NEXCTL_ERROR;
 	spec.expires_in_s = expires;

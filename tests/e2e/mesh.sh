@@ -194,11 +194,12 @@ nexctl_admin() {
 	n "$host" "$NEXCTL" --service-url "$API_URL" --ca-cert "$TMPD/ca.pem" --token "$ADMIN_TOKEN" "$@"
 }
 
-# reg_key HOST [ARGS...]: a new registration key (printed).
+# reg_key HOST [ARGS...]: a new registration key (printed), reusable: the
+# tests enroll several devices with one.
 reg_key() {
 	local host=$1
 	shift
-	nexctl_admin "$host" reg-key create "$@"
+	nexctl_admin "$host" reg-key create --reusable "$@"
 }
 
 # nexd_start HOST KEY [ARGS...]: nexd on HOST, interface ${NX}n<N> (the

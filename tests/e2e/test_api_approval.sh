@@ -43,7 +43,7 @@ ORG=$(j .token)
 expect POST /api/v1/organizations "$ADMIN" '{"name":"other"}' 201
 expect POST /api/v1/tokens "$ADMIN" '{"organization":"other"}' 201
 OTHER=$(j .token)
-regkey "$ORG" '{}'
+regkey "$ORG" '{"single_use":false}'
 PLAIN=$KEY
 expect GET /api/v1/reg-keys "$ORG" "" 200
 assert_eq "keys are not auto_approve by default" false "$(j '.[0].auto_approve')"
@@ -140,7 +140,7 @@ expect POST /api/v1/organizations "$ADMIN" '{"name":"bad","exit_node_approval":"
 
 say "registration key auto_approve"
 expect POST /api/v1/reg-keys "$ORG" '{"auto_approve":"yes"}' 400 bad_request
-regkey "$ORG" '{"auto_approve":true}'
+regkey "$ORG" '{"auto_approve":true,"single_use":false}'
 AUTO=$KEY
 assert_eq "key shows auto_approve" true "$(j .auto_approve)"
 expect GET /api/v1/reg-keys "$ORG" "" 200
@@ -171,7 +171,7 @@ expect GET "/api/v1/devices/$E" "$ET" "" 200
 assert_eq "refused PATCHes changed nothing" "0.0.0.0/0 ::/0 / 0.0.0.0/0" "$(cidrs .advertise_cidrs) / $(cidrs .approved_cidrs)"
 expect PATCH "/api/v1/devices/$E" "$ET" '{"advertise_cidrs":["0.0.0.0/0","::/0","100.100.32.0/20","2001:db8:17::/64"]}' 200
 assert_eq "neighbours of the mesh are fine" "0.0.0.0/0 ::/0 100.100.32.0/20 2001:db8:17::/64" "$(cidrs .advertise_cidrs)"
-regkey "$ADMIN" '{}'
+regkey "$ADMIN" '{"single_use":false}'
 DEFKEY=$KEY
 req POST /api/v1/devices "$DEFKEY" "{\"public_key\":\"$(pubkey)\",\"hostname\":\"x\",\"advertise_cidrs\":[\"100.100.0.0/16\"]}"
 assert_eq "the default organization" "400 advertised prefix 100.100.0.0/16 overlaps the organization's mesh prefix 100.100.0.0/16" "$STATUS $(j .message)"

@@ -85,11 +85,18 @@ assert_eq "org token sees its org" acme "$(j '[.[].name] | join(" ")')"
 
 say "registration keys"
 expect POST /api/v1/reg-keys "$ORG_TOKEN" '{}' 201
+ONCE_ID=$(j .id)
+assert_eq "default: single use" true "$(j .single_use)"
+exp=$(date -d "$(j .expires_at)" +%s)
+now=$(date +%s)
+[ $((exp - now)) -ge 86000 ] && [ $((exp - now)) -le 86400 ] || fail "default expiry is not 24 h: $(j .expires_at)"
+printf '    ok: default expiry in %s s\n' $((exp - now)) >&2
+expect POST /api/v1/reg-keys "$ORG_TOKEN" '{"single_use":false,"expires_in":null}' 201
 KEY=$(j .key)
 KEY_ID=$(j .id)
 assert_eq "key org" acme "$(j .organization)"
-assert_eq "key expiry" null "$(j .expires_at)"
-assert_eq "key single" false "$(j .single_use)"
+assert_eq "key expiry: never" null "$(j .expires_at)"
+assert_eq "key reusable" false "$(j .single_use)"
 expect POST /api/v1/reg-keys "$ADMIN" '{"single_use":true,"expires_in":3600}' 201
 assert_eq "admin key default org" default "$(j .organization)"
 assert_eq "single" true "$(j .single_use)"
@@ -100,10 +107,10 @@ expect POST /api/v1/reg-keys "$ADMIN" '{"single_use":"yes"}' 400 bad_request
 expect POST /api/v1/reg-keys "$ADMIN" '{"expires_in":1.5}' 400 bad_request
 expect POST /api/v1/reg-keys "$ADMIN" '{"organization":"nope"}' 404 not_found
 expect GET /api/v1/reg-keys "$ORG_TOKEN" "" 200
-assert_eq "org token lists its key" "$KEY_ID" "$(j '[.[].id] | join(" ")')"
+assert_eq "org token lists its keys, newest first" "$KEY_ID $ONCE_ID" "$(j '[.[].id] | join(" ")')"
 assert_eq "no key text in lists" null "$(j '.[0].key')"
 expect GET /api/v1/reg-keys "$ADMIN" "" 200
-assert_eq "admin lists all keys" 2 "$(j length)"
+assert_eq "admin lists all keys" 3 "$(j length)"
 expect GET "/api/v1/reg-keys?organization=default" "$ADMIN" "" 200
 assert_eq "admin lists default keys" 1 "$(j length)"
 

@@ -6,7 +6,7 @@ source "$(dirname "$0")/lib_api.sh"
 
 api_start ipam
 expect POST /api/v1/organizations "$ADMIN" '{"name":"small","prefix":"100.100.9.0/29"}' 201
-regkey "$ADMIN" '{"organization":"small"}'
+regkey "$ADMIN" '{"organization":"small","single_use":false}'
 SMALL=$KEY
 
 say "allocation order"
@@ -39,14 +39,14 @@ assert_eq "exhausted message" "no free tunnel address in 100.100.9.0/29" "$(j .m
 
 say "a /30 org: two hosts"
 expect POST /api/v1/organizations "$ADMIN" '{"name":"tiny","prefix":"100.100.10.0/30"}' 201
-regkey "$ADMIN" '{"organization":"tiny"}'
+regkey "$ADMIN" '{"organization":"tiny","single_use":false}'
 register "$KEY" t1; assert_eq t1 "201 100.100.10.1" "$STATUS $DEV_IP"
 register "$KEY" t2; assert_eq t2 "201 100.100.10.2" "$STATUS $DEV_IP"
 register "$KEY" t3; assert_eq t3 409 "$STATUS"
 
 say "50 concurrent registrations"
 expect POST /api/v1/organizations "$ADMIN" '{"name":"many","prefix":"100.100.64.0/24"}' 201
-regkey "$ADMIN" '{"organization":"many"}'
+regkey "$ADMIN" '{"organization":"many","single_use":false}'
 MANY=$KEY
 mkdir -p "$API_TMP/conc"
 declare -a CPIDS=()

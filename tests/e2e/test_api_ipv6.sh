@@ -92,7 +92,7 @@ assert_eq "events" "upsert:2001:db8:6464::6464:1001 upsert:2001:db8:6464::6464:1
 	"$(j '[.events[] | "\(.type):\(.device.tunnel_ip6)"] | join(" ")')"
 
 say "devices of an organization without prefix6: null"
-regkey "$ADMIN" '{"organization":"four"}'
+regkey "$ADMIN" '{"organization":"four","single_use":false}'
 register "$KEY" e
 assert_eq "null tunnel_ip6" "201 100.100.32.1 null" "$STATUS $DEV_IP $(j .device.tunnel_ip6)"
 [ "$(j '.device | has("tunnel_ip6")')" == true ] || fail "tunnel_ip6 missing (must be null)"
@@ -173,7 +173,7 @@ assert_eq "old key registers" "201 100.100.16.2 null" "$STATUS $DEV_IP $(j .devi
 reregister "$OLD_KEY" old-1 "$PRIVO"
 assert_eq "old device re-registers" "200 $OLD_D 100.100.16.1" "$STATUS $DEV_ID $DEV_IP"
 expect POST /api/v1/organizations "$OLD_ADMIN" '{"name":"new6","prefix6":"2001:db8:1::/64"}' 201
-regkey "$OLD_ADMIN" '{"organization":"new6"}'
+regkey "$OLD_ADMIN" '{"organization":"new6","single_use":false}'
 register "$KEY" n-1
 assert_eq "new org in the upgraded db" "201 100.100.0.1 2001:db8:1::6464:1" "$STATUS $DEV_IP $(j .device.tunnel_ip6)"
 api_stop

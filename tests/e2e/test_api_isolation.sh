@@ -12,8 +12,8 @@ for o in a b; do
 	expect POST /api/v1/tokens "$ADMIN" "{\"organization\":\"org-$o\"}" 201
 	declare "TOK_$o=$(j .token)"
 done
-regkey "$TOK_a" '{}'; KEY_a=$KEY; KEYID_a=$KEY_ID
-regkey "$TOK_b" '{}'; KEY_b=$KEY; KEYID_b=$KEY_ID
+regkey "$TOK_a" '{"single_use":false}'; KEY_a=$KEY; KEYID_a=$KEY_ID
+regkey "$TOK_b" '{"single_use":false}'; KEY_b=$KEY; KEYID_b=$KEY_ID
 register "$KEY_a" a1; A1=$DEV_ID; A1T=$DEV_TOKEN
 register "$KEY_a" a2; A2=$DEV_ID
 register "$KEY_b" b1; B1=$DEV_ID; B1T=$DEV_TOKEN

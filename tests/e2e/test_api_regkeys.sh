@@ -9,8 +9,8 @@ source "$(dirname "$0")/lib_api.sh"
 
 api_start keys
 
-say "single-use key"
-regkey "$ADMIN" '{"single_use":true}'
+say "single-use key (the default)"
+regkey "$ADMIN" '{}'
 SINGLE=$KEY
 register "$SINGLE" s1
 assert_eq "first use" 201 "$STATUS"
@@ -29,7 +29,7 @@ assert_eq "expired" 401 "$STATUS"
 assert_eq "expired message" "registration key expired" "$(j .message)"
 
 say "revoked key"
-regkey "$ADMIN" '{}'
+regkey "$ADMIN" '{"single_use":false}'
 REVOKED=$KEY
 register "$REVOKED" r1
 assert_eq "before revocation" 201 "$STATUS"
@@ -45,7 +45,7 @@ assert_eq "unknown" 401 "$STATUS"
 assert_eq "unknown message" "invalid token" "$(j .message)"
 
 say "reusable key, twice, and the same public key again"
-regkey "$ADMIN" '{"expires_in":3600}'
+regkey "$ADMIN" '{"expires_in":3600,"single_use":false}'
 REUSE=$KEY
 keypair
 PK=$PUB

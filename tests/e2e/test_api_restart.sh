@@ -9,7 +9,7 @@ FIRST_ADMIN=$ADMIN
 expect POST /api/v1/organizations "$ADMIN" '{"name":"keep","prefix":"100.100.32.0/24"}' 201
 expect POST /api/v1/tokens "$ADMIN" '{"organization":"keep"}' 201
 ORG_TOKEN=$(j .token)
-regkey "$ORG_TOKEN" '{}'
+regkey "$ORG_TOKEN" '{"single_use":false}'
 REUSE=$KEY
 regkey "$ORG_TOKEN" '{"single_use":true}'
 SINGLE=$KEY; SINGLE_ID=$KEY_ID

@@ -7,7 +7,7 @@ source "$(dirname "$0")/lib_api.sh"
 
 api_start watch
 expect POST /api/v1/organizations "$ADMIN" '{"name":"other"}' 201
-regkey "$ADMIN" '{}'
+regkey "$ADMIN" '{"single_use":false}'
 register "$KEY" w1; W1=$DEV_ID; W1T=$DEV_TOKEN
 
 say "timeout: empty events with the current revision"
@@ -100,7 +100,7 @@ assert_eq "answered at shutdown" 0 "$(j '.events | length')"
 
 say "history: a revision older than the kept events is 410 (server with --history 10)"
 api_start hist --history 10
-regkey "$ADMIN" '{}'
+regkey "$ADMIN" '{"single_use":false}'
 register "$KEY" h1; H1T=$DEV_TOKEN; H1=$DEV_ID
 for i in $(seq 1 24); do
 	req PATCH "/api/v1/devices/$H1" "$H1T" "{\"exit_node_status\":\"s$i\"}"

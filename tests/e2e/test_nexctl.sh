@@ -190,7 +190,7 @@ declare -A HELP_FLAGS=(
 	["org create"]="NAME --prefix --prefix6 --exit-node-approval"
 	["org update"]="NAME-OR-ID --exit-node-approval"
 	["token create"]="--org"
-	["reg-key create"]="--org --single-use --expires --auto-approve"
+	["reg-key create"]="--org --single-use --reusable --expires --auto-approve"
 	["reg-key list"]="--org"
 	["reg-key delete"]="ID"
 	["device list"]="--org"
@@ -232,6 +232,7 @@ fails 2 "needs --org" token create
 fails 2 "not a duration" reg-key create --expires 2y
 fails 2 "not a duration" reg-key create --expires 0
 fails 2 "longer than 365d" reg-key create --expires 366d
+fails 2 "contradict each other" reg-key create --single-use --reusable
 fails 2 "takes one ID" reg-key delete
 fails 2 "takes one ID" device get
 fails 2 "takes one ID" device delete a b
@@ -304,7 +305,7 @@ jqe 'length == 1 and .[0].name == "acme"'
 fails 1 "HTTP 403" "${B[@]}" token create --org acme
 
 say "reg-key create prints the key alone; list; delete"
-ok "${A[@]}" reg-key create
+ok "${A[@]}" reg-key create --reusable --expires never
 lines 1
 has '^nxr_[0-9a-f]{16}_[A-Za-z0-9_-]+$'
 KEY_DEFAULT=$OUT
@@ -314,8 +315,8 @@ KEY_ACME_ONCE=$(jq -r .key <<<"$OUT")
 ok "${B[@]}" reg-key create --expires 90s
 has '^nxr_'
 KEY_ACME=$OUT
-ok "${A[@]}" reg-key create --expires 7d -o json
-jqe '.organization == "default" and .single_use == false'
+ok "${A[@]}" reg-key create -o json
+jqe '.organization == "default" and .single_use == true and (.expires_at | fromdateiso8601) - now > 86000'
 KEY_DEFAULT_2_ID=$(jq -r .id <<<"$OUT")
 fails 1 "HTTP 404" "${B[@]}" reg-key create --org default
 ok "${A[@]}" reg-key list
@@ -482,7 +483,7 @@ jq -e '.device.approved_cidrs == ["0.0.0.0/0", "203.0.113.0/24"]' "$TMP/reg" >/d
 ok "${A[@]}" device list --org beta
 has "^$ID_HOTEL +hotel .* +yes +yes +off +20"
 ok "${A[@]}" reg-key list --org beta
-has ' beta +no +yes +no +never +20[0-9TZ:-]+ +yes$'
+has ' beta +yes +yes +no +20[0-9TZ:-]+ +20[0-9TZ:-]+ +yes$'
 aligned
 fails 1 "HTTP 403" --service-url "$URL" --token "$HOTEL_TOKEN" device approve "$ID_HOTEL"
 fails 1 "HTTP 403" --service-url "$URL" --token "$HOTEL_TOKEN" device unapprove "$ID_HOTEL"

@@ -32,7 +32,7 @@ nexd_must_fail() {
 
 say "registration keys: wrong, used, expired"
 nexd_must_fail "a wrong key" "registration refused" --ca-cert "$TMPD/ca.pem" --reg-key nxr_0000000000000000_bogusbogusbogusbogusbogusbogusbogusbogusbog
-ONCE=$(reg_key api --single-use)
+ONCE=$(nexctl_admin api reg-key create)   # single use by default
 nexd_start d "$ONCE"
 nexd_wait_up d
 nexd_must_fail "a used single-use key" "registration refused" --ca-cert "$TMPD/ca.pem" --reg-key "$ONCE"

@@ -1545,7 +1545,14 @@ static int do_regkey_auto(struct api_client *api)
 
 static int do_regkey_plain(struct api_client *api)
 {
-	struct api_regkey_spec spec = { .single_use = true };
+	struct api_regkey_spec spec = { 0 };
+
+	return api_regkey_create(api, &spec, NULL);
+}
+
+static int do_regkey_reusable(struct api_client *api)
+{
+	struct api_regkey_spec spec = { .reusable = true, .never_expires = true };
 
 	return api_regkey_create(api, &spec, NULL);
 }
@@ -1596,6 +1603,13 @@ static void test_client_org_and_keys(void **state)
 	sent = request_body(&c);
 	assert_null(json_object_get(sent, "auto_approve"));
 	assert_true(json_is_true(json_object_get(sent, "single_use")));
+	assert_null(json_object_get(sent, "expires_in"));
+	json_decref(sent);
+	api_client_free(api);
+	assert_int_equal(canned_request(reply, 0, do_regkey_reusable, &c, &api), 0);
+	sent = request_body(&c);
+	assert_true(json_is_false(json_object_get(sent, "single_use")));
+	assert_true(json_is_null(json_object_get(sent, "expires_in")));
 	json_decref(sent);
 	api_client_free(api);
 }

@@ -287,6 +287,9 @@ static void test_body_org_token_regkey(void **state)
 	assert_int_equal(PARSE(body_parse_token, "{\"organization\":null}", &t), -EINVAL);
 
 	assert_int_equal(PARSE(body_parse_regkey, "{}", &k), 0);
+	assert_true(k.single_use);
+	assert_int_equal(k.expires_in, 86400);
+	assert_int_equal(PARSE(body_parse_regkey, "{\"single_use\":false,\"expires_in\":null}", &k), 0);
 	assert_false(k.single_use);
 	assert_int_equal(k.expires_in, 0);
 	assert_int_equal(PARSE(body_parse_regkey, "{\"single_use\":true,\"expires_in\":60}", &k), 0);

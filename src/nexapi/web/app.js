@@ -896,7 +896,7 @@
     ev.preventDefault();
     const body = { organization: state.org, single_use: $('key-single').checked };
     const exp = parseInt($('key-expiry').value, 10);
-    if (exp > 0) body.expires_in = exp;
+    body.expires_in = exp > 0 ? exp : null;   // null: never (the server's default is 24 h)
     $('key-create').disabled = true;
     try {
       const k = await api('POST', '/api/v1/reg-keys', body);
