@@ -14,6 +14,18 @@
 
 #define STATE_FILE_MAX 8192
 
+int state_sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
 int state_write_file(const char *dir, const char *name, const char *data, size_t len)
 {
 	char tmp[512], final[512];
@@ -45,8 +57,10 @@ int state_write_file(const char *dir, const char *name, const char *data, size_t
 	if (rename(tmp, final) < 0) {
 		r = -errno;
 		unlink(tmp);
+		return r;
 	}
-	return r;
+	/* the rename itself survives a power cut only once the directory is synced */
+	return state_sync_dir(dir);
 
 err_close:
 	close(fd);
@@ -238,9 +252,12 @@ int state_clear_registration(struct nexd_state *st)
 	sodium_memzero(st->device_token, sizeof(st->device_token));
 	st->device_id[0] = 0;
 	snprintf(path, sizeof(path), "%s/device.json", st->dir);
-	if (unlink(path) < 0 && errno != ENOENT)
+	if (unlink(path) < 0) {
+		if (errno == ENOENT)
+			return 0;
 		return -errno;
-	return 0;
+	}
+	return state_sync_dir(st->dir);
 }
 
 void state_wipe(struct nexd_state *st)

@@ -35,7 +35,10 @@ int state_clear_registration(struct nexd_state *st);
 /* Wipes the keys and the token from memory. */
 void state_wipe(struct nexd_state *st);
 
-/* Writes data to dir/name atomically with mode 0600. */
+/* Writes data to dir/name atomically with mode 0600: a temporary file,
+ * fsync, rename, fsync of the directory. */
 int state_write_file(const char *dir, const char *name, const char *data, size_t len);
+/* fsync of the directory dir (after a rename or unlink in it). */
+int state_sync_dir(const char *dir);
 
 #endif
