@@ -252,65 +252,149 @@ static void raise_nofile(unsigned want)
 		log_warn("cannot raise the open file limit to %u: %s", want, strerror(errno));
 }
 
+/* Writes the token, alone on a line, to path: mode 0600, through a
+ * temporary file, fsync, rename and fsync of the directory. replace: an
+ * existing file is overwritten (else it is an error, -EEXIST). */
+static int write_token_file(const char *path, const char *token, bool replace)
+{
+	char *tmp = NULL, *dir = NULL, *slash;
+	size_t len = strlen(token);
+	int fd = -1, dfd, err = 0;
+
+	if (!replace && access(path, F_OK) == 0)
+		return -EEXIST;
+	if (asprintf(&tmp, "%s.tmp", path) < 0) {
+		tmp = NULL;
+		goto oom;
+	}
+	if (!(dir = strdup(path)))
+		goto oom;
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = 0;
+	else if (slash)
+		*slash = 0;
+	else
+		strcpy(dir, ".");
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		err = -errno;
+		goto out;
+	}
+	if (write(fd, token, len) != (ssize_t)len || write(fd, "\n", 1) != 1 || fsync(fd)) {
+		err = errno ? -errno : -EIO;
+		goto out_unlink;
+	}
+	close(fd);
+	fd = -1;
+	if (!replace && access(path, F_OK) == 0) {
+		err = -EEXIST;
+		goto out_unlink;
+	}
+	if (rename(tmp, path) < 0) {
+		err = -errno;
+		goto out_unlink;
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fsync(dfd) < 0)
+		err = -errno;
+	if (dfd >= 0)
+		close(dfd);
+	goto out;
+
+out_unlink:
+	if (fd >= 0)
+		close(fd);
+	fd = -1;
+	unlink(tmp);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(tmp);
+	free(dir);
+	return err;
+oom:
+	free(tmp);
+	free(dir);
+	return -ENOMEM;
+}
+
+/* A new admin token (text and record). */
+static void admin_token_new(char text[AUTH_TOKEN_LEN + 1], struct token_rec *admin)
+{
+	memset(admin, 0, sizeof(*admin));
+	auth_token_new(TOKEN_ADMIN, text, admin->id, admin->hash);
+	admin->kind = TOKEN_ADMIN;
+	admin->created_at = api_now();
+}
+
+/* The token is committed first, then its file written, then the pending
+ * mark cleared: a crash in between leaves the mark, and the next start
+ * revokes that token and writes a new one (the first one may never have
+ * reached the file). */
+static int finish_admin_token(struct store *s, const char *path, const char *text, const char *id, bool replace)
+{
+	const struct store_ops *ops = store_ops_of(s);
+	int err = write_token_file(path, text, replace);
+
+	if (err) {
+		log_error("cannot write the admin token file %s: %s%s", path, strerror(-err),
+			  err == -EEXIST ? " (it exists already; remove it or name another with --admin-token-file)"
+					 : "; the next start makes a new one");
+		return err;
+	}
+	if ((err = ops->admin_written(s)))
+		return err;
+	log_info("admin token %s written to %s", id, path);
+	return 0;
+}
+
 /* First start: the default organization and an admin token, written to
- * `path` (0600, must not exist). */
+ * `path` (0600, must not exist). A start after a crash of the first one
+ * finishes it. */
 static int bootstrap(struct store *s, const char *path)
 {
 	const struct store_ops *ops = store_ops_of(s);
-	char text[AUTH_TOKEN_LEN + 1];
+	char text[AUTH_TOKEN_LEN + 1], pending[STORE_TOKEN_ID_LEN + 1];
 	struct token_rec admin;
 	struct org_rec org, *orgs;
 	bool created;
 	size_t n;
-	int fd, err;
+	int err;
 
 	if ((err = ops->org_list(s, NULL, &orgs, &n)))
 		return err;
 	free(orgs);
-	if (n)
-		return 0;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		err = -errno;
-		log_error("cannot create the admin token file %s: %s", path, strerror(errno));
+	if (n) {
+		if ((err = ops->admin_pending(s, pending)) || !pending[0])
+			return err;
+		log_warn("the first start did not finish writing its admin token file; revoking admin token %s "
+			 "and writing a new one to %s", pending, path);
+		admin_token_new(text, &admin);
+		if (!(err = ops->admin_replace(s, pending, &admin)))
+			err = finish_admin_token(s, path, text, admin.id, true);
+		sodium_memzero(text, sizeof(text));
 		return err;
+	}
+	if (access(path, F_OK) == 0) {
+		log_error("cannot create the admin token file %s: it exists already (remove it or name another "
+			  "with --admin-token-file)", path);
+		return -EEXIST;
 	}
 	memset(&org, 0, sizeof(org));
 	auth_uuid(org.id);
 	snprintf(org.name, sizeof(org.name), "%s", API_DEFAULT_ORG);
 	snprintf(org.prefix, sizeof(org.prefix), "%s", API_DEFAULT_PREFIX);
 	org.created_at = api_now();
-	memset(&admin, 0, sizeof(admin));
-	auth_token_new(TOKEN_ADMIN, text, admin.id, admin.hash);
-	admin.kind = TOKEN_ADMIN;
-	admin.created_at = org.created_at;
-
-	{
-		size_t len = strlen(text);
-		text[len] = '\n';
-		if (write(fd, text, len + 1) != (ssize_t)(len + 1) || fsync(fd)) {
-			err = errno ? -errno : -EIO;
-			log_error("cannot write %s: %s", path, strerror(-err));
-			goto err_unlink;
-		}
+	admin_token_new(text, &admin);
+	if ((err = ops->bootstrap(s, &org, &admin, &created)) || !created) {
+		sodium_memzero(text, sizeof(text));
+		return err;
 	}
-	if ((err = ops->bootstrap(s, &org, &admin, &created)))
-		goto err_unlink;
-	if (!created) {
-		err = 0;
-		goto err_unlink;
-	}
-	close(fd);
+	log_info("first start: organization %s (%s) and admin token %s created", org.name, org.prefix, admin.id);
+	err = finish_admin_token(s, path, text, admin.id, false);
 	sodium_memzero(text, sizeof(text));
-	log_info("first start: organization %s (%s) and admin token %s created; the token is in %s",
-		 org.name, org.prefix, admin.id, path);
-	return 0;
-
-err_unlink:
-	sodium_memzero(text, sizeof(text));
-	close(fd);
-	unlink(path);
 	return err;
 }
 

@@ -142,10 +142,16 @@ struct store_ops {
 	int (*open)(const char *path, const struct store_options *opt, struct store **out);
 	void (*close)(struct store *s);
 
-	/* First start: creates `org` and the admin token unless an organization
-	 * exists; *created says whether it did. */
+	/* First start: creates `org` and the admin token (pending, below)
+	 * unless an organization exists; *created says whether it did. */
 	int (*bootstrap)(struct store *s, const struct org_rec *org, const struct token_rec *admin,
 			 bool *created);
+	/* The admin token of a first start stays pending until its file is
+	 * written: admin_pending gives its id ("" when none), admin_replace
+	 * revokes it for a new pending one, admin_written clears the mark. */
+	int (*admin_pending)(struct store *s, char id[STORE_TOKEN_ID_LEN + 1]);
+	int (*admin_replace)(struct store *s, const char *old_id, const struct token_rec *admin);
+	int (*admin_written)(struct store *s);
 
 	int (*org_create)(struct store *s, const struct org_rec *org, unsigned max_orgs);
 	int (*org_get)(struct store *s, const char *id_or_name, struct org_rec *out);

@@ -136,6 +136,9 @@ static const char *const schema[] = {
 	" private_key TEXT NOT NULL,"
 	" public_key TEXT NOT NULL,"
 	" created_at BIGINT NOT NULL)",
+	/* the admin token minted at first start whose file is not known to be
+	 * written yet (a crash in between: the next start replaces it) */
+	"CREATE TABLE IF NOT EXISTS admin_pending (id TEXT PRIMARY KEY)",
 	"INSERT INTO meta (key, value) VALUES ('schema', " SCHEMA_VERSION_TEXT ") ON CONFLICT (key) DO NOTHING",
 	"INSERT INTO meta (key, value) VALUES ('revision', 0) ON CONFLICT (key) DO NOTHING",
 	"INSERT INTO meta (key, value) VALUES ('pruned', 0) ON CONFLICT (key) DO NOTHING",
@@ -529,6 +532,27 @@ static int insert_token(struct store *s, const struct token_rec *t)
 	return 0;
 }
 
+static int set_admin_pending(struct store *s, const char *id)
+{
+	static const char sql_clear[] = "DELETE FROM admin_pending";
+	static const char sql_set[] = "INSERT INTO admin_pending (id) VALUES (?)";
+	sqlite3_stmt *st = stmt(s, sql_clear);
+
+	if (!st)
+		return -EIO;
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_error(s, "clear admin_pending");
+	if (!id)
+		return 0;
+	st = stmt(s, sql_set);
+	if (!st)
+		return -EIO;
+	bind_text(st, 1, id);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_error(s, "set admin_pending");
+	return 0;
+}
+
 static int sq_bootstrap(struct store *s, const struct org_rec *org, const struct token_rec *admin,
 			bool *created)
 {
@@ -542,7 +566,8 @@ static int sq_bootstrap(struct store *s, const struct org_rec *org, const struct
 	if ((err = count(s, sql, NULL, &n)))
 		goto err_rollback;
 	if (n == 0) {
-		if ((err = insert_org(s, org)) || (err = insert_token(s, admin)))
+		if ((err = insert_org(s, org)) || (err = insert_token(s, admin)) ||
+		    (err = set_admin_pending(s, admin->id)))
 			goto err_rollback;
 		*created = true;
 	}
@@ -553,6 +578,64 @@ static int sq_bootstrap(struct store *s, const struct org_rec *org, const struct
 err_rollback:
 	rollback(s);
 	return err;
+}
+
+static int sq_admin_pending(struct store *s, char id[STORE_TOKEN_ID_LEN + 1])
+{
+	static const char sql[] = "SELECT id FROM admin_pending LIMIT 1";
+	sqlite3_stmt *st = stmt(s, sql);
+	int rc;
+
+	id[0] = 0;
+	if (!st)
+		return -EIO;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		col_copy(st, 0, id, STORE_TOKEN_ID_LEN + 1);
+	else if (rc != SQLITE_DONE)
+		return db_error(s, "get admin_pending");
+	sqlite3_reset(st);
+	return 0;
+}
+
+static int sq_admin_replace(struct store *s, const char *old_id, const struct token_rec *admin)
+{
+	static const char sql_del[] = "DELETE FROM tokens WHERE id = ? AND kind = 'a'";
+	sqlite3_stmt *st;
+	int err;
+
+	if ((err = begin(s)))
+		return err;
+	st = stmt(s, sql_del);
+	if (!st) {
+		err = -EIO;
+		goto err_rollback;
+	}
+	bind_text(st, 1, old_id);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		err = db_error(s, "delete admin token");
+		goto err_rollback;
+	}
+	if ((err = insert_token(s, admin)) || (err = set_admin_pending(s, admin->id)) || (err = commit(s)))
+		goto err_rollback;
+	return 0;
+
+err_rollback:
+	rollback(s);
+	return err;
+}
+
+static int sq_admin_written(struct store *s)
+{
+	int err;
+
+	if ((err = begin(s)))
+		return err;
+	if ((err = set_admin_pending(s, NULL)) || (err = commit(s))) {
+		rollback(s);
+		return err;
+	}
+	return 0;
 }
 
 static int sq_org_create(struct store *s, const struct org_rec *org, unsigned max_orgs)
@@ -1667,6 +1750,9 @@ const struct store_ops store_sqlite_ops = {
 	.open = sq_open,
 	.close = sq_close,
 	.bootstrap = sq_bootstrap,
+	.admin_pending = sq_admin_pending,
+	.admin_replace = sq_admin_replace,
+	.admin_written = sq_admin_written,
 	.org_create = sq_org_create,
 	.org_get = sq_org_get,
 	.org_set_approval = sq_org_set_approval,

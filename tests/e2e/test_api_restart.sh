@@ -62,3 +62,34 @@ expect GET /api/v1/devices "$ORG_TOKEN" "" 200
 assert_eq "state after SIGTERM restart" "$n" "$(j '.devices | length')"
 api_stop INT
 assert_eq "SIGINT exit status" 0 "$API_RC"
+
+say "a first start that commits its admin token but cannot write the file: the next start finishes it"
+rc=0
+"$NEXAPI" --listen 127.0.0.1:0 --db "$API_TMP/half.db" --admin-token-file "$API_TMP/no-such-dir/admin.token" \
+	>"$API_TMP/half-first.log" 2>&1 || rc=$?
+assert_eq "the first start fails" 1 "$rc"
+grep -q "cannot write the admin token file .*no-such-dir/admin.token" "$API_TMP/half-first.log" ||
+	fail "no clear message: $(cat "$API_TMP/half-first.log")"
+grep -q "first start: organization default" "$API_TMP/half-first.log" || fail "the first start committed nothing"
+[ ! -e "$API_TMP/half.db.admin-token" ] || fail "a token file appeared"
+api_start half
+grep -q "did not finish writing its admin token file; revoking admin token" "$API_LOG" ||
+	fail "the second start did not repair: $(tail -n 5 "$API_LOG")"
+[ -n "${ADMIN:-}" ] && [ "$(stat -c %a "$API_TMP/half.db.admin-token")" = 600 ] || fail "no admin token file (0600)"
+expect GET /api/v1/organizations "$ADMIN" "" 200
+assert_eq "the new admin token works" default "$(j '.[0].name')"
+REPAIRED=$ADMIN
+api_stop TERM
+api_start half
+assert_eq "a third start changes nothing" "$REPAIRED" "$ADMIN"
+assert_eq "one repair" 1 "$(grep -c 'did not finish writing' "$API_LOG")"
+api_stop TERM
+
+say "a first start never overwrites an existing token file"
+echo keep >"$API_TMP/exists.token"
+rc=0
+"$NEXAPI" --listen 127.0.0.1:0 --db "$API_TMP/exists.db" --admin-token-file "$API_TMP/exists.token" \
+	>"$API_TMP/exists.log" 2>&1 || rc=$?
+assert_eq "refused" 1 "$rc"
+grep -q "exists already" "$API_TMP/exists.log" || fail "no clear message: $(cat "$API_TMP/exists.log")"
+assert_eq "the file is untouched" keep "$(cat "$API_TMP/exists.token")"
