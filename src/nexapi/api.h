@@ -46,6 +46,10 @@ struct api {
 	const struct relay_config *relay;   /* the TURN relays handed out (n may be 0) */
 	struct challenge *challenge;   /* re-registration proofs; its key loaded on first use */
 	struct api_watch_cache cache;
+	/* /healthz: the last write check (at most one a second) */
+	int64_t health_checked_ms;
+	int health_err;
+	char health_why[160];
 };
 
 extern const struct httpd_route api_routes[];

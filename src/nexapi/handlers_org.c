@@ -3,13 +3,37 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/log.h"
 #include "nexapi/api.h"
 #include "nexapi/body.h"
 
+/* ok only while the store can commit a write (a full disk or a
+ * read-only database is not healthy), checked at most once a second. */
 enum httpd_result handle_healthz(struct httpd_request *r, void *ctx)
 {
+	struct api *a = ctx;
+	struct timespec ts;
+	int64_t now_ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (!a->health_checked_ms || now_ms - a->health_checked_ms >= 1000) {
+		int err = a->ops->write_check(a->store, a->health_why, sizeof(a->health_why));
+
+		if (err && !a->health_err)
+			log_error("healthz: the store cannot write: %s", a->health_why);
+		else if (!err && a->health_err)
+			log_info("healthz: the store writes again");
+		a->health_err = err;
+		a->health_checked_ms = now_ms;
+	}
+	if (a->health_err) {
+		httpd_reply_json(r, 503, json_pack("{s:s, s:s+}", "status", "unavailable", "error",
+						   "the store cannot write: ", a->health_why));
+		return HTTPD_DONE;
+	}
 	httpd_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
 	return HTTPD_DONE;
 }

@@ -152,6 +152,9 @@ struct store_ops {
 	int (*admin_pending)(struct store *s, char id[STORE_TOKEN_ID_LEN + 1]);
 	int (*admin_replace)(struct store *s, const char *old_id, const struct token_rec *admin);
 	int (*admin_written)(struct store *s);
+	/* A small committed write (for /healthz): 0, or -ENOSPC, -EROFS, -EIO
+	 * with why (the database's words). */
+	int (*write_check)(struct store *s, char *why, size_t len);
 
 	int (*org_create)(struct store *s, const struct org_rec *org, unsigned max_orgs);
 	int (*org_get)(struct store *s, const char *id_or_name, struct org_rec *out);

@@ -638,6 +638,40 @@ static int sq_admin_written(struct store *s)
 	return 0;
 }
 
+static int sq_write_check(struct store *s, char *why, size_t len)
+{
+	static const char sql[] = "INSERT INTO meta (key, value) VALUES ('health', ?) "
+				  "ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+	sqlite3_stmt *st;
+	int rc, err;
+
+	if ((err = begin(s))) {
+		snprintf(why, len, "%s", sqlite3_errmsg(s->db));
+		return err;
+	}
+	st = stmt(s, sql);
+	if (!st) {
+		err = -EIO;
+		goto fail;
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
+		err = (rc & 0xff) == SQLITE_FULL ? -ENOSPC : (rc & 0xff) == SQLITE_READONLY ? -EROFS : -EIO;
+		goto fail;
+	}
+	if (exec(s, "COMMIT")) {
+		err = -EIO;
+		goto fail;
+	}
+	return 0;
+
+fail:
+	snprintf(why, len, "%s", sqlite3_errmsg(s->db));
+	rollback(s);
+	return err;
+}
+
 static int sq_org_create(struct store *s, const struct org_rec *org, unsigned max_orgs)
 {
 	static const char sql[] = "SELECT COUNT(*) FROM organizations";
@@ -1753,6 +1787,7 @@ const struct store_ops store_sqlite_ops = {
 	.admin_pending = sq_admin_pending,
 	.admin_replace = sq_admin_replace,
 	.admin_written = sq_admin_written,
+	.write_check = sq_write_check,
 	.org_create = sq_org_create,
 	.org_get = sq_org_get,
 	.org_set_approval = sq_org_set_approval,

@@ -21,6 +21,8 @@ API_TMP=$(mktemp -d "/tmp/nx-api-$$.XXXXXX")
 chmod 0700 "$API_TMP"
 declare -a API_PIDS=()
 declare -a API_NETNS=()
+declare -a API_MOUNTS=()
+API_DB_DIR=   # where api_start keeps databases (default $API_TMP)
 API_PID=
 API_URL=
 API_LOG=
@@ -62,6 +64,9 @@ api_cleanup() {
 	for p in "${API_NETNS[@]}"; do
 		ip netns del "$p" 2>/dev/null || true
 	done
+	for p in "${API_MOUNTS[@]}"; do
+		umount "$p" 2>/dev/null || umount -l "$p" 2>/dev/null || true
+	done
 	rm -rf "$API_TMP"
 	if [ $rc -eq 0 ]; then echo "PASS"; else echo "FAIL (exit $rc)"; fi
 	exit $rc
@@ -90,8 +95,9 @@ api_start() {
 	: >>"$API_LOG"
 	local before
 	before=$(grep -c 'listening on' "$API_LOG" || true)
-	printf '[+] nexapi --listen 127.0.0.1:0 --db %s %s\n' "$API_TMP/$name.db" "$*" >&2
-	"$NEXAPI" --listen 127.0.0.1:0 --db "$API_TMP/$name.db" "$@" >>"$API_LOG" 2>&1 &
+	local db=${API_DB_DIR:-$API_TMP}/$name.db
+	printf '[+] nexapi --listen 127.0.0.1:0 --db %s %s\n' "$db" "$*" >&2
+	"$NEXAPI" --listen 127.0.0.1:0 --db "$db" "$@" >>"$API_LOG" 2>&1 &
 	API_PID=$!
 	API_PIDS+=("$API_PID")
 	for i in $(seq 1 100); do
@@ -108,8 +114,8 @@ api_start() {
 	else
 		API_URL=http://127.0.0.1:$port
 	fi
-	if [ -f "$API_TMP/$name.db.admin-token" ]; then
-		ADMIN=$(cat "$API_TMP/$name.db.admin-token")
+	if [ -f "$db.admin-token" ]; then
+		ADMIN=$(cat "$db.admin-token")
 	fi
 }
 
