@@ -136,6 +136,10 @@ static const char *const schema[] = {
 	" private_key TEXT NOT NULL,"
 	" public_key TEXT NOT NULL,"
 	" created_at BIGINT NOT NULL)",
+	/* watch history is kept per organization: the revision up to which
+	 * an organization's events were dropped ('pruned' in meta: the floor
+	 * of every organization, from before this table) */
+	"CREATE TABLE IF NOT EXISTS history_pruned (org_id TEXT PRIMARY KEY, revision BIGINT NOT NULL)",
 	/* the admin token minted at first start whose file is not known to be
 	 * written yet (a crash in between: the next start replaces it) */
 	"CREATE TABLE IF NOT EXISTS admin_pending (id TEXT PRIMARY KEY)",
@@ -991,6 +995,50 @@ static int sq_regkey_revoke(struct store *s, const char *id)
 	return sqlite3_changes(s->db) ? 0 : -ENOENT;
 }
 
+
+/* Keeps the newest events_kept events of the organization of device id
+ * (its own count: another organization's changes never push an
+ * organization's watchers out of the history). */
+static int prune_history(struct store *s, const char *id)
+{
+	static const char sql_cut[] =
+		"SELECT e.revision FROM events e WHERE e.org_id = (SELECT org_id FROM devices WHERE id = ?)"
+		" ORDER BY e.revision DESC LIMIT 1 OFFSET ?";
+	static const char sql_del[] =
+		"DELETE FROM events WHERE org_id = (SELECT org_id FROM devices WHERE id = ?) AND revision <= ?";
+	static const char sql_mark[] =
+		"INSERT INTO history_pruned (org_id, revision) SELECT org_id, ? FROM devices WHERE id = ?"
+		" ON CONFLICT (org_id) DO UPDATE SET revision = excluded.revision";
+	sqlite3_stmt *st;
+	int64_t cut;
+	int rc;
+
+	if (!(st = stmt(s, sql_cut)))
+		return -EIO;
+	bind_text(st, 1, id);
+	sqlite3_bind_int64(st, 2, s->events_kept);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return 0;   /* not more than events_kept */
+	if (rc != SQLITE_ROW)
+		return db_error(s, "prune events");
+	cut = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (!(st = stmt(s, sql_del)))
+		return -EIO;
+	bind_text(st, 1, id);
+	sqlite3_bind_int64(st, 2, cut);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_error(s, "prune events");
+	if (!(st = stmt(s, sql_mark)))
+		return -EIO;
+	sqlite3_bind_int64(st, 1, cut);
+	bind_text(st, 2, id);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_error(s, "prune events");
+	return 0;
+}
+
 /* Takes the next revision and records an event for device `id` (which must
  * still exist). Drops old events now and then. */
 static int record_event(struct store *s, const char *id, enum event_type type, int64_t *rev_out)
@@ -1004,10 +1052,9 @@ static int record_event(struct store *s, const char *id, enum event_type type, i
 		" created_at, approved_cidrs) SELECT ?, org_id, ?, id, hostname, public_key, tunnel_ip,"
 		" endpoints, advertise_cidrs, exit_node_client, exit_node_status, os, version, last_seen,"
 		" created_at, approved_cidrs FROM devices WHERE id = ?";
-	static const char sql_prune[] = "DELETE FROM events WHERE revision <= ?";
-	static const char sql_pruned[] = "UPDATE meta SET value = ? WHERE key = 'pruned'";
 	sqlite3_stmt *st;
 	int64_t rev;
+	int err;
 
 	if (!(st = stmt(s, sql_bump)) || sqlite3_step(st) != SQLITE_DONE)
 		return db_error(s, "bump revision");
@@ -1028,18 +1075,8 @@ static int record_event(struct store *s, const char *id, enum event_type type, i
 	bind_text(st, 3, id);
 	if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(s->db) != 1)
 		return db_error(s, "insert event");
-	if (rev % s->prune_every == 0 && rev > s->events_kept) {
-		if (!(st = stmt(s, sql_prune)))
-			return -EIO;
-		sqlite3_bind_int64(st, 1, rev - s->events_kept);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			return db_error(s, "prune events");
-		if (!(st = stmt(s, sql_pruned)))
-			return -EIO;
-		sqlite3_bind_int64(st, 1, rev - s->events_kept);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			return db_error(s, "prune events");
-	}
+	if (rev % s->prune_every == 0 && (err = prune_history(s, id)))
+		return err;
 	*rev_out = rev;
 	return 0;
 }
@@ -1655,7 +1692,9 @@ static int sq_device_touch(struct store *s, const char *id, int64_t now, int64_t
 static int sq_events_since(struct store *s, const char *org_id, int64_t since, size_t limit,
 			   struct event_rec **out, size_t *n, int64_t *current, int64_t *oldest)
 {
-	static const char sql_pruned[] = "SELECT value FROM meta WHERE key = 'pruned'";
+	static const char sql_pruned[] =
+		"SELECT MAX((SELECT value FROM meta WHERE key = 'pruned'),"
+		" COALESCE((SELECT revision FROM history_pruned WHERE org_id = ?), 0))";
 	static const char sql[] =
 		"SELECT e.revision, e.type, e.device_id, e.org_id, o.name, e.hostname, e.public_key,"
 		" e.tunnel_ip, e.endpoints, e.advertise_cidrs, e.exit_node_client, e.exit_node_status,"
@@ -1669,7 +1708,7 @@ static int sq_events_since(struct store *s, const char *org_id, int64_t since, s
 
 	if ((err = exec(s, "BEGIN")))
 		return err;
-	if ((err = current_revision(s, current)) || (err = count(s, sql_pruned, NULL, oldest)))
+	if ((err = current_revision(s, current)) || (err = count(s, sql_pruned, org_id, oldest)))
 		goto err_rollback;
 	err = -EIO;
 	if (!(st = stmt(s, sql)))

@@ -114,5 +114,21 @@ expect GET "/api/v1/devices/watch?revision=$((REV - 11))&timeout=0" "$H1T" "" 41
 expect GET "/api/v1/devices/watch?revision=$((REV - 10))&timeout=0" "$H1T" "" 200
 assert_eq "the 10 kept events" 10 "$(j '.events | length')"
 assert_eq "last status" s24 "$(j '.events[-1].device.exit_node_status')"
+
+say "history per organization: a noisy organization does not push a quiet one's watcher out"
+expect POST /api/v1/organizations "$ADMIN" '{"name":"quiet","prefix":"100.100.64.0/24"}' 201
+regkey "$ADMIN" '{"organization":"quiet"}'
+register "$KEY" q1; Q1T=$DEV_TOKEN
+expect GET /api/v1/devices "$Q1T" "" 200
+QREV=$(j .revision)
+for i in $(seq 1 30); do
+	req PATCH "/api/v1/devices/$H1" "$H1T" '{"exit_node_status":"s24"}'
+	[ "$STATUS" == 200 ] || fail "noisy patch $i: $STATUS"
+done
+expect GET "/api/v1/devices/watch?revision=$QREV&timeout=0" "$Q1T" "" 200
+assert_eq "the quiet watcher: nothing new, no relist" 0 "$(j '.events | length')"
+expect GET "/api/v1/devices/watch?revision=$((QREV - 1))&timeout=0" "$Q1T" "" 200
+assert_eq "the quiet organization's own event is still there" q1 "$(j '[.events[].device.hostname] | join(" ")')"
+expect GET "/api/v1/devices/watch?revision=$REV&timeout=0" "$H1T" "" 410 gone
 api_stop
 assert_eq "exit" 0 "$API_RC"
