@@ -1,10 +1,12 @@
 #include "nexd/converge.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/key.h"
+#include "nexd/keyindex.h"
 
 static bool same_ip(const union sockaddr_any *a, const union sockaddr_any *b)
 {
@@ -46,30 +48,6 @@ void converge_memory_release(struct converge_memory *m)
 	m->n = 0;
 }
 
-static const union sockaddr_any *memory_get(const struct converge_memory *m, const uint8_t key[WG_KEY_SIZE])
-{
-	for (size_t i = 0; i < m->n; i++)
-		if (!memcmp(m->entries[i].public_key, key, WG_KEY_SIZE))
-			return &m->entries[i].endpoint;
-	return NULL;
-}
-
-static const struct wg_peer_info *running_get(const struct wg_device_info *r, const uint8_t key[WG_KEY_SIZE])
-{
-	for (size_t i = 0; r && i < r->n_peers; i++)
-		if (!memcmp(r->peers[i].public_key, key, WG_KEY_SIZE))
-			return &r->peers[i];
-	return NULL;
-}
-
-static bool desired_has(const struct mesh_peer *d, size_t n, const uint8_t key[WG_KEY_SIZE])
-{
-	for (size_t i = 0; i < n; i++)
-		if (!memcmp(d[i].public_key, key, WG_KEY_SIZE))
-			return true;
-	return false;
-}
-
 /* The allowed IPs of a desired peer, in a fixed order. */
 static size_t desired_ips(const struct mesh_peer *p, struct cidr *out)
 {
@@ -97,13 +75,56 @@ static bool ips_equal(const struct cidr *want, size_t nw, const struct cidr *hav
 	return true;
 }
 
+/* The desired peers, the running ones and the memory, by public key: one
+ * lookup per peer in each instead of a scan (issue 15). Building them
+ * cannot fail in a way that matters: short of memory they scan. */
+struct plan_index {
+	struct keyindex desired, running, memory;
+};
+
+static void plan_index_build(struct plan_index *x, const struct mesh_peer *desired, size_t n,
+			     const struct wg_device_info *running, const struct converge_memory *mem)
+{
+	keyindex_init(&x->desired, sizeof(*desired), offsetof(struct mesh_peer, public_key), WG_KEY_SIZE);
+	keyindex_init(&x->running, sizeof(struct wg_peer_info), offsetof(struct wg_peer_info, public_key),
+		      WG_KEY_SIZE);
+	keyindex_init(&x->memory, sizeof(*mem->entries), offsetof(typeof(*mem->entries), public_key), WG_KEY_SIZE);
+	(void)keyindex_build(&x->desired, desired, n);
+	(void)keyindex_build(&x->running, running ? running->peers : NULL, running ? running->n_peers : 0);
+	(void)keyindex_build(&x->memory, mem->entries, mem->n);
+}
+
+static void plan_index_release(struct plan_index *x)
+{
+	keyindex_release(&x->desired);
+	keyindex_release(&x->running);
+	keyindex_release(&x->memory);
+}
+
+static const union sockaddr_any *memory_get(const struct plan_index *x, const struct converge_memory *m,
+					    const uint8_t key[WG_KEY_SIZE])
+{
+	size_t i;
+
+	return keyindex_find(&x->memory, key, &i) ? &m->entries[i].endpoint : NULL;
+}
+
+static const struct wg_peer_info *running_get(const struct plan_index *x, const struct wg_device_info *r,
+					      const uint8_t key[WG_KEY_SIZE])
+{
+	size_t i;
+
+	return keyindex_find(&x->running, key, &i) ? &r->peers[i] : NULL;
+}
+
 int converge_plan(const struct mesh_self *self, const struct mesh_peer *desired, size_t n,
 		  const struct wg_device_info *running, struct converge_memory *mem,
 		  struct wg_config *out, bool *changed)
 {
-	size_t nrun = running ? running->n_peers : 0, np = 0, nmem = 0;
+	size_t nrun = running ? running->n_peers : 0, np = 0, nmem = 0, at;
 	struct wg_peer_config *peers;
 	typeof(mem->entries) entries = NULL;
+	struct plan_index x;
 
 	memset(out, 0, sizeof(*out));
 	*changed = false;
@@ -115,17 +136,18 @@ int converge_plan(const struct mesh_self *self, const struct mesh_peer *desired,
 		free(entries);
 		return -ENOMEM;
 	}
+	plan_index_build(&x, desired, n, running, mem);
 	/* Peers that run but are no longer wanted. */
 	for (size_t i = 0; i < nrun; i++) {
-		if (desired_has(desired, n, running->peers[i].public_key))
+		if (keyindex_find(&x.desired, running->peers[i].public_key, &at))
 			continue;
 		memcpy(peers[np].public_key, running->peers[i].public_key, WG_KEY_SIZE);
 		peers[np++].remove = true;
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct mesh_peer *d = &desired[i];
-		const struct wg_peer_info *r = running_get(running, d->public_key);
-		const union sockaddr_any *last = memory_get(mem, d->public_key);
+		const struct wg_peer_info *r = running_get(&x, running, d->public_key);
+		const union sockaddr_any *last = memory_get(&x, mem, d->public_key);
 		struct cidr want[1 + MESH_MAX_EXTRA_IPS];
 		size_t nw = desired_ips(d, want);
 		union sockaddr_any ep;
@@ -166,6 +188,7 @@ int converge_plan(const struct mesh_self *self, const struct mesh_peer *desired,
 		else
 			memset(pc, 0, sizeof(*pc));
 	}
+	plan_index_release(&x);
 	converge_memory_release(mem);
 	mem->entries = entries;
 	mem->n = nmem;
@@ -175,6 +198,7 @@ int converge_plan(const struct mesh_self *self, const struct mesh_peer *desired,
 	return 0;
 
 err_nomem:
+	plan_index_release(&x);
 	out->peers = peers;
 	out->n_peers = np + 1;
 	wg_config_release(out);

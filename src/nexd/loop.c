@@ -6,6 +6,7 @@
 #include <net/if.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,21 +21,13 @@
 #include "nexd/exit_node.h"
 #include "nexd/health.h"
 #include "nexd/journal.h"
+#include "nexd/keyindex.h"
 #include "nexd/model.h"
 #include "nexd/netlink.h"
 #include "nexd/path.h"
 #include "nexd/recover.h"
 
 #define LOOP_TICK_MS 1000
-
-struct peer_path {
-	uint8_t key[32];
-	struct path_state st;
-	uint64_t probe_ok_ns;            /* a connectivity check answered */
-	union sockaddr_any probe_ep;
-	bool seen;
-	bool recreate;                   /* moved to the relay before any handshake: start afresh */
-};
 
 struct loop {
 	struct loop_config cfg;
@@ -70,20 +63,11 @@ struct loop {
 	uint64_t acked;                  /* the control generation to acknowledge */
 	bool routes_changed;
 
-	struct peer_path *paths;         /* each peer's path choice */
-	size_t n_paths;
+	struct path_table paths;         /* each peer's path choice */
 
 	bool fatal;
 	int exit_code;
 };
-
-static struct peer_path *path_of(struct loop *l, const uint8_t key[32])
-{
-	for (size_t i = 0; i < l->n_paths; i++)
-		if (!memcmp(l->paths[i].key, key, 32))
-			return &l->paths[i];
-	return NULL;
-}
 
 static void fail(struct loop *l, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void fail(struct loop *l, int status, const char *fmt, ...)
@@ -311,6 +295,7 @@ static bool refuse_subscription(struct loop *l, const struct exit_prefs *prefs, 
 
 static void handle(struct loop *l, struct event *e)
 {
+	struct path_peer *p;
 	unsigned ch = 0;
 
 	switch (e->type) {
@@ -380,11 +365,10 @@ static void handle(struct loop *l, struct event *e)
 		ch = model_set_relay(&l->m, &e->u.relay);
 		break;
 	case EV_PROBE:
-		for (size_t i = 0; i < l->n_paths; i++) {
-			if (memcmp(l->paths[i].key, e->u.probe.key, 32))
-				continue;
-			l->paths[i].probe_ok_ns = time_now_ns();
-			l->paths[i].probe_ep = e->u.probe.from;
+		p = path_table_find(&l->paths, e->u.probe.key);
+		if (p) {
+			p->probe_ok_ns = time_now_ns();
+			p->probe_ep = e->u.probe.from;
 		}
 		break;
 	}
@@ -399,21 +383,31 @@ static void handle(struct loop *l, struct event *e)
 
 /* ---- reconcile ---------------------------------------------------------- */
 
+/* One line per peer changed; the devices and the peers before by key, so
+ * that a change of every peer costs O(n) (issue 15). */
 static void log_change(const struct loop *l, const struct wg_config *c, const struct wg_device_info *before)
 {
+	const struct api_device_list *mesh = &l->m.mesh;
+	struct keyindex devs, had;
+
+	keyindex_init(&devs, sizeof(*mesh->devices), offsetof(struct api_device, public_key), 32);
+	keyindex_init(&had, sizeof(struct wg_peer_info), offsetof(struct wg_peer_info, public_key), 32);
+	/* short of memory they scan */
+	(void)keyindex_build(&devs, mesh->devices, mesh->n_devices);
+	(void)keyindex_build(&had, before ? before->peers : NULL, before ? before->n_peers : 0);
 	for (size_t i = 0; i < c->n_peers; i++) {
 		const struct wg_peer_config *p = &c->peers[i];
-		const struct api_device *d = model_find(&l->m, p->public_key);
 		char pub[KEY_B64_LEN + 1];
-		bool existed = false;
+		size_t at;
+		const struct api_device *d = keyindex_find(&devs, p->public_key, &at) ? &mesh->devices[at] : NULL;
+		bool existed = keyindex_find(&had, p->public_key, &at);
 
 		key_to_base64(pub, p->public_key);
-		for (size_t j = 0; before && j < before->n_peers; j++)
-			if (!memcmp(before->peers[j].public_key, p->public_key, 32))
-				existed = true;
 		log_info("peer %s (%.8s...) %s", d ? d->hostname : "?", pub,
 			 p->remove ? "removed" : existed ? "updated" : "added");
 	}
+	keyindex_release(&devs);
+	keyindex_release(&had);
 }
 
 /* The WireGuard side: plan against the running interface and apply the
@@ -428,14 +422,14 @@ static void converge_wg(struct loop *l, const struct desired *d)
 	if (!l->wg_dirty && d->n_peers == l->n_applied &&
 	    (!d->n_peers || !memcmp(d->peers, l->applied, d->n_peers * sizeof(d->peers[0]))))
 		return;
-	for (size_t i = 0; i < l->n_paths; i++) {
+	for (size_t i = 0; i < l->paths.n; i++) {
 		struct wg_peer_config gone = { .remove = true };
 		struct wg_config c1 = { .n_peers = 1, .peers = &gone };
 
-		if (!l->paths[i].recreate)
+		if (!l->paths.peers[i].recreate)
 			continue;
-		l->paths[i].recreate = false;
-		memcpy(gone.public_key, l->paths[i].key, 32);
+		l->paths.peers[i].recreate = false;
+		memcpy(gone.public_key, l->paths.peers[i].key, 32);
 		(void)l->cfg.drv->apply(l->dev, &c1); /* the plan below adds it back */
 	}
 	r = l->cfg.drv->get(l->dev, &info);
@@ -554,7 +548,7 @@ static void publish(struct loop *l, const struct desired_input *in)
 	struct status_view v;
 	uint8_t current[32];
 	bool has_current = l->xc && exit_client_installed(l->xc) && exit_client_current(l->xc, current);
-	struct peer_path *pp;
+	struct path_peer *pp;
 	size_t n;
 
 	memset(&v, 0, sizeof(v));
@@ -617,7 +611,7 @@ static void publish(struct loop *l, const struct desired_input *in)
 			snprintf(p->hostname, sizeof(p->hostname), "%s", d->hostname);
 			snprintf(p->id, sizeof(p->id), "%s", d->id);
 			format_ip(d->tunnel_family, d->tunnel_ip, p->tunnel_ip, sizeof(p->tunnel_ip));
-			pp = path_of(l, d->public_key);
+			pp = path_table_find(&l->paths, d->public_key);
 			snprintf(p->path, sizeof(p->path), "%s", pp ? path_name(pp->st.kind) : "direct");
 		}
 		l->peers_dirty = v.peers == NULL;
@@ -629,7 +623,7 @@ static void publish(struct loop *l, const struct desired_input *in)
 static bool path_endpoint(void *ctx, const uint8_t key[32], union sockaddr_any *out)
 {
 	struct loop *l = ctx;
-	struct peer_path *p = path_of(l, key);
+	struct path_peer *p = path_table_find(&l->paths, key);
 	const union sockaddr_any *local;
 
 	if (!p)
@@ -652,28 +646,19 @@ static void step_paths(struct loop *l, uint64_t now)
 	struct discovery_check *checks = calloc(l->m.mesh.n_devices + 1, sizeof(*checks));
 	size_t n_checks = 0;
 
-	for (size_t i = 0; i < l->n_paths; i++)
-		l->paths[i].seen = false;
+	path_table_begin(&l->paths);
 	for (size_t i = 0; i < l->m.mesh.n_devices; i++) {
 		const struct api_device *d = &l->m.mesh.devices[i];
-		struct peer_path *p = path_of(l, d->public_key);
+		struct path_peer *p;
 		struct path_input in = { .now_ns = now };
 		struct health_result h = { 0 };
 		char why[160];
 
 		if (!memcmp(d->public_key, l->cfg.state->public_key, 32) || (l->m.registered && !strcmp(d->id, l->m.self.id)))
 			continue;
-		if (!p) {
-			struct peer_path *grown = realloc(l->paths, (l->n_paths + 1) * sizeof(*grown));
-			if (!grown)
-				continue;
-			l->paths = grown;
-			p = &l->paths[l->n_paths++];
-			memset(p, 0, sizeof(*p));
-			memcpy(p->key, d->public_key, 32);
-			path_init(&p->st, now);
-		}
-		p->seen = true;
+		p = path_table_see(&l->paths, d->public_key, now);
+		if (!p)
+			continue;
 		in.relay_ready = model_relay_endpoint(d) && model_relay_path(&l->m, d->public_key);
 		if (l->health && health_get(l->health, d->public_key, &h)) {
 			in.reachable = h.reachable;
@@ -706,12 +691,7 @@ static void step_paths(struct loop *l, uint64_t now)
 				n_checks++;
 		}
 	}
-	for (size_t i = 0; i < l->n_paths;) {
-		if (l->paths[i].seen)
-			i++;
-		else
-			l->paths[i] = l->paths[--l->n_paths];
-	}
+	path_table_end(&l->paths);
 	if (checks && l->dev)
 		discovery_set_checks(l->cfg.discovery, checks, n_checks);
 	free(checks);
@@ -880,6 +860,7 @@ int loop_new(struct loop **out, const struct loop_config *cfg, char *err, size_t
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	path_table_init(&l->paths);
 	l->cfg = *cfg;
 	l->opt = cfg->opt;
 	l->sub = cfg->sub;
@@ -939,7 +920,7 @@ void loop_free(struct loop *l)
 	model_release(&l->m);
 	free(l->applied);
 	free(l->probed);
-	free(l->paths);
+	path_table_release(&l->paths);
 	explicit_bzero(l->token, sizeof(l->token));
 	free(l);
 }

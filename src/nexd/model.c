@@ -1,6 +1,7 @@
 #include "nexd/model.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +10,7 @@ void model_init(struct mesh_model *m)
 {
 	memset(m, 0, sizeof(*m));
 	snprintf(m->api_state, sizeof(m->api_state), "connecting");
+	keyindex_init(&m->relay_ix, sizeof(*m->relay.paths), offsetof(struct ev_relay_path, key), 32);
 }
 
 void model_release(struct mesh_model *m)
@@ -17,6 +19,7 @@ void model_release(struct mesh_model *m)
 	api_device_list_free(&m->mesh);
 	api_relays_wipe(&m->relays);
 	free(m->relay.paths);
+	keyindex_release(&m->relay_ix);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -107,31 +110,33 @@ unsigned model_apply_list(struct mesh_model *m, struct api_device_list *l)
 	return changed;
 }
 
-static size_t mesh_index(const struct mesh_model *m, const char *id)
+/* The devices by id, for a watch answer: one lookup per event (issue 15). */
+static void id_index(struct keyindex *ix, const struct api_device_list *l)
 {
-	size_t j;
-
-	for (j = 0; j < m->mesh.n_devices; j++)
-		if (!strcmp(m->mesh.devices[j].id, id))
-			break;
-	return j;
+	keyindex_init(ix, sizeof(*l->devices), offsetof(struct api_device, id), KEYINDEX_STRING);
+	(void)keyindex_build(ix, l->devices, l->n_devices); /* short of memory it scans */
 }
 
 unsigned model_apply_watch(struct mesh_model *m, struct api_watch *w)
 {
 	unsigned changed = 0;
+	struct keyindex ix;
 
+	id_index(&ix, &m->mesh);
 	for (size_t i = 0; i < w->n_events; i++) {
 		struct api_watch_event *e = &w->events[i];
 		struct api_device_list *l = &m->mesh;
-		size_t j = mesh_index(m, e->device.id);
-		bool self = m->registered && !strcmp(e->device.id, m->self.id);
+		size_t j;
+		bool self = m->registered && !strcmp(e->device.id, m->self.id), added = false;
 
+		if (!keyindex_find(&ix, e->device.id, &j))
+			j = l->n_devices;
 		changed |= MODEL_MESH;
 		if (e->type == API_WATCH_DELETE) {
 			if (self)
 				changed |= MODEL_SELF_DELETED;
 			if (j < l->n_devices) {
+				keyindex_swap_remove(&ix, j);
 				api_device_free(&l->devices[j]);
 				l->devices[j] = l->devices[l->n_devices - 1];
 				memset(&l->devices[l->n_devices - 1], 0, sizeof(l->devices[0]));
@@ -145,15 +150,20 @@ unsigned model_apply_watch(struct mesh_model *m, struct api_watch *w)
 			if (!grown)
 				continue; /* the next relist brings it */
 			l->devices = grown;
+			keyindex_rebase(&ix, l->devices);
 			memset(&l->devices[j], 0, sizeof(l->devices[0]));
 			l->n_devices++;
+			added = true;
 		}
 		api_device_free(&l->devices[j]);
 		l->devices[j] = e->device;
 		memset(&e->device, 0, sizeof(e->device));
+		if (added)
+			keyindex_append(&ix);
 		if (self)
 			changed |= keep_self(m, &l->devices[j]);
 	}
+	keyindex_release(&ix);
 	m->mesh.revision = w->revision;
 	return changed;
 }
@@ -234,17 +244,17 @@ unsigned model_set_relay(struct mesh_model *m, struct ev_relay *r)
 	m->relay = *r;
 	r->paths = NULL;
 	r->n = 0;
+	(void)keyindex_build(&m->relay_ix, m->relay.paths, m->relay.n); /* short of memory it scans */
 	return changed;
 }
 
 const union sockaddr_any *model_relay_path(const struct mesh_model *m, const uint8_t key[32])
 {
-	if (!m->relay.allocated)
+	size_t i;
+
+	if (!m->relay.allocated || !keyindex_find(&m->relay_ix, key, &i))
 		return NULL;
-	for (size_t i = 0; i < m->relay.n; i++)
-		if (!memcmp(m->relay.paths[i].key, key, 32))
-			return &m->relay.paths[i].local;
-	return NULL;
+	return &m->relay.paths[i].local;
 }
 
 const union sockaddr_any *model_relay_endpoint(const struct api_device *d)

@@ -14,6 +14,7 @@
 #include "apiclient/device.h"
 #include "nexd/converge.h"
 #include "nexd/events.h"
+#include "nexd/keyindex.h"
 #include "nexd/oob.h"
 
 struct mesh_model {
@@ -41,6 +42,7 @@ struct mesh_model {
 
 	struct api_relays relays;          /* the relays and our credentials (secret) */
 	struct ev_relay relay;             /* our allocation and the channels' endpoints (own array) */
+	struct keyindex relay_ix;          /* relay.paths by key (model_relay_path) */
 };
 
 /* What an update changed. */

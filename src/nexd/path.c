@@ -1,6 +1,8 @@
 #include "nexd/path.h"
 
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/timeutil.h"
@@ -72,4 +74,71 @@ bool path_step(struct path_state *s, const struct path_input *in, char *why, siz
 		return true;
 	}
 	return false;
+}
+
+/* ---- the table ----------------------------------------------------------- */
+
+void path_table_init(struct path_table *t)
+{
+	memset(t, 0, sizeof(*t));
+	keyindex_init(&t->ix, sizeof(*t->peers), offsetof(struct path_peer, key), sizeof(t->peers->key));
+	(void)keyindex_build(&t->ix, NULL, 0);
+}
+
+void path_table_release(struct path_table *t)
+{
+	keyindex_release(&t->ix);
+	free(t->peers);
+	t->peers = NULL;
+	t->n = t->cap = 0;
+}
+
+struct path_peer *path_table_find(const struct path_table *t, const uint8_t key[32])
+{
+	size_t i;
+
+	return keyindex_find(&t->ix, key, &i) ? &t->peers[i] : NULL;
+}
+
+void path_table_begin(struct path_table *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		t->peers[i].seen = false;
+}
+
+struct path_peer *path_table_see(struct path_table *t, const uint8_t key[32], uint64_t now_ns)
+{
+	struct path_peer *p = path_table_find(t, key);
+
+	if (!p) {
+		if (t->n == t->cap) {
+			size_t cap = t->cap ? 2 * t->cap : 16;
+			struct path_peer *grown = realloc(t->peers, cap * sizeof(*grown));
+
+			if (!grown)
+				return NULL;
+			t->peers = grown;
+			t->cap = cap;
+			keyindex_rebase(&t->ix, t->peers);
+		}
+		p = &t->peers[t->n++];
+		memset(p, 0, sizeof(*p));
+		memcpy(p->key, key, 32);
+		path_init(&p->st, now_ns);
+		keyindex_append(&t->ix);
+	}
+	p->seen = true;
+	return p;
+}
+
+void path_table_end(struct path_table *t)
+{
+	for (size_t i = 0; i < t->n;) {
+		if (t->peers[i].seen) {
+			i++;
+			continue;
+		}
+		keyindex_swap_remove(&t->ix, i);
+		t->peers[i] = t->peers[--t->n];
+	}
 }
