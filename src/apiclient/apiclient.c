@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "apiclient/challenge.h"
 #include "common/key.h"
@@ -595,6 +596,64 @@ static int expect(struct api_client *c, int r, json_t *j, bool array, const char
 	return r;
 }
 
+/* created_at (required) and expires_at (a time or null) of a token answer. */
+static int token_times(const json_t *j, struct api_token_times *out)
+{
+	const json_t *e = json_object_get(j, "expires_at");
+
+	memset(out, 0, sizeof(*out));
+	if (api_time_parse(json_string_value(json_object_get(j, "created_at")), &out->created_at))
+		return -EBADMSG;
+	if (json_is_null(e))
+		return 0;
+	return api_time_parse(json_string_value(e), &out->expires_at) ? -EBADMSG : 0;
+}
+
+int api_whoami(struct api_client *c, json_t **reply, struct api_token_times *out)
+{
+	json_t *j = NULL;
+	int r = request(c, "GET", "/api/v1/whoami", NULL, c->timeout_ms, &j);
+
+	if (r == 0 && out && token_times(j, out))
+		r = bad_reply(c, "whoami answer", "no valid created_at/expires_at");
+	return expect(c, r, j, false, "whoami answer", reply);
+}
+
+int api_device_token_renew(struct api_client *c, const char *id, char **token, struct api_token_times *out)
+{
+	json_t *body = json_object(), *j = NULL;
+	char *path = path_with(c, "/api/v1/devices", id), *full = NULL;
+	const char *t;
+	int r = -ENOMEM;
+
+	*token = NULL;
+	if (!body || !path || asprintf(&full, "%s/token", path) < 0) {
+		full = NULL;
+		set_error(c, "out of memory (or a bad device id)");
+		goto out;
+	}
+	r = request(c, "POST", full, body, c->timeout_ms, &j);
+	if (r == 0) {
+		t = json_string_value(json_object_get(j, "device_token"));
+		if (!t || strlen(t) > 255 || token_times(j, out))
+			r = bad_reply(c, "token answer", "no valid device_token, created_at or expires_at");
+		else if (!(*token = strdup(t)))
+			r = -ENOMEM;
+	}
+	if (j) {
+		json_t *v = json_object_get(j, "device_token");
+
+		if (json_is_string(v))
+			explicit_bzero((char *)json_string_value(v), strlen(json_string_value(v)));
+		json_decref(j);
+	}
+out:
+	free(full);
+	free(path);
+	json_decref(body);
+	return r;
+}
+
 int api_org_list(struct api_client *c, json_t **reply)
 {
 	json_t *j = NULL;
@@ -654,12 +713,13 @@ int api_org_update(struct api_client *c, const char *id_or_name, const char *exi
 	return expect(c, r, j, false, "organization", reply);
 }
 
-int api_token_create(struct api_client *c, const char *org, json_t **reply)
+int api_token_create(struct api_client *c, const char *org, uint64_t expires_in_s, json_t **reply)
 {
 	json_t *body = json_object(), *j = NULL;
 	int r = -ENOMEM;
 
-	if (!body || json_object_set_new(body, "organization", json_string(org ? org : ""))) {
+	if (!body || json_object_set_new(body, "organization", json_string(org ? org : "")) ||
+	    (expires_in_s && json_object_set_new(body, "expires_in", json_integer((json_int_t)expires_in_s)))) {
 		set_error(c, "out of memory (or a name that is not UTF-8)");
 		goto out;
 	}
@@ -670,6 +730,26 @@ int api_token_create(struct api_client *c, const char *org, json_t **reply)
 out:
 	json_decref(body);
 	return r;
+}
+
+int api_token_list(struct api_client *c, const char *org, json_t **reply)
+{
+	char *path = with_org(c, "/api/v1/tokens", org);
+	json_t *j = NULL;
+	int r;
+
+	if (!path) {
+		set_error(c, "bad organization name");
+		return -EINVAL;
+	}
+	r = request(c, "GET", path, NULL, c->timeout_ms, &j);
+	free(path);
+	return expect(c, r, j, true, "token list", reply);
+}
+
+int api_token_revoke(struct api_client *c, const char *id)
+{
+	return request_on(c, "DELETE", "/api/v1/tokens", id, NULL, NULL);
 }
 
 int api_regkey_create(struct api_client *c, const struct api_regkey_spec *spec, json_t **reply)

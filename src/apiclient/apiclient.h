@@ -82,6 +82,15 @@ int api_request(struct api_client *c, const char *method, const char *path,
  * validated. Any output pointer may be NULL unless noted. Names and ids are
  * escaped into the URL. */
 int api_health(struct api_client *c);
+/* A token's times (unix seconds; expires_at 0: never). */
+struct api_token_times {
+	int64_t created_at, expires_at;
+};
+/* GET /api/v1/whoami: the token in use. */
+int api_whoami(struct api_client *c, json_t **reply, struct api_token_times *out);
+/* POST /api/v1/devices/{id}/token: a new device token (*token: malloc'd,
+ * the caller wipes and frees it) and its times. */
+int api_device_token_renew(struct api_client *c, const char *id, char **token, struct api_token_times *out);
 int api_org_list(struct api_client *c, json_t **reply);
 int api_org_get(struct api_client *c, const char *id_or_name, json_t **reply);
 /* prefix, prefix6, exit_node_approval ("admin" or "auto"): NULL, not sent
@@ -92,7 +101,11 @@ int api_org_create(struct api_client *c, const char *name, const char *prefix,
  * the value). */
 int api_org_update(struct api_client *c, const char *id_or_name, const char *exit_node_approval,
 		   json_t **reply);
-int api_token_create(struct api_client *c, const char *org, json_t **reply);
+/* expires_in_s 0: the token never expires. */
+int api_token_create(struct api_client *c, const char *org, uint64_t expires_in_s, json_t **reply);
+/* Organization tokens (org NULL: the token's own, or every one for an admin). */
+int api_token_list(struct api_client *c, const char *org, json_t **reply);
+int api_token_revoke(struct api_client *c, const char *id);
 struct api_regkey_spec {
 	const char *org;           /* NULL: the server's default */
 	bool reusable;             /* registers any number of devices (else one) */

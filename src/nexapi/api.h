@@ -46,6 +46,7 @@ struct api {
 	const struct relay_config *relay;   /* the TURN relays handed out (n may be 0) */
 	struct challenge *challenge;   /* re-registration proofs; its key loaded on first use */
 	struct api_watch_cache cache;
+	int64_t device_token_ttl;   /* seconds a device token is valid (0: forever) */
 	/* /healthz: the last write check (at most one a second) */
 	int64_t health_checked_ms;
 	int health_err;
@@ -99,6 +100,10 @@ enum httpd_result handle_org_create(struct httpd_request *r, void *ctx);
 enum httpd_result handle_org_get(struct httpd_request *r, void *ctx);
 enum httpd_result handle_org_patch(struct httpd_request *r, void *ctx);
 enum httpd_result handle_token_create(struct httpd_request *r, void *ctx);
+enum httpd_result handle_token_list(struct httpd_request *r, void *ctx);
+enum httpd_result handle_token_delete(struct httpd_request *r, void *ctx);
+enum httpd_result handle_whoami(struct httpd_request *r, void *ctx);
+enum httpd_result handle_device_token_renew(struct httpd_request *r, void *ctx);
 enum httpd_result handle_regkey_create(struct httpd_request *r, void *ctx);
 enum httpd_result handle_regkey_list(struct httpd_request *r, void *ctx);
 enum httpd_result handle_regkey_delete(struct httpd_request *r, void *ctx);

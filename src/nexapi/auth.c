@@ -4,6 +4,7 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 
 #include "nexapi/validate.h"
@@ -104,8 +105,14 @@ int auth_check(struct store *s, const char *header, struct auth *out, const char
 			goto out;
 		if (sodium_memcmp(t.hash, hash, STORE_HASH_LEN))
 			goto out;
+		if (t.expires_at && t.expires_at <= (int64_t)time(NULL)) {
+			*why = "token expired";
+			goto out;
+		}
 		snprintf(out->org_id, sizeof(out->org_id), "%s", t.org_id);
 		snprintf(out->device_id, sizeof(out->device_id), "%s", t.device_id);
+		out->expires_at = t.expires_at;
+		out->created_at = t.created_at;
 	}
 	out->kind = kind;
 	snprintf(out->id, sizeof(out->id), "%s", id);

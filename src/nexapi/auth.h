@@ -17,6 +17,7 @@ struct auth {
 	char id[STORE_TOKEN_ID_LEN + 1];    /* token or registration key id */
 	char org_id[STORE_ID_LEN + 1];      /* "" for admin */
 	char device_id[STORE_ID_LEN + 1];   /* device tokens */
+	int64_t created_at, expires_at;     /* tokens; expires_at 0: never */
 };
 
 /* A new random token of `kind`: its text (to show once), id and hash. */

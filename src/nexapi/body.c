@@ -87,7 +87,7 @@ out:
 
 int body_parse_token(const char *buf, size_t len, struct body_token *out, struct jsonv_err *e)
 {
-	static const char *const keys[] = { "organization", NULL };
+	static const char *const keys[] = { "organization", "expires_in", NULL };
 	json_t *o;
 	int rc;
 
@@ -96,8 +96,11 @@ int body_parse_token(const char *buf, size_t len, struct body_token *out, struct
 		return rc;
 	if ((rc = jsonv_known_keys(o, keys, e)))
 		goto out;
-	rc = jsonv_string(o, "organization", true, 1, STORE_NAME_MAX, out->organization,
-			  sizeof(out->organization), e);
+	if ((rc = jsonv_string(o, "organization", true, 1, STORE_NAME_MAX, out->organization,
+			       sizeof(out->organization), e)))
+		goto out;
+	if (!json_is_null(json_object_get(o, "expires_in")))
+		rc = opt(jsonv_int(o, "expires_in", 1, BODY_MAX_EXPIRES_IN, &out->expires_in, e));
 out:
 	json_decref(o);
 	return rc;

@@ -33,6 +33,7 @@ struct body_org_patch {
 
 struct body_token {
 	char organization[STORE_NAME_MAX + 1];
+	int64_t expires_in;                       /* 0: never (absent or null) */
 };
 
 struct body_regkey {

@@ -173,6 +173,7 @@ enum httpd_result handle_device_register(struct httpd_request *r, void *ctx)
 	}
 	auth_token_new(TOKEN_DEVICE, text, reg.token.id, reg.token.hash);
 	reg.token.created_at = reg.now;
+	reg.token.expires_at = a->device_token_ttl ? reg.now + a->device_token_ttl : 0;
 
 	err = a->ops->device_register(a->store, &reg, &dev, &created);
 	switch (err) {
@@ -220,6 +221,15 @@ enum httpd_result handle_device_register(struct httpd_request *r, void *ctx)
 	api_device_write(&w, &dev, reg.now);
 	jsonw_key(&w, "device_token", false);
 	jsonw_string(&w, text);
+	jsonw_key(&w, "device_token_expires_at", false);
+	if (reg.token.expires_at) {
+		char t[32];
+
+		api_time(reg.token.expires_at, t);
+		jsonw_string(&w, t);
+	} else {
+		jsonw_raw(&w, "null");
+	}
 	jsonw_key(&w, "relays", false);
 	if (api_relays_write(&w, a->relay, dev.id, reg.now))
 		jsonw_raw(&w, "[]");   /* the device asks again with GET .../relays */

@@ -22,8 +22,8 @@
 struct options {
 	const char *listen, *db, *tls_cert, *tls_key, *admin_token_file, *web_root;
 	const char *turn_secret_file;
-	unsigned long history;
-	bool insecure_http, turn_ttl_given;
+	unsigned long history, device_token_ttl;
+	bool insecure_http, turn_ttl_given, rotate_admin;
 	enum log_level level;
 	struct relay_config relay;   /* --turn-server, --turn-ttl; the secret is read later */
 };
@@ -34,7 +34,7 @@ static void usage(FILE *f)
 		"usage: nexapi --listen HOST:PORT --db PATH [--tls-cert FILE --tls-key FILE]\n"
 		"              [--admin-token-file FILE] [--insecure-http] [--log-level LEVEL]\n"
 		"              [--web-root DIR]\n"
-		"              [--history N]\n"
+		"              [--history N] [--device-token-ttl SECONDS]\n"
 		"              [--turn-server URI ... --turn-secret-file FILE [--turn-ttl SECONDS]]\n"
 		"\n"
 		"  --listen HOST:PORT       address to serve on (127.0.0.1:8080, [::1]:8080, localhost:8080)\n"
@@ -49,12 +49,18 @@ static void usage(FILE *f)
 		"  --history N              device changes kept for watchers, per organization\n"
 		"                           (default 10000, 10 to 10000000); a watcher from an\n"
 		"                           older revision relists\n"
+		"  --device-token-ttl SECONDS  how long a device token is valid (default 2592000,\n"
+		"                           30 days; 10 to 31536000); nexd renews it at half-life\n"
 		"  --turn-server URI        a TURN relay handed to the devices (repeatable, at most 8):\n"
 		"                           turn:HOST[:PORT][?transport=udp|tcp] or turns:HOST[:PORT]\n"
 		"  --turn-secret-file FILE  the relays' shared secret (coturn's static-auth-secret with\n"
 		"                           use-auth-secret), one line; required with --turn-server\n"
 		"  --turn-ttl SECONDS       how long a relay credential is valid (default 86400,\n"
-		"                           300 to 604800)\n");
+		"                           300 to 604800)\n"
+		"\n"
+		"nexapi --db PATH --rotate-admin-token [--admin-token-file FILE]\n"
+		"  Revokes every admin token and writes a new one (mode 0600) to FILE (default\n"
+		"  <db>.admin-token), replacing it; a running server takes it at once.\n");
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -72,6 +78,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "turn-server", required_argument, NULL, 'T' },
 		{ "turn-secret-file", required_argument, NULL, 'S' },
 		{ "turn-ttl", required_argument, NULL, 'D' },
+		{ "device-token-ttl", required_argument, NULL, 'E' },
+		{ "rotate-admin-token", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -80,6 +88,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	memset(o, 0, sizeof(*o));
 	o->level = LOG_LEVEL_INFO;
 	o->history = 10000;
+	o->device_token_ttl = 30 * 86400;
 	o->relay.ttl = RELAY_TTL_DEFAULT;
 	while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
 		switch (c) {
@@ -124,6 +133,19 @@ static int parse_options(int argc, char **argv, struct options *o)
 			}
 			break;
 		case 'S': o->turn_secret_file = optarg; break;
+		case 'R': o->rotate_admin = true; break;
+		case 'E': {
+			char *end;
+			errno = 0;
+			o->device_token_ttl = strtoul(optarg, &end, 10);
+			if (errno || *optarg < '0' || *optarg > '9' || *end || o->device_token_ttl < 10 ||
+			    o->device_token_ttl > 31536000) {
+				fprintf(stderr, "nexapi: --device-token-ttl %s: expected 10 to 31536000 seconds\n",
+					optarg);
+				return -EINVAL;
+			}
+			break;
+		}
 		case 'D': {
 			char *end;
 			unsigned long v;
@@ -142,6 +164,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -EINVAL;
 		}
+	}
+	if (o->rotate_admin) {
+		if (optind != argc || !o->db || o->listen) {
+			fprintf(stderr, "nexapi: --rotate-admin-token takes --db (and --admin-token-file), "
+					"not --listen\n");
+			return -EINVAL;
+		}
+		return 0;
 	}
 	if (optind != argc || !o->listen || !o->db) {
 		usage(stderr);
@@ -404,6 +434,47 @@ static enum httpd_result handle_web(struct httpd_request *r, void *ctx)
 	return static_serve(((struct api *)ctx)->web, r);
 }
 
+/* nexapi --rotate-admin-token: every admin token revoked, a new one in
+ * path (replaced). 0, or a negative errno (said in the log). */
+static int rotate_admin(const char *db, const char *path)
+{
+	const struct store_ops *ops = &store_sqlite_ops;
+	struct store_options sopt = { .events_kept = 10000 };
+	char text[AUTH_TOKEN_LEN + 1];
+	struct token_rec admin;
+	struct org_rec *orgs;
+	struct store *s;
+	size_t n;
+	int err;
+
+	if (access(db, F_OK)) {
+		log_error("no database %s: nothing to rotate (a first start writes the admin token)", db);
+		return -ENOENT;
+	}
+	if ((err = ops->open(db, &sopt, &s))) {
+		log_error("cannot open the database %s: %s", db, strerror(-err));
+		return err;
+	}
+	if ((err = ops->org_list(s, NULL, &orgs, &n)) == 0) {
+		free(orgs);
+		if (n == 0) {
+			log_error("the database %s was never started: nothing to rotate", db);
+			err = -ENOENT;
+		}
+	}
+	if (!err) {
+		admin_token_new(text, &admin);
+		if (!(err = ops->admin_rotate(s, &admin)))
+			err = finish_admin_token(s, path, text, admin.id, true);
+		sodium_memzero(text, sizeof(text));
+		if (!err)
+			log_info("admin token rotated: the old ones are revoked, the new one (%s) is in %s", admin.id,
+				 path);
+	}
+	ops->close(s);
+	return err;
+}
+
 int main(int argc, char **argv)
 {
 	struct store_options sopt;
@@ -421,6 +492,19 @@ int main(int argc, char **argv)
 	if (sodium_init() < 0)
 		fatal("libsodium cannot start");
 	umask(077);
+	if (o.rotate_admin) {
+		char *path = NULL;
+
+		if (o.admin_token_file)
+			path = strdup(o.admin_token_file);
+		else if (asprintf(&path, "%s.admin-token", o.db) < 0)
+			path = NULL;
+		if (!path)
+			fatal("out of memory");
+		err = rotate_admin(o.db, path);
+		free(path);
+		return err ? 1 : 0;
+	}
 
 	memset(&hc, 0, sizeof(hc));
 	if (parse_listen(o.listen, &hc.listen))
@@ -449,6 +533,7 @@ int main(int argc, char **argv)
 
 	memset(&api, 0, sizeof(api));
 	api.relay = &o.relay;
+	api.device_token_ttl = (int64_t)o.device_token_ttl;
 	if (static_site_open(o.web_root, &api.web))
 		fatal("cannot load the web UI (--web-root, NEXAPI_WEB_ROOT)");
 	hc.fallback = handle_web;

@@ -47,6 +47,8 @@ struct token_rec {
 	char device_id[STORE_ID_LEN + 1]; /* "" unless device */
 	uint8_t hash[STORE_HASH_LEN];
 	int64_t created_at;
+	int64_t expires_at;               /* 0: never */
+	char org_name[STORE_NAME_MAX + 1];   /* read only (lists) */
 };
 
 struct regkey_rec {
@@ -166,6 +168,15 @@ struct store_ops {
 
 	int (*token_create)(struct store *s, const struct token_rec *t, unsigned max_per_org);
 	int (*token_get)(struct store *s, const char *id, struct token_rec *out);
+	/* Organization tokens, of org_id (NULL: every organization), newest
+	 * first. */
+	int (*token_list)(struct store *s, const char *org_id, struct token_rec **out, size_t *n);
+	/* Revokes token id; -ENOENT when there is none. */
+	int (*token_delete)(struct store *s, const char *id);
+	/* A new token for t->device_id; the device's expired tokens go. */
+	int (*device_token_renew)(struct store *s, const struct token_rec *t, int64_t now);
+	/* Revokes every admin token for `admin` (pending until admin_written). */
+	int (*admin_rotate)(struct store *s, const struct token_rec *admin);
 
 	int (*regkey_create)(struct store *s, const struct regkey_rec *k, unsigned max_per_org);
 	int (*regkey_get)(struct store *s, const char *id, struct regkey_rec *out);

@@ -46,8 +46,8 @@ struct store {
  *           approved_cidrs in events, reg_keys.auto_approve, used_by_public_key
  *           and used_at; the tables deleted_devices, deleted_device_tokens
  *           and server_keys (created by the CREATE ... IF NOT EXISTS). */
-#define SCHEMA_VERSION 3
-#define SCHEMA_VERSION_TEXT "3"
+#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION_TEXT "4"
 
 static const char *const schema[] = {
 	"CREATE TABLE IF NOT EXISTS meta ("
@@ -86,7 +86,8 @@ static const char *const schema[] = {
 	" org_id TEXT REFERENCES organizations(id),"
 	" device_id TEXT REFERENCES devices(id) ON DELETE CASCADE,"
 	" hash TEXT NOT NULL,"
-	" created_at BIGINT NOT NULL)",
+	" created_at BIGINT NOT NULL,"
+	" expires_at BIGINT)",
 	"CREATE INDEX IF NOT EXISTS tokens_device ON tokens (device_id)",
 	"CREATE INDEX IF NOT EXISTS tokens_org ON tokens (org_id)",
 	"CREATE TABLE IF NOT EXISTS reg_keys ("
@@ -357,6 +358,8 @@ static const struct {
 	{ "PRAGMA table_info(reg_keys)", "used_by_public_key",
 	  "ALTER TABLE reg_keys ADD COLUMN used_by_public_key TEXT", NULL },
 	{ "PRAGMA table_info(reg_keys)", "used_at", "ALTER TABLE reg_keys ADD COLUMN used_at BIGINT", NULL },
+	/* tokens from before never expire */
+	{ "PRAGMA table_info(tokens)", "expires_at", "ALTER TABLE tokens ADD COLUMN expires_at BIGINT", NULL },
 };
 
 /* Inside the open transaction, after the CREATE ... IF NOT EXISTS: brings
@@ -511,7 +514,8 @@ static int count(struct store *s, const char *sql, const char *arg, int64_t *n)
 static int insert_token(struct store *s, const struct token_rec *t)
 {
 	static const char sql[] =
-		"INSERT INTO tokens (id, kind, org_id, device_id, hash, created_at) VALUES (?, ?, ?, ?, ?, ?)";
+		"INSERT INTO tokens (id, kind, org_id, device_id, hash, created_at, expires_at)"
+		" VALUES (?, ?, ?, ?, ?, ?, ?)";
 	sqlite3_stmt *st = stmt(s, sql);
 	char kind[2] = { t->kind, 0 };
 	char hex[STORE_HASH_LEN * 2 + 1];
@@ -528,6 +532,8 @@ static int insert_token(struct store *s, const struct token_rec *t)
 		bind_text(st, 4, t->device_id);
 	bind_text(st, 5, hex);
 	sqlite3_bind_int64(st, 6, t->created_at);
+	if (t->expires_at)
+		sqlite3_bind_int64(st, 7, t->expires_at);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_CONSTRAINT)
 		return -EEXIST;
@@ -827,12 +833,29 @@ err_rollback:
 	return err;
 }
 
+#define TOKEN_COLS "t.id, t.kind, t.org_id, t.device_id, t.hash, t.created_at, t.expires_at, o.name"
+
+static int read_token(sqlite3_stmt *st, struct token_rec *out)
+{
+	const char *kind;
+
+	memset(out, 0, sizeof(*out));
+	col_copy(st, 0, out->id, sizeof(out->id));
+	kind = (const char *)sqlite3_column_text(st, 1);
+	out->kind = kind ? kind[0] : 0;
+	col_copy(st, 2, out->org_id, sizeof(out->org_id));
+	col_copy(st, 3, out->device_id, sizeof(out->device_id));
+	out->created_at = sqlite3_column_int64(st, 5);
+	out->expires_at = sqlite3_column_type(st, 6) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 6);
+	col_copy(st, 7, out->org_name, sizeof(out->org_name));
+	return hash_from_col(st, 4, out->hash);
+}
+
 static int sq_token_get(struct store *s, const char *id, struct token_rec *out)
 {
-	static const char sql[] =
-		"SELECT id, kind, org_id, device_id, hash, created_at FROM tokens WHERE id = ?";
+	static const char sql[] = "SELECT " TOKEN_COLS
+		" FROM tokens t LEFT JOIN organizations o ON o.id = t.org_id WHERE t.id = ?";
 	sqlite3_stmt *st = stmt(s, sql);
-	const char *kind;
 	int rc;
 
 	if (!st)
@@ -843,16 +866,118 @@ static int sq_token_get(struct store *s, const char *id, struct token_rec *out)
 		return -ENOENT;
 	if (rc != SQLITE_ROW)
 		return db_error(s, "get token");
-	memset(out, 0, sizeof(*out));
-	col_copy(st, 0, out->id, sizeof(out->id));
-	kind = (const char *)sqlite3_column_text(st, 1);
-	out->kind = kind ? kind[0] : 0;
-	col_copy(st, 2, out->org_id, sizeof(out->org_id));
-	col_copy(st, 3, out->device_id, sizeof(out->device_id));
-	rc = hash_from_col(st, 4, out->hash);
-	out->created_at = sqlite3_column_int64(st, 5);
+	rc = read_token(st, out);
 	sqlite3_reset(st);
 	return rc;
+}
+
+static int sq_token_list(struct store *s, const char *org_id, struct token_rec **out, size_t *n)
+{
+	static const char sql_all[] = "SELECT " TOKEN_COLS
+		" FROM tokens t JOIN organizations o ON o.id = t.org_id WHERE t.kind = 'o'"
+		" ORDER BY t.created_at DESC, t.id";
+	static const char sql_org[] = "SELECT " TOKEN_COLS
+		" FROM tokens t JOIN organizations o ON o.id = t.org_id WHERE t.kind = 'o' AND t.org_id = ?"
+		" ORDER BY t.created_at DESC, t.id";
+	sqlite3_stmt *st = stmt(s, org_id ? sql_org : sql_all);
+	struct token_rec *v = NULL;
+	size_t len = 0, cap = 0;
+	int rc;
+
+	if (!st)
+		return -EIO;
+	if (org_id)
+		bind_text(st, 1, org_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (len == cap) {
+			struct token_rec *nv;
+
+			cap = cap ? cap * 2 : 8;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				free(v);
+				sqlite3_reset(st);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		if ((rc = read_token(st, &v[len])))
+			break;
+		len++;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		free(v);
+		return rc < 0 ? rc : db_error(s, "list tokens");
+	}
+	*out = v;
+	*n = len;
+	return 0;
+}
+
+static int sq_token_delete(struct store *s, const char *id)
+{
+	static const char sql[] = "DELETE FROM tokens WHERE id = ?";
+	sqlite3_stmt *st = stmt(s, sql);
+
+	if (!st)
+		return -EIO;
+	bind_text(st, 1, id);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_error(s, "delete token");
+	return sqlite3_changes(s->db) ? 0 : -ENOENT;
+}
+
+static int sq_device_token_renew(struct store *s, const struct token_rec *t, int64_t now)
+{
+	/* the device's expired tokens go; the ones still valid stay until they expire */
+	static const char sql[] =
+		"DELETE FROM tokens WHERE device_id = ? AND expires_at IS NOT NULL AND expires_at <= ?";
+	sqlite3_stmt *st;
+	int err;
+
+	if ((err = begin(s)))
+		return err;
+	err = -EIO;
+	if (!(st = stmt(s, sql)))
+		goto err_rollback;
+	bind_text(st, 1, t->device_id);
+	sqlite3_bind_int64(st, 2, now);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		err = db_error(s, "prune device tokens");
+		goto err_rollback;
+	}
+	if ((err = insert_token(s, t)) || (err = commit(s)))
+		goto err_rollback;
+	return 0;
+
+err_rollback:
+	rollback(s);
+	return err;
+}
+
+static int sq_admin_rotate(struct store *s, const struct token_rec *admin)
+{
+	static const char sql[] = "DELETE FROM tokens WHERE kind = 'a'";
+	sqlite3_stmt *st;
+	int err;
+
+	if ((err = begin(s)))
+		return err;
+	err = -EIO;
+	if (!(st = stmt(s, sql)))
+		goto err_rollback;
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		err = db_error(s, "revoke admin tokens");
+		goto err_rollback;
+	}
+	if ((err = insert_token(s, admin)) || (err = set_admin_pending(s, admin->id)) || (err = commit(s)))
+		goto err_rollback;
+	return 0;
+
+err_rollback:
+	rollback(s);
+	return err;
 }
 
 static int sq_regkey_create(struct store *s, const struct regkey_rec *k, unsigned max_per_org)
@@ -1833,6 +1958,10 @@ const struct store_ops store_sqlite_ops = {
 	.org_list = sq_org_list,
 	.token_create = sq_token_create,
 	.token_get = sq_token_get,
+	.token_list = sq_token_list,
+	.token_delete = sq_token_delete,
+	.device_token_renew = sq_device_token_renew,
+	.admin_rotate = sq_admin_rotate,
 	.regkey_create = sq_regkey_create,
 	.regkey_get = sq_regkey_get,
 	.regkey_list = sq_regkey_list,

@@ -18,7 +18,8 @@ static const struct {
 	const char *summary;
 } commands[] = {
 	{ "org", cmd_org, "list, create and update organizations" },
-	{ "token", cmd_token, "create organization tokens" },
+	{ "token", cmd_token, "create, list and revoke organization tokens" },
+	{ "whoami", cmd_whoami, "what the token in use is" },
 	{ "reg-key", cmd_regkey, "create, list and revoke registration keys" },
 	{ "device", cmd_device, "list, show, update, approve and delete devices" },
 	{ "nexd", cmd_nexd, "the local agent: status, peers, exit node (root)" },

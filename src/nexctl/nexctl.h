@@ -89,6 +89,7 @@ int nexctl_org_flag_only(struct nexctl *ctx, const struct nexctl_subcommand *sub
 
 int cmd_org(struct nexctl *ctx, int argc, char *argv[]);
 int cmd_token(struct nexctl *ctx, int argc, char *argv[]);
+int cmd_whoami(struct nexctl *ctx, int argc, char *argv[]);
 int cmd_regkey(struct nexctl *ctx, int argc, char *argv[]);
 int cmd_device(struct nexctl *ctx, int argc, char *argv[]);
 int cmd_nexd(struct nexctl *ctx, int argc, char *argv[]);

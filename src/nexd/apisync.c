@@ -26,6 +26,8 @@ struct apisync {
 	struct api_client *c;
 	char org[API_ORG_NAME_MAX + 1];  /* of the registration */
 	uint64_t relays_due_ns;          /* renew the relay credentials then; 0: never */
+	uint64_t token_due_ns;           /* renew the device token then; 0: learn when (whoami) */
+	bool token_forever;              /* the device token does not expire */
 	pthread_t thread;
 };
 
@@ -78,6 +80,7 @@ static enum sync_result classify(struct apisync *s, int r, const char *what)
 }
 
 #define RELAYS_RETRY_MS 60000
+#define TOKEN_RETRY_MS 30000
 
 /* The relays and credentials to the loop; renewed when half their time is
  * gone (by the earliest expiry). */
@@ -114,6 +117,68 @@ static void renew_relays(struct apisync *s)
 		post_relays(s, &r);
 	}
 	api_relays_wipe(&r);
+}
+
+/* The device token is renewed at half its life (an agent down for the
+ * whole of its life enrolls again). When: from its times. */
+static void token_schedule(struct apisync *s, const struct api_token_times *t)
+{
+	int64_t now = (int64_t)time(NULL), due;
+
+	s->token_forever = !t->expires_at;
+	if (s->token_forever)
+		return;
+	due = t->created_at + (t->expires_at - t->created_at) / 2;
+	s->token_due_ns = time_now_ns() + (uint64_t)(due > now ? due - now : 0) * NSEC_PER_SEC;
+}
+
+static void renew_token(struct apisync *s)
+{
+	struct nexd_state *st = s->cfg.state;
+	struct api_token_times t;
+	struct event e = { .type = EV_TOKEN };
+	char *token = NULL;
+	int r;
+
+	if (!s->token_due_ns) {   /* when is it due? */
+		if (api_whoami(s->c, NULL, &t)) {
+			if (api_client_status(s->c) == 404) {
+				log_info("api: this API server has no whoami: device tokens do not expire");
+				s->token_forever = true;
+				return;
+			}
+			log_warn("api: cannot read the device token's expiry: %s", api_client_error(s->c));
+			s->token_due_ns = time_now_ns() + TOKEN_RETRY_MS * NSEC_PER_MSEC;
+			return;
+		}
+		token_schedule(s, &t);
+		if (s->token_forever || time_now_ns() < s->token_due_ns)
+			return;
+	}
+	r = api_device_token_renew(s->c, st->device_id, &token, &t);
+	if (r) {
+		log_warn("api: cannot renew the device token: %s", api_client_error(s->c));
+		s->token_due_ns = time_now_ns() + TOKEN_RETRY_MS * NSEC_PER_MSEC;
+		goto out;
+	}
+	/* stored first: the old token stays valid until it expires, the new
+	 * one is used once it is on disk */
+	r = state_save_registration(st, st->device_id, token, s->cfg.service_url);
+	if (r) {
+		log_warn("api: cannot store the renewed device token in %s: %s", st->dir, strerror(-r));
+		s->token_due_ns = time_now_ns() + TOKEN_RETRY_MS * NSEC_PER_MSEC;
+		goto out;
+	}
+	api_client_set_token(s->c, token);
+	snprintf(e.u.token.token, sizeof(e.u.token.token), "%s", token);
+	evq_post(s->w.q, &e);
+	token_schedule(s, &t);
+	log_info("api: device token renewed (valid for %lld s more)", (long long)(t.expires_at - t.created_at));
+out:
+	if (token) {
+		explicit_bzero(token, strlen(token));
+		free(token);
+	}
 }
 
 static void post_registered(struct apisync *s, struct api_device *dev, const char *token)
@@ -172,6 +237,8 @@ static enum sync_result do_register(struct apisync *s)
 		goto out;
 	}
 	api_client_set_token(s->c, token);
+	s->token_due_ns = 0;   /* a new token: learn its expiry (whoami) */
+	s->token_forever = false;
 	log_info("registered as device %s in organization %s", dev.id, dev.organization);
 	post_registered(s, &dev, token);
 	post_relays(s, &relays);
@@ -195,6 +262,8 @@ static enum sync_result ensure_registered(struct apisync *s)
 	if (!st->device_id[0] || strcmp(st->service_url, s->cfg.service_url))
 		return do_register(s);
 	api_client_set_token(s->c, st->device_token);
+	s->token_due_ns = 0;   /* a new token: learn its expiry (whoami) */
+	s->token_forever = false;
 	r = api_device_get(s->c, st->device_id, NULL, &dev);
 	if (r == -EOWNERDEAD) {
 		deleted(s, api_client_error(s->c));
@@ -257,6 +326,17 @@ static enum sync_result relist(struct apisync *s, uint64_t *revision)
 	return SYNC_OK;
 }
 
+/* A watch returns by the time the device token is due for renewal. */
+static unsigned watch_timeout(const struct apisync *s)
+{
+	uint64_t now = time_now_ns(), left;
+
+	if (s->token_forever || !s->token_due_ns || s->token_due_ns <= now)
+		return SYNC_WATCH_TIMEOUT_S;
+	left = (s->token_due_ns - now) / NSEC_PER_SEC + 1;
+	return left < SYNC_WATCH_TIMEOUT_S ? (unsigned)left : SYNC_WATCH_TIMEOUT_S;
+}
+
 static enum sync_result watch_loop(struct apisync *s, uint64_t revision)
 {
 	while (!worker_stopping(&s->w)) {
@@ -265,7 +345,9 @@ static enum sync_result watch_loop(struct apisync *s, uint64_t revision)
 
 		if (s->relays_due_ns && time_now_ns() >= s->relays_due_ns)
 			renew_relays(s);
-		r = api_device_watch(s->c, revision, SYNC_WATCH_TIMEOUT_S, NULL, &e.u.watch);
+		if (!s->token_forever && time_now_ns() >= s->token_due_ns)
+			renew_token(s);
+		r = api_device_watch(s->c, revision, watch_timeout(s), NULL, &e.u.watch);
 
 		if (worker_stopping(&s->w)) {
 			api_watch_free(&e.u.watch);

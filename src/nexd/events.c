@@ -34,6 +34,9 @@ void event_release(struct event *e)
 		api_device_free(&e->u.registered.self);
 		explicit_bzero(e->u.registered.token, sizeof(e->u.registered.token));
 		break;
+	case EV_TOKEN:
+		explicit_bzero(e->u.token.token, sizeof(e->u.token.token));
+		break;
 	case EV_MESH_LIST:
 		api_device_list_free(&e->u.list);
 		break;

@@ -38,11 +38,16 @@ enum event_type {
 	EV_RELAYS,       /* apisync: the relays and fresh credentials; u.relays */
 	EV_RELAY,        /* relay: the allocation and the channels' endpoints; u.relay */
 	EV_PROBE,        /* discovery: a connectivity check to a peer answered; u.probe */
+	EV_TOKEN,        /* apisync: the device token was renewed; u.token */
 };
 
 struct ev_registered {
 	struct api_device self;          /* our record as the server returned it */
 	char token[256];                 /* the device token (wiped when freed) */
+};
+
+struct ev_token {
+	char token[256];                 /* the new device token (wiped when freed) */
 };
 
 struct ev_org {
@@ -103,6 +108,7 @@ struct event {
 	enum event_type type;
 	union {
 		struct ev_registered registered;
+		struct ev_token token;
 		struct ev_org org;
 		struct api_device_list list;
 		struct api_watch watch;

@@ -305,6 +305,9 @@ static void handle(struct loop *l, struct event *e)
 		if (!l->dev)
 			bring_up(l);
 		break;
+	case EV_TOKEN:
+		snprintf(l->token, sizeof(l->token), "%s", e->u.token.token);
+		break;
 	case EV_ORG:
 		ch = model_set_org(&l->m, &e->u.org);
 		on_org(l);

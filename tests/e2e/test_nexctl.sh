@@ -189,7 +189,9 @@ declare -A HELP_FLAGS=(
 	["org list"]=""
 	["org create"]="NAME --prefix --prefix6 --exit-node-approval"
 	["org update"]="NAME-OR-ID --exit-node-approval"
-	["token create"]="--org"
+	["token create"]="--org --expires"
+	["token list"]="--org"
+	["token revoke"]="ID"
 	["reg-key create"]="--org --single-use --reusable --expires --auto-approve"
 	["reg-key list"]="--org"
 	["reg-key delete"]="ID"
@@ -302,6 +304,28 @@ chmod 0600 "$TMP/acme.token"
 B=(--service-url "$URL" --token-file "$TMP/acme.token")
 ok "${B[@]}" org list -o json
 jqe 'length == 1 and .[0].name == "acme"'
+
+say "token list, revoke, expiry; whoami"
+ok "${A[@]}" token create --org acme --expires 1h -o json
+jqe '.organization == "acme" and (.expires_at | type) == "string"'
+SHORT_ID=$(jq -r .id <<<"$OUT")
+fails 2 "not a duration" token create --org acme --expires 0
+ok "${A[@]}" token list
+has '^ID +ORGANIZATION +CREATED +EXPIRES$'
+has ' acme +20[0-9TZ:-]+ +never$'
+has "^$SHORT_ID +acme +20[0-9TZ:-]+ +20[0-9TZ:-]+$"
+aligned
+ok "${B[@]}" token list -o json
+jqe 'all(.[]; .organization == "acme") and all(.[]; has("token") | not)'
+ok "${B[@]}" whoami
+has '^kind: organization$'
+has '^organization: acme$'
+ok "${A[@]}" whoami -o json
+jqe '.kind == "admin" and .expires_at == null'
+ok "${B[@]}" token revoke "$SHORT_ID"
+has "^organization token $SHORT_ID revoked$"
+fails 1 "HTTP 404" "${B[@]}" token revoke "$SHORT_ID"
+fails 2 "takes one ID" token revoke
 fails 1 "HTTP 403" "${B[@]}" token create --org acme
 
 say "reg-key create prints the key alone; list; delete"
