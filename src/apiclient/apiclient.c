@@ -279,6 +279,7 @@ static int status_errno(long status)
 	case 409: return -EEXIST;
 	case 410: return -ESTALE;
 	case 413: return -EMSGSIZE;
+	case 429: return -EAGAIN;   /* a rate limit: try again later */
 	default: return status >= 500 ? -EREMOTEIO : -EPROTO;
 	}
 }

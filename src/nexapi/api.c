@@ -1,4 +1,5 @@
 #include "nexapi/api.h"
+#include "nexapi/limits.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -7,6 +8,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/timeutil.h"
 
 const struct httpd_route api_routes[] = {
 	{ "GET", "/healthz", handle_healthz },
@@ -302,4 +304,73 @@ void api_reply_jsonw(struct httpd_request *r, unsigned status, struct jsonw *w)
 		return;
 	}
 	httpd_reply_raw(r, status, body, len);
+}
+
+static const char *const limit_why[] = {
+	[LIMITS_RATE] = "too many requests",
+	[LIMITS_INFLIGHT] = "too many requests at once",
+	[LIMITS_WATCHES] = "too many watches at once",
+};
+
+/* key admitted into l, or a 429 (Retry-After) naming whose limit. */
+static bool admit(struct api *a, struct limits *l, struct httpd_request *r, const char *key, const char *whose,
+		  bool watch)
+{
+	struct httpd_guard *g = httpd_guard(r);
+	unsigned retry;
+	enum limits_verdict v;
+
+	if (!l)
+		return true;
+	v = limits_admit(l, key, watch, time_now_ns(), &retry);
+	if (v == LIMITS_OK) {
+		snprintf(g->keys[g->n++], sizeof(g->keys[0]), "%s", key);
+		return true;
+	}
+	httpd_set_retry_after(r, retry ? retry : 1);
+	httpd_reply_error(r, 429, "%s from %s; try again later", limit_why[v], whose);
+	(void)a;
+	return false;
+}
+
+enum httpd_result api_precheck(struct httpd_request *r, void *ctx)
+{
+	struct api *a = ctx;
+	struct httpd_guard *g = httpd_guard(r);
+	const char *pattern = httpd_route_pattern(r);
+	char addr[48], key[56], whose[64];
+	const char *why;
+	struct auth au;
+	int err;
+
+	g->watch = !strcmp(pattern, "/api/v1/devices/watch");
+	httpd_client_address(r, addr);
+	snprintf(key, sizeof(key), "a:%s", addr);
+	snprintf(whose, sizeof(whose), "address %s", addr);
+	if (!admit(a, a->by_address, r, key, whose, g->watch))
+		return HTTPD_DONE;
+	if (strncmp(pattern, "/api/v1/", 8))
+		return HTTPD_DONE;   /* /healthz, the web UI: no token */
+	/* the token, before any body is read (the handler checks its kind) */
+	err = auth_check(a->store, httpd_header(r, "Authorization"), &au, &why);
+	if (err == -EOWNERDEAD)
+		return HTTPD_DONE;   /* a deleted device: its handler says so */
+	if (err) {
+		httpd_reply_error(r, 401, "%s", why);
+		return HTTPD_DONE;
+	}
+	snprintf(key, sizeof(key), "t:%s", au.id);
+	snprintf(whose, sizeof(whose), "token %s", au.id);
+	admit(a, a->by_token, r, key, whose, g->watch);
+	return HTTPD_DONE;
+}
+
+void api_release(struct httpd_request *r, void *ctx)
+{
+	struct api *a = ctx;
+	struct httpd_guard *g = httpd_guard(r);
+
+	for (unsigned i = 0; i < g->n; i++)
+		limits_release(g->keys[i][0] == 'a' ? a->by_address : a->by_token, g->keys[i], g->watch);
+	g->n = 0;
 }

@@ -47,6 +47,7 @@ struct api {
 	struct challenge *challenge;   /* re-registration proofs; its key loaded on first use */
 	struct api_watch_cache cache;
 	int64_t device_token_ttl;   /* seconds a device token is valid (0: forever) */
+	struct limits *by_address, *by_token;   /* limits.h: rates, requests and watches at once */
 	/* /healthz: the last write check (at most one a second) */
 	int64_t health_checked_ms;
 	int health_err;
@@ -103,6 +104,10 @@ enum httpd_result handle_token_create(struct httpd_request *r, void *ctx);
 enum httpd_result handle_token_list(struct httpd_request *r, void *ctx);
 enum httpd_result handle_token_delete(struct httpd_request *r, void *ctx);
 enum httpd_result handle_whoami(struct httpd_request *r, void *ctx);
+/* httpd's precheck and release: the limits of the client's address and of
+ * its token, and the token itself, before a body is read. */
+enum httpd_result api_precheck(struct httpd_request *r, void *ctx);
+void api_release(struct httpd_request *r, void *ctx);
 enum httpd_result handle_device_token_renew(struct httpd_request *r, void *ctx);
 enum httpd_result handle_regkey_create(struct httpd_request *r, void *ctx);
 enum httpd_result handle_regkey_list(struct httpd_request *r, void *ctx);

@@ -9,6 +9,9 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <pthread.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
 
 #include "common/log.h"
 #include "common/timeutil.h"
@@ -28,6 +31,22 @@ struct httpd {
 	uint32_t id_prefix;
 	uint64_t next_id;
 	bool tls;
+	httpd_handler precheck;
+	void (*release)(struct httpd_request *req, void *ctx);
+	/* the deadlines: every connection, and a thread that closes the late */
+	unsigned header_timeout_s, body_timeout_s;
+	pthread_mutex_t conns_lock;
+	struct conn *conns;
+	pthread_t reaper;
+	bool reaper_started, stopping;
+	unsigned long closed_late;
+};
+
+/* A connection, for its deadline (under conns_lock). */
+struct conn {
+	struct conn *prev, *next;
+	int fd;
+	uint64_t deadline_ns;   /* 0: none (a request being handled, or a watch waiting) */
 };
 
 /* TLS 1.2 and 1.3 only, AEAD ciphers with forward secrecy (GnuTLS
@@ -51,6 +70,9 @@ struct httpd_request {
 	char param[PARAM_MAX + 1];
 	void *state;
 	void (*state_free)(void *);
+	struct httpd_guard guard;
+	bool prechecked;
+	unsigned retry_after;
 };
 
 /* A copy of untrusted text safe for a log line: non-printable bytes
@@ -77,6 +99,8 @@ static const char *code_for_status(unsigned status)
 	case 410: return "gone";
 	case 413: return "payload_too_large";
 	case 415: return "unsupported_media_type";
+	case 429: return "too_many_requests";
+	case 503: return "unavailable";
 	default: return "internal";
 	}
 }
@@ -126,6 +150,12 @@ static void queue(struct httpd_request *r, unsigned status, struct MHD_Response 
 	}
 	if (r->h->tls)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_STRICT_TRANSPORT_SECURITY, "max-age=31536000");
+	if (r->retry_after) {
+		char v[16];
+
+		snprintf(v, sizeof(v), "%u", r->retry_after);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, v);
+	}
 	MHD_add_response_header(resp, "X-Request-Id", r->id);
 	if (MHD_queue_response(r->conn, status, resp) == MHD_YES)
 		r->queued = true;
@@ -256,7 +286,9 @@ static bool match(const char *pattern, const char *path, char param[PARAM_MAX + 
 	return *pattern == 0 && *path == 0;
 }
 
-static enum httpd_result dispatch(struct httpd *h, struct httpd_request *r)
+/* The route of r (r->route), or a reply (404, 405, 415): true when it may
+ * go on (r->route may stay NULL for the fallback). */
+static bool route(struct httpd *h, struct httpd_request *r)
 {
 	bool path_found = false;
 
@@ -276,21 +308,116 @@ static enum httpd_result dispatch(struct httpd *h, struct httpd_request *r)
 			if (path_found)
 				httpd_reply_error(r, 405, "method %.16s not allowed on %.128s", r->method, r->url);
 			else if (h->fallback && (!strcmp(r->method, "GET") || !strcmp(r->method, "HEAD")))
-				return h->fallback(r, h->ctx);
+				return true;
 			else
 				httpd_reply_error(r, 404, "no such path: %.128s", r->url);
-			return HTTPD_DONE;
+			return false;
 		}
 		if (!strcmp(r->method, "POST") || !strcmp(r->method, "PATCH") || !strcmp(r->method, "PUT")) {
 			const char *ct = httpd_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
 			size_t n = strlen("application/json");
 			if (!ct || strncasecmp(ct, "application/json", n) || (ct[n] && ct[n] != ';' && ct[n] != ' ')) {
 				httpd_reply_error(r, 415, "Content-Type must be application/json");
-				return HTTPD_DONE;
+				return false;
 			}
 		}
 	}
+	return true;
+}
+
+static enum httpd_result dispatch(struct httpd *h, struct httpd_request *r)
+{
+	if (!r->route)
+		return h->fallback(r, h->ctx);
 	return r->route->fn(r, h->ctx);
+}
+
+static struct conn *conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
+/* The deadline of c's connection: seconds from now (0: none). */
+static void set_deadline(struct httpd *h, struct MHD_Connection *c, unsigned seconds)
+{
+	struct conn *k = conn_of(c);
+
+	if (!k)
+		return;
+	pthread_mutex_lock(&h->conns_lock);
+	k->deadline_ns = seconds ? time_now_ns() + (uint64_t)seconds * 1000000000ULL : 0;
+	pthread_mutex_unlock(&h->conns_lock);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct httpd *h = cls;
+	struct conn *k = *socket_context;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		k = calloc(1, sizeof(*k));
+		if (!k)
+			return;   /* no deadline for it: libmicrohttpd's idle timeout only */
+		k->fd = ci ? ci->connect_fd : -1;
+		k->deadline_ns = h->header_timeout_s ? time_now_ns() + h->header_timeout_s * 1000000000ULL : 0;
+		pthread_mutex_lock(&h->conns_lock);
+		k->next = h->conns;
+		if (h->conns)
+			h->conns->prev = k;
+		h->conns = k;
+		pthread_mutex_unlock(&h->conns_lock);
+		*socket_context = k;
+	} else if (k) {
+		/* libmicrohttpd closes the socket after this: under the lock, the
+		 * reaper never touches a closed descriptor */
+		pthread_mutex_lock(&h->conns_lock);
+		if (k->prev)
+			k->prev->next = k->next;
+		else
+			h->conns = k->next;
+		if (k->next)
+			k->next->prev = k->prev;
+		pthread_mutex_unlock(&h->conns_lock);
+		free(k);
+		*socket_context = NULL;
+	}
+}
+
+/* Closes (shutdown) the connections past their deadline, twice a second. */
+static void *reaper_main(void *arg)
+{
+	struct httpd *h = arg;
+
+	for (;;) {
+		unsigned long late = 0;
+		uint64_t now;
+		struct conn *k;
+
+		usleep(250 * 1000);
+		now = time_now_ns();
+		pthread_mutex_lock(&h->conns_lock);
+		if (h->stopping) {
+			pthread_mutex_unlock(&h->conns_lock);
+			return NULL;
+		}
+		for (k = h->conns; k; k = k->next) {
+			if (k->deadline_ns && now > k->deadline_ns && k->fd >= 0) {
+				shutdown(k->fd, SHUT_RDWR);
+				k->deadline_ns = 0;
+				late++;
+			}
+		}
+		h->closed_late += late;
+		pthread_mutex_unlock(&h->conns_lock);
+		if (late)
+			log_info("http: closed %lu connection%s that did not send a whole request in time", late,
+				 late == 1 ? "" : "s");
+	}
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url,
@@ -327,6 +454,15 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 				return r->queued ? MHD_YES : MHD_NO;
 			}
 		}
+		/* the headers are in: routed and checked before any body is read */
+		if (!route(h, r))
+			return r->queued ? MHD_YES : MHD_NO;
+		if (h->precheck) {
+			r->prechecked = true;
+			if (h->precheck(r, h->ctx) == HTTPD_DONE && r->replied)
+				return r->queued ? MHD_YES : MHD_NO;
+		}
+		set_deadline(h, c, h->body_timeout_s);
 		return MHD_YES;
 	}
 	if (r->replied) {
@@ -361,6 +497,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 		httpd_reply_error(r, 413, "request body over %zu bytes", h->body_limit);
 		return r->queued ? MHD_YES : MHD_NO;
 	}
+	set_deadline(h, c, 0);   /* the request is whole: handled, or a watch waits */
 	if (dispatch(h, r) == HTTPD_SUSPENDED)
 		return MHD_YES;
 	if (!r->replied)
@@ -378,6 +515,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 	if (!r)
 		return;
+	if (r->prechecked && r->h->release)
+		r->h->release(r, r->h->ctx);
+	/* the next request on this connection: its headers in time */
+	set_deadline(r->h, c, r->h->header_timeout_s);
 	us = (time_now_ns() - r->start_ns) / 1000;
 	log_info("req=%s %s %s %u %llu.%03llums%s", r->id, printable(method, sizeof(method), r->method),
 		 printable(url, sizeof(url), r->url),
@@ -408,7 +549,7 @@ int httpd_start(const struct httpd_config *cfg, const struct httpd_route *routes
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
 			 MHD_USE_ERROR_LOG;
 	struct httpd *h;
-	struct MHD_OptionItem ops[13];
+	struct MHD_OptionItem ops[14];
 	int n = 0;
 
 	h = calloc(1, sizeof(*h));
@@ -420,6 +561,11 @@ int httpd_start(const struct httpd_config *cfg, const struct httpd_route *routes
 	h->body_limit = cfg->body_limit;
 	h->fallback = cfg->fallback;
 	h->id_prefix = randombytes_random();
+	h->precheck = cfg->precheck;
+	h->release = cfg->release;
+	h->header_timeout_s = cfg->header_timeout_s;
+	h->body_timeout_s = cfg->body_timeout_s;
+	pthread_mutex_init(&h->conns_lock, NULL);
 
 	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL };
 	if (cfg->listen.sa.sa_family == AF_INET6)
@@ -438,7 +584,8 @@ int httpd_start(const struct httpd_config *cfg, const struct httpd_route *routes
 	}
 	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, (void *)&cfg->listen.sa };
 	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, cfg->connection_limit, NULL };
-	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT, 0, NULL };
+	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->per_address_connections, NULL };
+	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, h };
 	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, 120, NULL };
 	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096, NULL };
 	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL };
@@ -447,9 +594,12 @@ int httpd_start(const struct httpd_config *cfg, const struct httpd_route *routes
 	h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_access, h, MHD_OPTION_ARRAY, ops,
 				  MHD_OPTION_END);
 	if (!h->mhd) {
+		pthread_mutex_destroy(&h->conns_lock);
 		free(h);
 		return -EADDRNOTAVAIL;
 	}
+	if ((h->header_timeout_s || h->body_timeout_s) && pthread_create(&h->reaper, NULL, reaper_main, h) == 0)
+		h->reaper_started = true;
 	*out = h;
 	return 0;
 }
@@ -465,8 +615,51 @@ void httpd_stop(struct httpd *h)
 {
 	if (!h)
 		return;
+	if (h->reaper_started) {
+		pthread_mutex_lock(&h->conns_lock);
+		h->stopping = true;
+		pthread_mutex_unlock(&h->conns_lock);
+		pthread_join(h->reaper, NULL);
+	}
 	MHD_stop_daemon(h->mhd);
+	pthread_mutex_destroy(&h->conns_lock);
 	free(h);
+}
+
+const char *httpd_route_pattern(struct httpd_request *r)
+{
+	return r->route ? r->route->pattern : "";
+}
+
+void httpd_client_address(struct httpd_request *r, char out[48])
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	union sockaddr_any a;
+
+	snprintf(out, 48, "?");
+	if (!ci || !ci->client_addr)
+		return;
+	memset(&a, 0, sizeof(a));
+	if (ci->client_addr->sa_family == AF_INET)
+		memcpy(&a.in4, ci->client_addr, sizeof(a.in4));
+	else if (ci->client_addr->sa_family == AF_INET6)
+		memcpy(&a.in6, ci->client_addr, sizeof(a.in6));
+	else
+		return;
+	if (a.sa.sa_family == AF_INET)
+		inet_ntop(AF_INET, &a.in4.sin_addr, out, 48);
+	else
+		inet_ntop(AF_INET6, &a.in6.sin6_addr, out, 48);
+}
+
+struct httpd_guard *httpd_guard(struct httpd_request *r)
+{
+	return &r->guard;
+}
+
+void httpd_set_retry_after(struct httpd_request *r, unsigned seconds)
+{
+	r->retry_after = seconds;
 }
 
 void httpd_quiesce(struct httpd *h)

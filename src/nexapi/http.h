@@ -30,15 +30,35 @@ struct httpd_route {
 	httpd_handler fn;
 };
 
+/* What a precheck admitted, released when the request ends (the
+ * precheck's own bookkeeping; see httpd_guard). */
+struct httpd_guard {
+	char keys[2][56];
+	unsigned n;
+	bool watch;
+};
+
 struct httpd_config {
 	union sockaddr_any listen;
 	const char *tls_cert_pem;   /* both NULL: plain HTTP */
 	const char *tls_key_pem;
 	unsigned connection_limit;
+	unsigned per_address_connections;   /* 0: no cap */
+	/* A request's headers must arrive within header_timeout_s of the
+	 * connection (or of the previous answer on it), its body within
+	 * body_timeout_s of the headers; else the connection is closed
+	 * (0: only libmicrohttpd's idle timeout). */
+	unsigned header_timeout_s, body_timeout_s;
 	size_t body_limit;
 	/* Called for a GET or HEAD that no route matches (e.g. the web UI's
 	 * static files), with the server's ctx; NULL: 404. */
 	httpd_handler fallback;
+	/* Called once the headers of a routed request are in, before its body
+	 * is read: replies (and returns HTTPD_DONE with a reply) to refuse it,
+	 * e.g. a bad token or a rate limit; NULL: none. release, when the
+	 * request ends, undoes what it counted (httpd_guard). */
+	httpd_handler precheck;
+	void (*release)(struct httpd_request *req, void *ctx);
 };
 
 int httpd_start(const struct httpd_config *cfg, const struct httpd_route *routes, size_t n_routes,
@@ -56,6 +76,13 @@ const char *httpd_query(struct httpd_request *r, const char *name);   /* NULL if
 const char *httpd_header(struct httpd_request *r, const char *name);  /* NULL if absent */
 const char *httpd_body(struct httpd_request *r, size_t *len);
 struct MHD_Connection *httpd_connection(struct httpd_request *r);
+/* The route's pattern ("" for none, e.g. the fallback). */
+const char *httpd_route_pattern(struct httpd_request *r);
+/* The client's address as text ("?" when unknown). */
+void httpd_client_address(struct httpd_request *r, char out[48]);
+struct httpd_guard *httpd_guard(struct httpd_request *r);
+/* The next reply carries Retry-After: seconds (a 429 or 503). */
+void httpd_set_retry_after(struct httpd_request *r, unsigned seconds);
 /* Per-request handler state, freed with free_fn when the request ends. */
 void *httpd_state(struct httpd_request *r);
 void httpd_set_state(struct httpd_request *r, void *state, void (*free_fn)(void *));

@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/timeutil.h"
 #include "nexapi/api.h"
+#include "nexapi/limits.h"
 
 #define CONNECTION_LIMIT 10000
 #define PEM_MAX (256 * 1024)
@@ -23,6 +24,8 @@ struct options {
 	const char *listen, *db, *tls_cert, *tls_key, *admin_token_file, *web_root;
 	const char *turn_secret_file;
 	unsigned long history, device_token_ttl;
+	unsigned long rate_token, rate_address, requests_token, watches_token, conns_address;
+	unsigned long header_timeout, body_timeout;
 	bool insecure_http, turn_ttl_given, rotate_admin;
 	enum log_level level;
 	struct relay_config relay;   /* --turn-server, --turn-ttl; the secret is read later */
@@ -35,6 +38,9 @@ static void usage(FILE *f)
 		"              [--admin-token-file FILE] [--insecure-http] [--log-level LEVEL]\n"
 		"              [--web-root DIR]\n"
 		"              [--history N] [--device-token-ttl SECONDS]\n"
+		"              [--rate-limit R] [--address-rate-limit R] [--max-requests-per-token N]\n"
+		"              [--max-watches-per-token N] [--max-connections-per-address N]\n"
+		"              [--header-timeout S] [--body-timeout S]\n"
 		"              [--turn-server URI ... --turn-secret-file FILE [--turn-ttl SECONDS]]\n"
 		"\n"
 		"  --listen HOST:PORT       address to serve on (127.0.0.1:8080, [::1]:8080, localhost:8080)\n"
@@ -51,6 +57,15 @@ static void usage(FILE *f)
 		"                           older revision relists\n"
 		"  --device-token-ttl SECONDS  how long a device token is valid (default 2592000,\n"
 		"                           30 days; 10 to 31536000); nexd renews it at half-life\n"
+		"  --rate-limit R           requests per second per token (default 20; bursts of 10 s)\n"
+		"  --address-rate-limit R   requests per second per client address (default 200;\n"
+		"                           bursts of 5 s); over either: 429 with Retry-After\n"
+		"  --max-requests-per-token N  requests at once per token (default 32)\n"
+		"  --max-watches-per-token N   watches at once per token (default 8)\n"
+		"  --max-connections-per-address N  (default 1024: a NAT hides many devices)\n"
+		"  --header-timeout S       a request's headers must arrive within S seconds of the\n"
+		"                           connection or of the previous answer (default 10)\n"
+		"  --body-timeout S         its body within S seconds of the headers (default 30)\n"
 		"  --turn-server URI        a TURN relay handed to the devices (repeatable, at most 8):\n"
 		"                           turn:HOST[:PORT][?transport=udp|tcp] or turns:HOST[:PORT]\n"
 		"  --turn-secret-file FILE  the relays' shared secret (coturn's static-auth-secret with\n"
@@ -80,6 +95,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "turn-ttl", required_argument, NULL, 'D' },
 		{ "device-token-ttl", required_argument, NULL, 'E' },
 		{ "rotate-admin-token", no_argument, NULL, 'R' },
+		{ "rate-limit", required_argument, NULL, 1001 },
+		{ "address-rate-limit", required_argument, NULL, 1002 },
+		{ "max-requests-per-token", required_argument, NULL, 1003 },
+		{ "max-watches-per-token", required_argument, NULL, 1004 },
+		{ "max-connections-per-address", required_argument, NULL, 1005 },
+		{ "header-timeout", required_argument, NULL, 1006 },
+		{ "body-timeout", required_argument, NULL, 1007 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -89,6 +111,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 	o->level = LOG_LEVEL_INFO;
 	o->history = 10000;
 	o->device_token_ttl = 30 * 86400;
+	o->rate_token = 20;
+	o->rate_address = 200;
+	o->requests_token = 32;
+	o->watches_token = 8;
+	o->conns_address = 1024;
+	o->header_timeout = 10;
+	o->body_timeout = 30;
 	o->relay.ttl = RELAY_TTL_DEFAULT;
 	while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
 		switch (c) {
@@ -134,6 +163,30 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'S': o->turn_secret_file = optarg; break;
 		case 'R': o->rotate_admin = true; break;
+		case 1001: case 1002: case 1003: case 1004: case 1005: case 1006: case 1007: {
+			static const struct { const char *name; unsigned long min, max; } lim[] = {
+				{ "--rate-limit", 1, 100000 }, { "--address-rate-limit", 1, 1000000 },
+				{ "--max-requests-per-token", 1, 100000 }, { "--max-watches-per-token", 1, 100000 },
+				{ "--max-connections-per-address", 1, 100000 }, { "--header-timeout", 1, 3600 },
+				{ "--body-timeout", 1, 3600 },
+			};
+			unsigned long *dst[] = { &o->rate_token, &o->rate_address, &o->requests_token,
+						 &o->watches_token, &o->conns_address, &o->header_timeout,
+						 &o->body_timeout };
+			unsigned i = (unsigned)(c - 1001);
+			char *end;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || *optarg < '0' || *optarg > '9' || *end || v < lim[i].min || v > lim[i].max) {
+				fprintf(stderr, "nexapi: %s %s: expected %lu to %lu\n", lim[i].name, optarg, lim[i].min,
+					lim[i].max);
+				return -EINVAL;
+			}
+			*dst[i] = v;
+			break;
+		}
 		case 'E': {
 			char *end;
 			errno = 0;
@@ -522,6 +575,11 @@ int main(int argc, char **argv)
 	}
 	relays_load(&o);
 	hc.connection_limit = CONNECTION_LIMIT;
+	hc.per_address_connections = (unsigned)o.conns_address;
+	hc.header_timeout_s = (unsigned)o.header_timeout;
+	hc.body_timeout_s = (unsigned)o.body_timeout;
+	hc.precheck = api_precheck;
+	hc.release = api_release;
 	hc.body_limit = API_BODY_LIMIT;
 	raise_nofile(CONNECTION_LIMIT + 256);
 
@@ -534,6 +592,16 @@ int main(int argc, char **argv)
 	memset(&api, 0, sizeof(api));
 	api.relay = &o.relay;
 	api.device_token_ttl = (int64_t)o.device_token_ttl;
+	{
+		struct limits_config by_token = { .rate = (double)o.rate_token, .burst = 10.0 * o.rate_token,
+						  .max_inflight = (unsigned)o.requests_token,
+						  .max_watches = (unsigned)o.watches_token, .capacity = 100000 };
+		struct limits_config by_address = { .rate = (double)o.rate_address,
+						    .burst = 5.0 * o.rate_address, .capacity = 100000 };
+
+		if (limits_new(&by_token, &api.by_token) || limits_new(&by_address, &api.by_address))
+			fatal("out of memory");
+	}
 	if (static_site_open(o.web_root, &api.web))
 		fatal("cannot load the web UI (--web-root, NEXAPI_WEB_ROOT)");
 	hc.fallback = handle_web;
@@ -595,6 +663,8 @@ err_destroy_challenge:
 err_close_store:
 	api.ops->close(api.store);
 	static_site_free(api.web);
+	limits_free(api.by_token);
+	limits_free(api.by_address);
 	free(token_path);
 	free(cert);
 	if (key)

@@ -294,8 +294,8 @@ for t in ("deleted_device_tokens", "deleted_devices", "server_keys"):
 c.execute("UPDATE meta SET value = 2 WHERE key = '"'"'schema'"'"'")
 c.commit()' "$API_TMP/appr.db"
 api_start appr
-grep -q 'schema upgraded from 2 to 3' "$API_LOG" || fail "no upgrade log line"
-assert_eq "schema 3" 3 "$(db_sql "$API_TMP/appr.db" "SELECT value FROM meta WHERE key = 'schema'")"
+grep -q 'schema upgraded from 2 to 4' "$API_LOG" || fail "no upgrade log line"
+assert_eq "schema 4" 4 "$(db_sql "$API_TMP/appr.db" "SELECT value FROM meta WHERE key = 'schema'")"
 expect GET "/api/v1/devices/$L" "$LT" "" 200
 assert_eq "grandfathered" "0.0.0.0/0" "$(cidrs .approved_cidrs)"
 expect GET /api/v1/organizations "$ADMIN" "" 200

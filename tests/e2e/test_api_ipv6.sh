@@ -107,7 +107,7 @@ expect GET /api/v1/organizations/six "$ADMIN" "" 200
 assert_eq "prefix6 after restart" 2001:db8:6464::/64 "$(j .prefix6)"
 expect GET "/api/v1/devices/$D1" "$D1_TOKEN" "" 200
 assert_eq "tunnel_ip6 after restart" 2001:db8:6464::6464:1001 "$(j .tunnel_ip6)"
-assert_eq "schema version" 3 "$(db_query "$API_TMP/v6.db" "SELECT value FROM meta WHERE key = 'schema'")"
+assert_eq "schema version" 4 "$(db_query "$API_TMP/v6.db" "SELECT value FROM meta WHERE key = 'schema'")"
 api_stop
 
 say "upgrade: a database written by the nexapi of $OLD_COMMIT (schema 1)"
@@ -159,8 +159,8 @@ assert_eq "old table has no prefix6" 0 \
 
 NEXAPI=$NEW_NEXAPI
 api_start up
-grep -q 'schema upgraded from 1 to 3' "$API_LOG" || fail "no upgrade log line"
-assert_eq "upgraded schema version" 3 "$(db_query "$API_TMP/up.db" "SELECT value FROM meta WHERE key = 'schema'")"
+grep -q 'schema upgraded from 1 to 4' "$API_LOG" || fail "no upgrade log line"
+assert_eq "upgraded schema version" 4 "$(db_query "$API_TMP/up.db" "SELECT value FROM meta WHERE key = 'schema'")"
 expect GET /api/v1/organizations "$OLD_ADMIN" "" 200
 assert_eq "old organizations" "acme:100.100.16.0/20:null default:100.100.0.0/16:null" \
 	"$(j '[.[] | "\(.name):\(.prefix):\(.prefix6)"] | join(" ")')"
@@ -192,9 +192,9 @@ api_stop
 say "a database of a newer schema is refused"
 python3 -c 'import sqlite3, sys
 c = sqlite3.connect(sys.argv[1])
-c.execute("UPDATE meta SET value = 4 WHERE key = '"'"'schema'"'"'")
+c.execute("UPDATE meta SET value = 5 WHERE key = '"'"'schema'"'"'")
 c.commit()' "$API_TMP/up.db"
 rc=0
 timeout 20 "$NEXAPI" --listen 127.0.0.1:0 --db "$API_TMP/up.db" >"$API_TMP/newer.log" 2>&1 || rc=$?
 assert_eq "newer schema refused" 1 "$rc"
-grep -q 'schema 4 is newer' "$API_TMP/newer.log" || fail "no reason logged: $(cat "$API_TMP/newer.log")"
+grep -q 'schema 5 is newer' "$API_TMP/newer.log" || fail "no reason logged: $(cat "$API_TMP/newer.log")"

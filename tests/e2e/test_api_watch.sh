@@ -5,7 +5,7 @@
 # empty list; history outside the server's range is 410.
 source "$(dirname "$0")/lib_api.sh"
 
-api_start watch
+api_start watch --max-watches-per-token 20
 expect POST /api/v1/organizations "$ADMIN" '{"name":"other"}' 201
 regkey "$ADMIN" '{"single_use":false}'
 register "$KEY" w1; W1=$DEV_ID; W1T=$DEV_TOKEN
@@ -87,6 +87,13 @@ for i in $(seq 1 20); do
 	WP+=($!)
 done
 sleep 1
+# a 21st watch of the same token is over --max-watches-per-token
+hdr=$(curl -s -D - -o "$API_TMP/m21.json" -H "Authorization: Bearer $W1T" \
+	"$API_URL/api/v1/devices/watch?revision=$((REV + 1))&timeout=30" | tr -d '\r')
+assert_contains "the 21st watch" "HTTP/1.1 429" "$hdr"
+assert_contains "Retry-After" "Retry-After: " "$hdr"
+assert_contains "message" "too many watches at once from token" "$(cat "$API_TMP/m21.json")"
+rm -f "$API_TMP/m21.json"
 expect PATCH "/api/v1/devices/$W1" "$ADMIN" '{"exit_node_client":true}' 200
 for p in "${WP[@]}"; do wait "$p"; done
 assert_eq "all 20 got the event" 20 "$(cat "$API_TMP"/m*.json | jq -r '.events[0].device.exit_node_client' | grep -c true)"

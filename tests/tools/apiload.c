@@ -7,11 +7,17 @@
  *   apiload get URL TOKEN PATH COUNT
  *       COUNT sequential GETs of PATH; prints min, median, p90, max latency
  *       and the size of one answer.
+ *   apiload flood URL TOKEN PATH SECONDS CONCURRENCY
+ *       GETs of PATH as fast as CONCURRENCY connections go, for SECONDS;
+ *       prints how many, and how many answered 2xx, 401, 429 or else
+ *       (never fails on an answer: it is the abuser of bench/api_abuse.sh).
  *
+ * APILOAD_INTERFACE: the local address to send from (curl --interface).
  * URL is the server's base ("http://127.0.0.1:8080"). Exits 1 if any
  * request does not answer 2xx. */
 #include <curl/curl.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +55,14 @@ static unsigned long parse_num(const char *s, unsigned long max)
 		exit(2);
 	}
 	return v;
+}
+
+static void source(CURL *easy)
+{
+	const char *ifc = getenv("APILOAD_INTERFACE");
+
+	if (ifc && *ifc)
+		curl_easy_setopt(easy, CURLOPT_INTERFACE, ifc);
 }
 
 static void fill_body(struct slot *s, unsigned long i)
@@ -89,6 +103,7 @@ static int do_register(const char *url, const char *key, unsigned long count, un
 		curl_easy_setopt(s->easy, CURLOPT_WRITEFUNCTION, sink);
 		curl_easy_setopt(s->easy, CURLOPT_WRITEDATA, &s->received);
 		curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
+		source(s->easy);
 		fill_body(s, started++);
 		curl_multi_add_handle(multi, s->easy);
 	}
@@ -130,6 +145,68 @@ static int do_register(const char *url, const char *key, unsigned long count, un
 	return failed ? 1 : 0;
 }
 
+static int do_flood(const char *url, const char *token, const char *path, unsigned long secs,
+		    unsigned long conc)
+{
+	char full[1024], auth[256];
+	struct curl_slist *hdrs = NULL;
+	CURL *easy[MAX_CONC];
+	size_t received = 0;
+	unsigned long n = 0, ok = 0, unauth = 0, limited = 0, other = 0;
+	CURLM *multi = curl_multi_init();
+	uint64_t end = time_now_ns() + secs * 1000000000ULL;
+
+	snprintf(full, sizeof(full), "%s%s", url, path);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+	hdrs = curl_slist_append(hdrs, auth);
+	curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)conc);
+	for (unsigned long i = 0; i < conc; i++) {
+		easy[i] = curl_easy_init();
+		curl_easy_setopt(easy[i], CURLOPT_URL, full);
+		curl_easy_setopt(easy[i], CURLOPT_HTTPHEADER, hdrs);
+		curl_easy_setopt(easy[i], CURLOPT_WRITEFUNCTION, sink);
+		curl_easy_setopt(easy[i], CURLOPT_WRITEDATA, &received);
+		source(easy[i]);
+		curl_multi_add_handle(multi, easy[i]);
+	}
+	for (;;) {
+		int running, left;
+		bool more = time_now_ns() < end;
+		CURLMsg *m;
+
+		curl_multi_perform(multi, &running);
+		while ((m = curl_multi_info_read(multi, &left))) {
+			long code = 0;
+
+			if (m->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
+			n++;
+			if (code / 100 == 2)
+				ok++;
+			else if (code == 401)
+				unauth++;
+			else if (code == 429)
+				limited++;
+			else
+				other++;
+			curl_multi_remove_handle(multi, m->easy_handle);
+			if (more)
+				curl_multi_add_handle(multi, m->easy_handle);
+		}
+		if (!more && running == 0)
+			break;
+		curl_multi_poll(multi, NULL, 0, 50, NULL);
+	}
+	printf("flood: %lu requests in %lu s (%.0f/s): %lu 2xx, %lu 401, %lu 429, %lu other\n", n, secs,
+	       (double)n / (double)secs, ok, unauth, limited, other);
+	for (unsigned long i = 0; i < conc; i++)
+		curl_easy_cleanup(easy[i]);
+	curl_multi_cleanup(multi);
+	curl_slist_free_all(hdrs);
+	return 0;
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -154,6 +231,7 @@ static int do_get(const char *url, const char *token, const char *path, unsigned
 	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, sink);
 	curl_easy_setopt(easy, CURLOPT_WRITEDATA, &received);
+	source(easy);
 	for (unsigned long i = 0; i < count; i++) {
 		uint64_t t = time_now_ns();
 		long code = 0;
@@ -190,9 +268,12 @@ int main(int argc, char **argv)
 				 parse_num(argv[5], MAX_CONC));
 	else if (argc == 6 && !strcmp(argv[1], "get"))
 		rc = do_get(argv[2], argv[3], argv[4], parse_num(argv[5], 1000000));
+	else if (argc == 7 && !strcmp(argv[1], "flood"))
+		rc = do_flood(argv[2], argv[3], argv[4], parse_num(argv[5], 3600), parse_num(argv[6], MAX_CONC));
 	else
 		fprintf(stderr, "usage: apiload register URL KEY COUNT CONCURRENCY\n"
-				"       apiload get URL TOKEN PATH COUNT\n");
+				"       apiload get URL TOKEN PATH COUNT\n"
+				"       apiload flood URL TOKEN PATH SECONDS CONCURRENCY\n");
 	curl_global_cleanup();
 	return rc;
 }
