@@ -817,6 +817,67 @@ static int device_reply(struct api_client *c, int r, json_t *j, json_t **reply, 
 	return r;
 }
 
+/* The typed list in pages of API_LIST_PAGE devices (an organization of any
+ * size fits the reply limit); the first page's revision is the list's: a
+ * watch from it replays what changed while the later pages were read. */
+static int device_list_paged(struct api_client *c, const char *base, struct api_device_list *out)
+{
+	char why[API_PARSE_ERROR_MAX], next[24] = "";
+	int r = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (unsigned page = 0;; page++) {
+		struct api_device_list part;
+		const json_t *nx;
+		json_t *j = NULL;
+		char *path = NULL;
+
+		if (asprintf(&path, "%s%climit=%d%s%s", base, strchr(base, '?') ? '&' : '?', API_LIST_PAGE,
+			     next[0] ? "&after=" : "", next) < 0) {
+			r = -ENOMEM;
+			break;
+		}
+		r = request(c, "GET", path, NULL, c->timeout_ms, &j);
+		free(path);
+		if (r)
+			break;
+		r = api_device_list_from_json(j, &part, why, sizeof(why));
+		if (r < 0) {
+			json_decref(j);
+			r = bad_reply(c, "device list", why);
+			break;
+		}
+		if (page == 0)
+			out->revision = part.revision;
+		if (part.n_devices) {
+			struct api_device *nd = realloc(out->devices, (out->n_devices + part.n_devices) * sizeof(*nd));
+
+			if (!nd) {
+				api_device_list_free(&part);
+				json_decref(j);
+				r = -ENOMEM;
+				break;
+			}
+			out->devices = nd;
+			memcpy(out->devices + out->n_devices, part.devices, part.n_devices * sizeof(*nd));
+			out->n_devices += part.n_devices;
+			free(part.devices);   /* moved */
+		} else {
+			api_device_list_free(&part);
+		}
+		nx = json_object_get(j, "next");
+		if (!json_is_string(nx) || strlen(json_string_value(nx)) >= sizeof(next) || page > 100000) {
+			json_decref(j);
+			break;   /* the last page (or a server without pages: all of it) */
+		}
+		snprintf(next, sizeof(next), "%s", json_string_value(nx));
+		json_decref(j);
+	}
+	if (r)
+		api_device_list_free(out);
+	return r;
+}
+
 int api_device_list(struct api_client *c, const char *org, json_t **reply, struct api_device_list *out)
 {
 	char *path = with_org(c, "/api/v1/devices", org);
@@ -828,6 +889,11 @@ int api_device_list(struct api_client *c, const char *org, json_t **reply, struc
 	if (!path) {
 		set_error(c, "bad organization name");
 		return -EINVAL;
+	}
+	if (!reply && out) {
+		r = device_list_paged(c, path, out);
+		free(path);
+		return r;
 	}
 	r = request(c, "GET", path, NULL, c->timeout_ms, &j);
 	free(path);

@@ -31,6 +31,7 @@
 #include "apiclient/relay.h"
 
 #define API_REPLY_MAX (16u << 20)       /* bytes of one reply */
+#define API_LIST_PAGE 1000              /* devices asked per page of a typed device list */
 #define API_TOKEN_MAX 1024              /* bytes of a token */
 #define API_URL_MAX 2048
 #define API_ERROR_MAX 512

@@ -26,6 +26,7 @@
 #define API_WATCH_DEFAULT 30
 #define API_WATCH_MAX 60
 #define API_WATCH_EVENTS_MAX 1000
+#define API_PAGE_MAX 1000          /* devices in one page of a list (?limit=) */
 #define API_DEFAULT_ORG "default"
 #define API_DEFAULT_PREFIX "100.100.0.0/16"
 

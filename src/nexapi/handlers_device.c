@@ -245,6 +245,22 @@ out_free_body:
 	return HTTPD_DONE;
 }
 
+/* A decimal integer query parameter in [min, max]: 0 or -EINVAL. */
+static int parse_int_param(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (!*s || *s < '0' || *s > '9' || strlen(s) > 19)
+		return -EINVAL;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
 enum httpd_result handle_device_list(struct httpd_request *r, void *ctx)
 {
 	struct api *a = ctx;
@@ -256,11 +272,21 @@ enum httpd_result handle_device_list(struct httpd_request *r, void *ctx)
 	size_t n;
 	int err;
 
+	const char *limit_text = httpd_query(r, "limit"), *after_text = httpd_query(r, "after");
+	int64_t limit = 0, after = 0, last;
+
 	if (api_auth(a, r, "aod", &au))
 		return HTTPD_DONE;
 	if (api_org_scope(a, r, &au, httpd_query(r, "organization"), &org))
 		return HTTPD_DONE;
-	err = a->ops->device_list(a->store, org.id, &devs, &n, &rev);
+	/* pages: ?limit=N (1 to API_PAGE_MAX) and then ?after=<next of the previous page> */
+	if ((limit_text && parse_int_param(limit_text, 1, API_PAGE_MAX, &limit)) ||
+	    (after_text && (!limit_text || parse_int_param(after_text, 0, INT64_MAX, &after)))) {
+		httpd_reply_error(r, 400, "limit must be 1 to %d, and after (the \"next\" of a page) goes with it",
+				  API_PAGE_MAX);
+		return HTTPD_DONE;
+	}
+	err = a->ops->device_page(a->store, org.id, after, (size_t)limit, &devs, &n, &rev, &last);
 	if (err) {
 		api_reply_store_error(r, err, "device");
 		return HTTPD_DONE;
@@ -270,6 +296,17 @@ enum httpd_result handle_device_list(struct httpd_request *r, void *ctx)
 	jsonw_raw(&w, "{");
 	jsonw_key(&w, "revision", true);
 	jsonw_int(&w, rev);
+	if (limit) {
+		char next[24];
+
+		jsonw_key(&w, "next", false);
+		if (n == (size_t)limit) {
+			snprintf(next, sizeof(next), "%lld", (long long)last);
+			jsonw_string(&w, next);
+		} else {
+			jsonw_raw(&w, "null");
+		}
+	}
 	jsonw_key(&w, "devices", false);
 	jsonw_raw(&w, "[");
 	for (size_t i = 0; i < n; i++) {

@@ -189,6 +189,10 @@ struct store_ops {
 			       struct device_rec *out, bool *created);
 	int (*device_get)(struct store *s, const char *id, struct device_rec *out);
 	/* Ordered by tunnel address, with the server's current revision. */
+	/* At most limit devices (0: all) whose tunnel address number is above
+	 * after, in that order; *last: the last one's number (-1: none). */
+	int (*device_page)(struct store *s, const char *org_id, int64_t after, size_t limit,
+			   struct device_rec **out, size_t *n, int64_t *revision, int64_t *last);
 	int (*device_list)(struct store *s, const char *org_id, struct device_rec **out, size_t *n,
 			   int64_t *revision);
 	/* Sets the fields named in `fields` from `in`; out: the new record. A

@@ -1521,26 +1521,34 @@ static int current_revision(struct store *s, int64_t *rev)
 	return count(s, sql, NULL, rev);
 }
 
-static int sq_device_list(struct store *s, const char *org_id, struct device_rec **out, size_t *n,
-			  int64_t *revision)
+static int sq_device_page(struct store *s, const char *org_id, int64_t after, size_t limit,
+			  struct device_rec **out, size_t *n, int64_t *revision, int64_t *last)
 {
-	static const char sql[] = "SELECT " DEVICE_COLS
+	static const char sql_all[] = "SELECT " DEVICE_COLS ", d.tunnel_ip_num"
 		" FROM devices d JOIN organizations o ON o.id = d.org_id WHERE d.org_id = ?"
 		" ORDER BY d.tunnel_ip_num";
+	static const char sql_page[] = "SELECT " DEVICE_COLS ", d.tunnel_ip_num"
+		" FROM devices d JOIN organizations o ON o.id = d.org_id"
+		" WHERE d.org_id = ? AND d.tunnel_ip_num > ? ORDER BY d.tunnel_ip_num LIMIT ?";
 	struct device_rec *v = NULL;
 	size_t len = 0, cap = 0;
 	sqlite3_stmt *st;
 	int rc, err;
 
+	*last = -1;
 	/* One read transaction: the list and the revision agree. */
 	if ((err = exec(s, "BEGIN")))
 		return err;
 	if ((err = current_revision(s, revision)))
 		goto err_rollback;
 	err = -EIO;
-	if (!(st = stmt(s, sql)))
+	if (!(st = stmt(s, limit ? sql_page : sql_all)))
 		goto err_rollback;
 	bind_text(st, 1, org_id);
+	if (limit) {
+		sqlite3_bind_int64(st, 2, after);
+		sqlite3_bind_int64(st, 3, (int64_t)limit);
+	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (len == cap) {
 			struct device_rec *nv;
@@ -1554,6 +1562,7 @@ static int sq_device_list(struct store *s, const char *org_id, struct device_rec
 		}
 		if ((err = read_device(st, 0, &v[len])))
 			goto err_free;
+		*last = sqlite3_column_int64(st, 18);
 		len++;
 	}
 	if (rc != SQLITE_DONE) {
@@ -1571,6 +1580,14 @@ err_free:
 err_rollback:
 	rollback(s);
 	return err;
+}
+
+static int sq_device_list(struct store *s, const char *org_id, struct device_rec **out, size_t *n,
+			  int64_t *revision)
+{
+	int64_t last;
+
+	return sq_device_page(s, org_id, 0, 0, out, n, revision, &last);
 }
 
 static int sq_device_update(struct store *s, const char *id, unsigned fields,
@@ -1969,6 +1986,7 @@ const struct store_ops store_sqlite_ops = {
 	.device_register = sq_device_register,
 	.device_get = sq_device_get,
 	.device_list = sq_device_list,
+	.device_page = sq_device_page,
 	.device_update = sq_device_update,
 	.device_approve = sq_device_approve,
 	.device_delete = sq_device_delete,

@@ -4,7 +4,7 @@
 # and a tiny prefix runs out with 409 and a message.
 source "$(dirname "$0")/lib_api.sh"
 
-api_start ipam
+api_start ipam --max-requests-per-token 100   # 50 registrations at once with one key
 expect POST /api/v1/organizations "$ADMIN" '{"name":"small","prefix":"100.100.9.0/29"}' 201
 regkey "$ADMIN" '{"organization":"small","single_use":false}'
 SMALL=$KEY
@@ -64,3 +64,19 @@ assert_eq "distinct addresses" 50 "$(jq -r .device.tunnel_ip "$API_TMP"/conc/*.j
 expect GET "/api/v1/devices?organization=many" "$ADMIN" "" 200
 assert_eq "listed" 50 "$(j '.devices | length')"
 assert_eq "addresses .1 to .50" "$(seq -f '100.100.64.%g' 1 50 | tr '\n' ' ')" "$(j '[.devices[].tunnel_ip] | join(" ")') "
+
+say "the list in pages: ?limit=N, then ?after=<next>, in address order"
+expect GET "/api/v1/devices?organization=many&limit=20" "$ADMIN" "" 200
+assert_eq "page 1" "20 100.100.64.1 100.100.64.20" "$(j '"\(.devices | length) \(.devices[0].tunnel_ip) \(.devices[-1].tunnel_ip)"')"
+NEXT=$(j .next)
+REV=$(j .revision)
+expect GET "/api/v1/devices?organization=many&limit=20&after=$NEXT" "$ADMIN" "" 200
+assert_eq "page 2" "20 100.100.64.21 100.100.64.40" "$(j '"\(.devices | length) \(.devices[0].tunnel_ip) \(.devices[-1].tunnel_ip)"')"
+expect GET "/api/v1/devices?organization=many&limit=20&after=$(j .next)" "$ADMIN" "" 200
+assert_eq "the last page" "10 100.100.64.41 100.100.64.50 null" \
+	"$(j '"\(.devices | length) \(.devices[0].tunnel_ip) \(.devices[-1].tunnel_ip) \(.next)"')"
+assert_eq "one revision" "$REV" "$(j .revision)"
+expect GET "/api/v1/devices?organization=many&limit=0" "$ADMIN" "" 400 bad_request
+expect GET "/api/v1/devices?organization=many&limit=1001" "$ADMIN" "" 400 bad_request
+expect GET "/api/v1/devices?organization=many&after=5" "$ADMIN" "" 400 bad_request
+expect GET "/api/v1/devices?organization=many&limit=5&after=-1" "$ADMIN" "" 400 bad_request
