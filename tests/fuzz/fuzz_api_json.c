@@ -220,7 +220,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	case 1: {
 		struct body_token t;
-		if (body_parse_token(body, len, &t, &e) == 0 && !t.organization[0])
+		if (body_parse_token(body, len, &t, &e) == 0 &&
+		    (!t.organization[0] || t.expires_in < 0 || t.expires_in > BODY_MAX_EXPIRES_IN))
 			abort();
 		break;
 	}
