@@ -5,6 +5,7 @@
 #include <netinet/ip.h>
 #include <netinet/ip_icmp.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 
 #include "common/log.h"
 #include "common/timeutil.h"
+#include "nexd/keyindex.h"
 
 struct probe {
 	struct health_target target;
@@ -27,6 +29,9 @@ struct health {
 	pthread_mutex_t lock;
 	struct probe *probes;
 	size_t n;
+	/* over probes (under lock): by public key (health_get, set_targets)
+	 * and by tunnel address (replies), so that no pass is quadratic */
+	struct keyindex by_key, by_ip;
 	int fd;
 	int stop_fd;
 	uint16_t id;
@@ -142,8 +147,12 @@ static void receive_replies(struct health *h)
 			continue;
 		now = time_now_ns();
 		bool flipped = false;
+		size_t first;
 		pthread_mutex_lock(&h->lock);
-		for (size_t i = 0; i < h->n; i++) {
+		/* the probes of this address: from the lowest position the index knows */
+		if (!keyindex_find(&h->by_ip, src, &first))
+			first = h->n;
+		for (size_t i = first; i < h->n; i++) {
 			struct probe *p = &h->probes[i];
 			if (memcmp(p->target.ip, src, 4) || p->seq != seq || !p->sent_ns)
 				continue;
@@ -156,6 +165,7 @@ static void receive_replies(struct health *h)
 			p->result.reachable = true;
 			p->result.last_reply_ns = now;
 			p->sent_ns = 0;
+			break;   /* a sequence number is one probe's */
 		}
 		pthread_mutex_unlock(&h->lock);
 		if (flipped)
@@ -196,6 +206,8 @@ int health_start(struct health **out, const char *ifname)
 	if (!h)
 		return -ENOMEM;
 	pthread_mutex_init(&h->lock, NULL);
+	keyindex_init(&h->by_key, sizeof(struct probe), offsetof(struct probe, target.public_key), 32);
+	keyindex_init(&h->by_ip, sizeof(struct probe), offsetof(struct probe, target.ip), 4);
 	snprintf(h->ifname, sizeof(h->ifname), "%s", ifname);
 	h->fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_ICMP);
 	if (h->fd < 0) {
@@ -224,6 +236,8 @@ err_close:
 	close(h->fd);
 err_free:
 	pthread_mutex_destroy(&h->lock);
+	keyindex_release(&h->by_key);
+	keyindex_release(&h->by_ip);
 	free(h);
 	return r;
 }
@@ -239,18 +253,25 @@ int health_set_targets(struct health *h, const struct health_target *t, size_t n
 		return -ENOMEM;
 	pthread_mutex_lock(&h->lock);
 	for (size_t i = 0; i < n; i++) {
+		size_t j;
+
 		np[i].target = t[i];
-		for (size_t j = 0; j < h->n; j++) {
-			if (!memcmp(h->probes[j].target.public_key, t[i].public_key, 32) &&
-			    !memcmp(h->probes[j].target.ip, t[i].ip, 4)) {
-				np[i] = h->probes[j];
-				break;
+		/* the old probe of this key and address keeps its results */
+		if (keyindex_find(&h->by_key, t[i].public_key, &j)) {
+			for (; j < h->n; j++) {
+				if (!memcmp(h->probes[j].target.public_key, t[i].public_key, 32) &&
+				    !memcmp(h->probes[j].target.ip, t[i].ip, 4)) {
+					np[i] = h->probes[j];
+					break;
+				}
 			}
 		}
 	}
 	free(h->probes);
 	h->probes = np;
 	h->n = n;
+	keyindex_build(&h->by_key, h->probes, n);
+	keyindex_build(&h->by_ip, h->probes, n);
 	pthread_mutex_unlock(&h->lock);
 	return 0;
 }
@@ -259,12 +280,12 @@ bool health_get(struct health *h, const uint8_t public_key[32], struct health_re
 {
 	bool found = false;
 
+	size_t i;
+
 	pthread_mutex_lock(&h->lock);
-	for (size_t i = 0; i < h->n && !found; i++) {
-		if (!memcmp(h->probes[i].target.public_key, public_key, 32)) {
-			*out = h->probes[i].result;
-			found = true;
-		}
+	if (keyindex_find(&h->by_key, public_key, &i)) {
+		*out = h->probes[i].result;
+		found = true;
 	}
 	pthread_mutex_unlock(&h->lock);
 	return found;
@@ -282,6 +303,8 @@ void health_stop(struct health *h)
 	close(h->stop_fd);
 	close(h->fd);
 	free(h->probes);
+	keyindex_release(&h->by_key);
+	keyindex_release(&h->by_ip);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
 }
