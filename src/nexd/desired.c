@@ -94,6 +94,7 @@ int desired_build(const struct desired_input *in, struct desired *out)
 {
 	const struct mesh_model *m = in->m;
 	const struct desired_exit *x = &out->exit;
+	size_t n_exit_targets = 0;
 
 	memset(out, 0, sizeof(*out));
 	choose_exit(in, &out->exit);
@@ -145,9 +146,20 @@ int desired_build(const struct desired_input *in, struct desired *out)
 			struct health_target *t = &out->targets[out->n_targets++];
 			memcpy(t->public_key, d->public_key, 32);
 			memcpy(t->ip, d->tunnel_ip, 4);
+			if (p->exit_node && out->n_targets - 1 > n_exit_targets) {
+				/* exit nodes first: failover needs them probed even when
+				 * the organization has more peers than the prober takes */
+				struct health_target tmp = out->targets[n_exit_targets];
+				out->targets[n_exit_targets] = *t;
+				*t = tmp;
+			}
+			if (p->exit_node)
+				n_exit_targets++;
 		}
 		out->n_peers++;
 	}
+	if (out->n_targets > HEALTH_MAX_TARGETS)
+		out->n_targets = HEALTH_MAX_TARGETS;
 	return 0;
 }
 
