@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "common/timeutil.h"
@@ -15,12 +16,30 @@ static enum log_level log_level = LOG_LEVEL_INFO;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
+/* syslog priorities of the levels: err, warning, info, debug */
+static const char *const level_prefix[] = { "<3>", "<4>", "<6>", "<7>" };
+static bool log_journal;   /* stderr is the journal: <N> prefixes, its own timestamps */
+
+/* systemd sets JOURNAL_STREAM=DEV:INO for the stream it connected to
+ * stderr; it counts only while stderr is still that stream. */
+static bool stderr_is_journal(void)
+{
+	const char *v = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char tail;
+
+	if (!v || sscanf(v, "%llu:%llu%c", &dev, &ino, &tail) != 2 || fstat(2, &st) < 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
 
 void log_init(const char *prog, enum log_level level)
 {
 	if (prog)
 		log_prog = prog;
 	log_level = level;
+	log_journal = stderr_is_journal();
 }
 
 void log_set_level(enum log_level level) { __atomic_store_n(&log_level, level, __ATOMIC_RELAXED); }
@@ -44,11 +63,15 @@ static void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	struct tm tm;
 	int n;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s: ",
-		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		     ts.tv_nsec / 1000000, log_prog, level_names[level]);
+	if (log_journal) {
+		n = snprintf(line, sizeof(line), "%s%s: ", level_prefix[level], level_names[level]);
+	} else {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gmtime_r(&ts.tv_sec, &tm);
+		n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s: ",
+			     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+			     ts.tv_nsec / 1000000, log_prog, level_names[level]);
+	}
 	if (n < 0 || (size_t)n >= sizeof(line))
 		n = 0;
 	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);

@@ -14,6 +14,7 @@
 #include "common/addr.h"
 #include "common/log.h"
 #include "common/timeutil.h"
+#include "common/version.h"
 #include "nexapi/api.h"
 #include "nexapi/limits.h"
 
@@ -49,7 +50,9 @@ static void usage(FILE *f)
 		"  --admin-token-file FILE  where the first start writes the admin token\n"
 		"                           (default: <db>.admin-token, mode 0600)\n"
 		"  --insecure-http          allow plain HTTP on a non-loopback address\n"
-		"  --log-level LEVEL        error, warn, info (default), debug\n"
+		"  --log-level LEVEL        error, warn, info (default), debug; when stderr is the\n"
+		"                           journal (JOURNAL_STREAM), lines carry <N> priorities\n"
+		"  --version                print the version and exit\n"
 		"  --web-root DIR           the web UI's files (default: $NEXAPI_WEB_ROOT, else\n"
 		"                           <bin>/../share/nexodus/web, else the build tree's)\n"
 		"  --history N              device changes kept for watchers, per organization\n"
@@ -103,6 +106,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "header-timeout", required_argument, NULL, 1006 },
 		{ "body-timeout", required_argument, NULL, 1007 },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -215,6 +219,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		}
 		case 'h': usage(stdout); exit(0);
+		case 'v': printf("nexapi %s\n", NEXODUS_VERSION); exit(0);
 		default: usage(stderr); return -EINVAL;
 		}
 	}

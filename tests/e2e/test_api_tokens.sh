@@ -80,5 +80,15 @@ if grep -q "$NEW_ADMIN" "$API_TMP/rotate.log" "$API_LOG"; then fail "the token i
 rc=0
 "$NEXAPI" --db "$API_TMP/none.db" --rotate-admin-token >"$API_TMP/rotate2.log" 2>&1 || rc=$?
 assert_eq "no database: refused" 1 "$rc"
+
+say "stderr as the journal (JOURNAL_STREAM): lines carry the syslog priority, no timestamp"
+: >"$API_TMP/journal.log"
+rc=0
+JOURNAL_STREAM=$(stat -c '%d:%i' "$API_TMP/journal.log") "$NEXAPI" --db "$API_TMP/none.db" --rotate-admin-token \
+	2>>"$API_TMP/journal.log" || rc=$?
+assert_eq "refused" 1 "$rc"
+assert_contains "an error at priority 3" "<3>error: no database" "$(cat "$API_TMP/journal.log")"
+assert_contains "a plain stderr has timestamps" "nexapi error: no database" "$(cat "$API_TMP/rotate2.log")"
+assert_eq "one version string" "nexapi $("$BUILDDIR/nexd" --version | awk '{ print $2 }')" "$("$NEXAPI" --version)"
 api_stop TERM
 assert_eq "exit" 0 "$API_RC"
