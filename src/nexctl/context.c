@@ -190,6 +190,8 @@ struct api_client *nexctl_api(struct nexctl *ctx)
 		out_error("no token: give --token-file F or --token T, or set NEXCTL_TOKEN");
 		goto out_wipe;
 	}
+	if (!ctx->ca_cert && getenv("NEXCTL_CA_CERT") && *getenv("NEXCTL_CA_CERT"))
+		ctx->ca_cert = getenv("NEXCTL_CA_CERT");
 	if (ctx->ca_cert && access(ctx->ca_cert, R_OK) < 0) {
 		out_error("cannot read the CA file %s: %s", ctx->ca_cert, strerror(errno));
 		goto out_wipe;

@@ -39,6 +39,7 @@ static void print_main_usage(FILE *f)
 		"                      prefer --token-file or the environment)\n"
 		"  --token-file F      read the token from F (its first line)\n"
 		"  --ca-cert F         verify the server's TLS certificate with the CAs in F (PEM)\n"
+		"                      (env NEXCTL_CA_CERT)\n"
 		"  -o, --output FMT    table (default), json (pretty) or json-compact (one line)\n"
 		"  -h, --help          this text; after a command, that command's help\n"
 		"  --version           print the version\n\n"

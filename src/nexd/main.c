@@ -1,7 +1,9 @@
 /* nexd: the agent that joins this machine to the mesh. */
 #include <errno.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -9,6 +11,7 @@
 #include "common/version.h"
 #include "nexd/agent.h"
 #include "nexd/options.h"
+#include "nexd/secretfile.h"
 
 static struct agent *the_agent;
 
@@ -19,6 +22,14 @@ static void on_signal(int sig)
 		agent_request_stop(the_agent);
 }
 
+/* the registration key read from --reg-key-file (wiped at exit) */
+static char reg_key[512];
+
+static void wipe_reg_key(void)
+{
+	sodium_memzero(reg_key, sizeof(reg_key));
+}
+
 int main(int argc, char **argv)
 {
 	struct nexd_options o;
@@ -26,6 +37,7 @@ int main(int argc, char **argv)
 	char err[512] = "";
 	int status, r;
 
+	atexit(wipe_reg_key);
 	r = options_parse(argc, argv, &o, err, sizeof(err));
 	if (r) {
 		fprintf(stderr, "nexd: %s\n", err);
@@ -40,6 +52,14 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	log_init("nexd", o.log_level);
+	if (o.reg_key_file) {
+		r = secret_file_read(o.reg_key_file, reg_key, sizeof(reg_key), err, sizeof(err));
+		if (r) {
+			fprintf(stderr, "nexd: --reg-key-file: %s\n", err);
+			return 2;
+		}
+		o.reg_key = reg_key;
+	}
 	if (geteuid() != 0) {
 		fprintf(stderr, "nexd: must run as root (it creates an interface, routes and rules)\n");
 		return 1;

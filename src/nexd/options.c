@@ -19,7 +19,9 @@ void options_usage(FILE *f)
 		"Joins this machine to the mesh of the API server at URL.\n"
 		"\n"
 		"  --service-url URL       the API server, e.g. https://api.example.com\n"
-		"  --reg-key KEY           registration key (needed until this device is registered)\n"
+		"  --reg-key KEY           registration key (needed until this device is registered;\n"
+		"                          visible in ps: prefer --reg-key-file or $NEXD_REG_KEY)\n"
+		"  --reg-key-file FILE     read the registration key from FILE's first line (mode 0600)\n"
 		"  --ca-cert FILE          CA certificate(s) to verify the API server with\n"
 		"  --insecure-http         allow an http:// service URL that is not on loopback\n"
 		"                          (the device token would cross the network in clear)\n"
@@ -186,6 +188,8 @@ int options_parse(int argc, char **argv, struct nexd_options *o, char *err, size
 			o->exit_node = v;
 		} else if (!strcmp(a, "--reg-key")) {
 			o->reg_key = v;
+		} else if (!strcmp(a, "--reg-key-file")) {
+			o->reg_key_file = v;
 		} else if (!strcmp(a, "--ca-cert")) {
 			o->ca_cert = v;
 		} else if (!strcmp(a, "--state-dir")) {
@@ -260,6 +264,12 @@ int options_parse(int argc, char **argv, struct nexd_options *o, char *err, size
 		snprintf(err, errlen, "--service-url is required");
 		return -EINVAL;
 	}
+	if (o->reg_key && o->reg_key_file) {
+		snprintf(err, errlen, "give --reg-key or --reg-key-file, not both");
+		return -EINVAL;
+	}
+	if (!o->reg_key && !o->reg_key_file && getenv("NEXD_REG_KEY") && *getenv("NEXD_REG_KEY"))
+		o->reg_key = getenv("NEXD_REG_KEY");
 	if (!strncmp(o->service_url, "http://", 7) && !o->insecure_http && !url_on_loopback(o->service_url + 7)) {
 		snprintf(err, errlen, "--service-url: %.200s is plain HTTP to a host that is not on loopback: the "
 			 "registration key and the device token would cross the network in clear; use https:// "

@@ -20,7 +20,8 @@ enum wg_backend { WG_BACKEND_AUTO, WG_BACKEND_KERNEL, WG_BACKEND_USERSPACE };
 
 struct nexd_options {
 	const char *service_url;
-	const char *reg_key;
+	const char *reg_key;           /* --reg-key, or $NEXD_REG_KEY */
+	const char *reg_key_file;      /* --reg-key-file (main reads it into reg_key) */
 	const char *ca_cert;
 	const char *state_dir;
 	const char *interface;

@@ -32,6 +32,18 @@ nexd_must_fail() {
 
 say "registration keys: wrong, used, expired"
 nexd_must_fail "a wrong key" "registration refused" --ca-cert "$TMPD/ca.pem" --reg-key nxr_0000000000000000_bogusbogusbogusbogusbogusbogusbogusbogusbog
+say "the key from a file (--reg-key-file): read when 0600, refused when others may read it"
+printf '%s\n' nxr_0000000000000000_bogusbogusbogusbogusbogusbogusbogusbogusbog >"$TMPD/regkey"
+chmod 600 "$TMPD/regkey"
+nexd_must_fail "a wrong key from a file" "registration refused" --ca-cert "$TMPD/ca.pem" --reg-key-file "$TMPD/regkey"
+chmod 644 "$TMPD/regkey"
+rc=0
+n d "$NEXD" --service-url "$API_URL" --reg-key-file "$TMPD/regkey" >"$TMPD/fail.log" 2>&1 || rc=$?
+assert_eq "a key file others may read: exit" 2 "$rc"
+assert_contains "message" "can be read or changed by other users (mode 0644): chmod 600 it" "$(cat "$TMPD/fail.log")"
+rc=0
+n d "$NEXD" --service-url "$API_URL" --reg-key x --reg-key-file "$TMPD/regkey" >"$TMPD/fail.log" 2>&1 || rc=$?
+assert_eq "both: exit" 2 "$rc"
 ONCE=$(nexctl_admin api reg-key create)   # single use by default
 nexd_start d "$ONCE"
 nexd_wait_up d
