@@ -64,7 +64,7 @@ TOOL_BINS  := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 FUZZ_SRCS  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 
-.PHONY: all libs programs tests tools check asan asan-build fuzz fuzz-build fuzz-smoke demo bench install clean deps
+.PHONY: all libs programs tests tools check asan asan-build fuzz fuzz-build fuzz-smoke demo bench install uninstall clean deps
 .DEFAULT_GOAL := all
 
 all: libs programs tools tests
@@ -161,6 +161,17 @@ install: programs
 	install -m 0755 $(PROG_BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 src/nexapi/web/index.html src/nexapi/web/app.js src/nexapi/web/style.css \
 	    $(DESTDIR)$(PREFIX)/share/nexodus/web/
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0644 man/nexctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 man/nexd.8 man/nexapi.8 man/nexwg.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(notdir $(PROG_BINS)))
+	rm -f $(DESTDIR)$(PREFIX)/share/nexodus/web/index.html $(DESTDIR)$(PREFIX)/share/nexodus/web/app.js \
+	    $(DESTDIR)$(PREFIX)/share/nexodus/web/style.css
+	-rmdir $(DESTDIR)$(PREFIX)/share/nexodus/web $(DESTDIR)$(PREFIX)/share/nexodus 2>/dev/null
+	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/nexctl.1 $(DESTDIR)$(PREFIX)/share/man/man8/nexd.8 \
+	    $(DESTDIR)$(PREFIX)/share/man/man8/nexapi.8 $(DESTDIR)$(PREFIX)/share/man/man8/nexwg.8
 
 clean:
 	rm -rf build

@@ -14,7 +14,7 @@
 void options_usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: nexd --service-url URL [--reg-key KEY] [options]\n"
+		"Usage: nexd --service-url URL [--reg-key KEY | --reg-key-file FILE] [options]\n"
 		"\n"
 		"Joins this machine to the mesh of the API server at URL.\n"
 		"\n"
