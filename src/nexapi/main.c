@@ -13,6 +13,7 @@
 
 #include "common/addr.h"
 #include "common/log.h"
+#include "common/sdnotify.h"
 #include "common/timeutil.h"
 #include "common/version.h"
 #include "nexapi/api.h"
@@ -648,12 +649,21 @@ int main(int argc, char **argv)
 		addr_endpoint_format(&bound, a);
 		log_info("listening on %s://%s (database %s, store %s)", o.tls_cert ? "https" : "http", a,
 			 o.db, api.ops->name);
+		{
+			char note[160];
+
+			snprintf(note, sizeof(note), "READY=1\nSTATUS=listening on %s://%s",
+				 o.tls_cert ? "https" : "http", a);
+			if ((err = sd_notify_text(note)))
+				log_warn("cannot tell systemd we are ready: %s", strerror(-err));
+		}
 	}
 
 	do {
 		err = sigwait(&sigs, &sig);
 	} while (err == EINTR);
 	log_info("signal %d: stopping", sig);
+	sd_notify_text("STOPPING=1\nSTATUS=stopping");
 
 	httpd_quiesce(h);
 	watch_shutdown(api.watch);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/sdnotify.h"
 #include "common/version.h"
 #include "nexd/agent.h"
 #include "nexd/options.h"
@@ -78,7 +79,11 @@ int main(int argc, char **argv)
 		agent_stop(the_agent);
 		return 1;
 	}
+	/* the agent runs: its control socket answers (registration goes on in the background) */
+	if ((r = sd_notify_text("READY=1\nSTATUS=running")))
+		log_warn("cannot tell systemd we are ready: %s", strerror(-r));
 	status = agent_run(the_agent);
+	sd_notify_text("STOPPING=1\nSTATUS=stopping");
 	log_info("stopping");
 	agent_stop(the_agent);
 	the_agent = NULL;
