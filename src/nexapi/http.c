@@ -570,15 +570,19 @@ int httpd_start(const struct httpd_config *cfg, const struct httpd_route *routes
 	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL };
 	if (cfg->listen.sa.sa_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	if (cfg->tls_cert_pem) {
+	if (cfg->tls_cert_pem || cfg->tls_callback) {
 		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
 			log_error("http: this libmicrohttpd has no TLS support");
 			free(h);
 			return -ENOTSUP;
 		}
 		flags |= MHD_USE_TLS;
-		ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)cfg->tls_cert_pem };
-		ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)cfg->tls_key_pem };
+		if (cfg->tls_callback) {
+			ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_CERT_CALLBACK, 0, cfg->tls_callback };
+		} else {
+			ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)cfg->tls_cert_pem };
+			ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)cfg->tls_key_pem };
+		}
 		ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)HTTPD_TLS_PRIORITIES };
 		h->tls = true;
 	}

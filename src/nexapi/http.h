@@ -40,8 +40,9 @@ struct httpd_guard {
 
 struct httpd_config {
 	union sockaddr_any listen;
-	const char *tls_cert_pem;   /* both NULL: plain HTTP */
+	const char *tls_cert_pem;   /* both NULL: plain HTTP (unless tls_callback) */
 	const char *tls_key_pem;
+	void *tls_callback;         /* instead: a gnutls_certificate_retrieve_function2 (tlscert.h) */
 	unsigned connection_limit;
 	unsigned per_address_connections;   /* 0: no cap */
 	/* A request's headers must arrive within header_timeout_s of the

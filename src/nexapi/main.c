@@ -18,6 +18,7 @@
 #include "common/version.h"
 #include "nexapi/api.h"
 #include "nexapi/limits.h"
+#include "nexapi/tlscert.h"
 
 #define CONNECTION_LIMIT 10000
 #define PEM_MAX (256 * 1024)
@@ -534,6 +535,32 @@ static int rotate_admin(const char *db, const char *path)
 	return err;
 }
 
+/* SIGHUP: the certificate and key again from their files (a renewal);
+ * a pair that does not load is logged and the one in use stays. */
+static void reload_tls(const struct options *o)
+{
+	char *cert, *key, why[256];
+
+	if (!o->tls_cert) {
+		log_info("SIGHUP: no certificate to reload (plain HTTP)");
+		return;
+	}
+	cert = read_file(o->tls_cert);
+	key = read_file(o->tls_key);
+	if (!cert || !key)
+		log_error("SIGHUP: cannot read %s; the certificate in use stays", !cert ? o->tls_cert : o->tls_key);
+	else if (tlscert_load(cert, key, why, sizeof(why)))
+		log_error("SIGHUP: %s and %s do not load (%s); the certificate in use stays", o->tls_cert,
+			  o->tls_key, why);
+	else
+		log_info("SIGHUP: certificate %s and key %s reloaded: new connections get them", o->tls_cert,
+			 o->tls_key);
+	free(cert);
+	if (key)
+		sodium_memzero(key, strlen(key));
+	free(key);
+}
+
 int main(int argc, char **argv)
 {
 	struct store_options sopt;
@@ -572,12 +599,15 @@ int main(int argc, char **argv)
 		fatal("refusing to serve plain HTTP on %s, which is not a loopback address: give "
 		      "--tls-cert and --tls-key, or --insecure-http", o.listen);
 	if (o.tls_cert) {
+		char why[256];
+
 		cert = read_file(o.tls_cert);
 		key = read_file(o.tls_key);
 		if (!cert || !key)
 			fatal("cannot read %s", !cert ? o.tls_cert : o.tls_key);
-		hc.tls_cert_pem = cert;
-		hc.tls_key_pem = key;
+		if (tlscert_load(cert, key, why, sizeof(why)))
+			fatal("--tls-cert %s, --tls-key %s: %s", o.tls_cert, o.tls_key, why);
+		hc.tls_callback = tlscert_callback();   /* replaceable on SIGHUP */
 	}
 	relays_load(&o);
 	hc.connection_limit = CONNECTION_LIMIT;
@@ -592,6 +622,7 @@ int main(int argc, char **argv)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -659,9 +690,14 @@ int main(int argc, char **argv)
 		}
 	}
 
-	do {
-		err = sigwait(&sigs, &sig);
-	} while (err == EINTR);
+	for (;;) {
+		do {
+			err = sigwait(&sigs, &sig);
+		} while (err == EINTR);
+		if (sig != SIGHUP)
+			break;
+		reload_tls(&o);
+	}
 	log_info("signal %d: stopping", sig);
 	sd_notify_text("STOPPING=1\nSTATUS=stopping");
 
@@ -680,6 +716,7 @@ err_close_store:
 	static_site_free(api.web);
 	limits_free(api.by_token);
 	limits_free(api.by_address);
+	tlscert_free_all();
 	free(token_path);
 	free(cert);
 	if (key)

@@ -55,6 +55,29 @@ if curl -s -o /dev/null --cacert "$P/other.crt" "$API_URL/healthz"; then fail "w
 echo "    ok: other CA -> refused" >&2
 STATUS=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/healthz") || true
 assert_ne "plain HTTP to the TLS port" 200 "$STATUS"
+say "SIGHUP: a renewed certificate is served to new connections; a bad pair is refused, the old one stays"
+subject() {
+	openssl s_client -connect "127.0.0.1:$port" -servername localhost </dev/null 2>/dev/null |
+		openssl x509 -noout -subject 2>/dev/null | sed 's/^subject=//; s/ //g'
+}
+assert_eq "before" "CN=localhost" "$(subject)"
+openssl req -newkey rsa:2048 -nodes -subj "/CN=renewed" \
+	-keyout "$P/new.key" -out "$P/new.csr" 2>/dev/null
+openssl x509 -req -in "$P/new.csr" -CA "$P/ca.crt" -CAkey "$P/ca.key" -CAcreateserial \
+	-days 2 -extfile "$P/ext" -out "$P/new.crt" 2>/dev/null
+cp "$P/server.key" "$P/old.key"
+cp "$P/new.crt" "$P/server.crt"
+cp "$P/new.key" "$P/server.key"
+kill -HUP "$API_PID"
+for i in $(seq 1 50); do grep -q "SIGHUP: certificate" "$API_LOG" && break; sleep 0.1; done
+assert_eq "after SIGHUP" "CN=renewed" "$(subject)"
+expect GET /healthz - "" 200
+cp "$P/old.key" "$P/server.key"   # the new certificate with the old key: a mismatch
+kill -HUP "$API_PID"
+for i in $(seq 1 50); do grep -q "do not load" "$API_LOG" && break; sleep 0.1; done
+grep -q "SIGHUP: .* do not load (.*); the certificate in use stays" "$API_LOG" || fail "no message about the bad pair"
+assert_eq "still the renewed one" "CN=renewed" "$(subject)"
+kill -0 "$API_PID" || fail "nexapi died on SIGHUP"
 api_stop
 assert_eq "TLS server exit" 0 "$API_RC"
 
