@@ -402,11 +402,16 @@ enum httpd_result handle_device_patch(struct httpd_request *r, void *ctx)
 		api_reply_store_error(r, err, "device");
 		goto out_clear_in;
 	}
-	if (b->fields & DEV_CIDRS)
-		log_info("device %s updated (revision %lld): advertises %s, approved %s", out.id,
-			 (long long)out.revision, out.cidrs_json, out.approved_json);
-	else
-		log_info("device %s updated (revision %lld)", out.id, (long long)out.revision);
+	{
+		char who[API_WHO_LEN];
+
+		api_who(&au, who);
+		if (b->fields & DEV_CIDRS)
+			log_info("device %s updated by %s (revision %lld): advertises %s, approved %s", out.id, who,
+				 (long long)out.revision, out.cidrs_json, out.approved_json);
+		else
+			log_info("device %s updated by %s (revision %lld)", out.id, who, (long long)out.revision);
+	}
 	watch_notify(a->watch, out.org_id);
 	reply_device(r, &out);
 	store_device_clear(&out);

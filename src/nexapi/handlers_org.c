@@ -96,9 +96,14 @@ enum httpd_result handle_org_create(struct httpd_request *r, void *ctx)
 		api_reply_store_error(r, err, "organization");
 		return HTTPD_DONE;
 	}
-	log_info("organization %s created (%s, prefix %s%s%s, exit_node_approval %s)", org.name, org.id,
-		 org.prefix, org.prefix6[0] ? ", prefix6 " : "", org.prefix6,
-		 org.approval_auto ? "auto" : "admin");
+	{
+		char who[API_WHO_LEN];
+
+		api_who(&au, who);
+		log_info("organization %s created by %s (%s, prefix %s%s%s, exit_node_approval %s)", org.name, who,
+			 org.id, org.prefix, org.prefix6[0] ? ", prefix6 " : "", org.prefix6,
+			 org.approval_auto ? "auto" : "admin");
+	}
 	httpd_reply_json(r, 201, api_org_json(&org));
 	return HTTPD_DONE;
 }

@@ -13,7 +13,7 @@
 enum httpd_result handle_regkey_create(struct httpd_request *r, void *ctx)
 {
 	struct api *a = ctx;
-	char text[AUTH_TOKEN_LEN + 1];
+	char text[AUTH_TOKEN_LEN + 1], who[API_WHO_LEN];
 	struct body_regkey b;
 	struct regkey_rec k;
 	struct jsonv_err e;
@@ -47,7 +47,8 @@ enum httpd_result handle_regkey_create(struct httpd_request *r, void *ctx)
 		api_reply_store_error(r, err, "registration key");
 		return HTTPD_DONE;
 	}
-	log_info("registration key %s created for %s%s%s", k.id, org.name,
+	api_who(&au, who);
+	log_info("registration key %s created for %s by %s%s%s", k.id, org.name, who,
 		 k.single_use ? " (single use)" : "", k.auto_approve ? " (auto-approve)" : "");
 	j = api_regkey_json(&k, text);
 	sodium_memzero(text, sizeof(text));
@@ -108,7 +109,12 @@ enum httpd_result handle_regkey_delete(struct httpd_request *r, void *ctx)
 		api_reply_store_error(r, err, "registration key");
 		return HTTPD_DONE;
 	}
-	log_info("registration key %s revoked", id);
+	{
+		char who[API_WHO_LEN];
+
+		api_who(&au, who);
+		log_info("registration key %s revoked by %s", id, who);
+	}
 	httpd_reply_empty(r, 204);
 	return HTTPD_DONE;
 }

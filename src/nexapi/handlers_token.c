@@ -66,7 +66,13 @@ enum httpd_result handle_token_create(struct httpd_request *r, void *ctx)
 		api_reply_store_error(r, err, "organization token");
 		return HTTPD_DONE;
 	}
-	log_info("organization token %s created for %s%s", t.id, org.name, t.expires_at ? " (expiring)" : "");
+	{
+		char who[API_WHO_LEN];
+
+		api_who(&au, who);
+		log_info("organization token %s created for %s by %s%s", t.id, org.name, who,
+			 t.expires_at ? " (expiring)" : "");
+	}
 	{
 		json_t *j = token_json(&t);
 

@@ -780,7 +780,10 @@ static void reconcile(struct loop *l)
 		desired_exit_status(l->sub.wanted && !l->opt->router_exit_node, exit_client_installed(l->xc),
 				    exit_client_error(l->xc), &d.exit, status, sizeof(status));
 		if (strcmp(status, l->exit_status))
-			log_info("exit client: %s", status);
+			/* traffic blocked, or an error: a warning (journalctl -p warning) */
+			log_msg(strstr(status, "traffic blocked") || !strncmp(status, "error", 5) ||
+					!strncmp(status, "waiting", 7) ? LOG_LEVEL_WARN : LOG_LEVEL_INFO,
+				"exit client: %s", status);
 		snprintf(l->exit_status, sizeof(l->exit_status), "%s", status);
 	}
 	if (l->dev && l->m.listed) {

@@ -45,6 +45,8 @@ expect GET /api/v1/whoami "$T1" "" 401 unauthorized
 expect DELETE "/api/v1/tokens/$T3_ID" "$ADMIN" "" 204
 expect DELETE "/api/v1/tokens/$T3_ID" "$ADMIN" "" 404 not_found
 grep -q "organization token $T3_ID of other revoked by admin token" "$API_LOG" || fail "no log line naming who"
+grep -q "organization token $T1_ID created for acme by admin token" "$API_LOG" || fail "no creation line naming who"
+grep -q "organization acme created by admin token" "$API_LOG" || fail "no organization line naming who"
 
 say "device tokens expire (--device-token-ttl 10 here) and are renewed"
 regkey "$ADMIN" '{"organization":"acme","single_use":false}'
