@@ -67,6 +67,7 @@ static int start_workers(struct agent *a, const struct ev_endpoints *first, char
 		.service_url = a->opt.service_url,
 		.ca_cert = a->opt.ca_cert,
 		.reg_key = a->opt.reg_key,
+		.reg_key_file = a->opt.reg_key_file,
 		.hostname = a->hostname,
 		.state = &a->state,
 		.router_exit_node = a->opt.router_exit_node,

@@ -1,7 +1,9 @@
 #include "nexd/apisync.h"
+#include "nexd/secretfile.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,11 +201,19 @@ static enum sync_result do_register(struct apisync *s)
 	struct api_device dev = { 0 };
 	struct api_relays relays = { 0 };
 	struct cidr default_route;
-	char pub[KEY_B64_LEN + 1];
+	char pub[KEY_B64_LEN + 1], key[512], why[256];
+	const char *reg_key = s->cfg.reg_key;
 	char *token = NULL;
 	int r;
 
-	if (!s->cfg.reg_key) {
+	/* the key file as it is now: a key replaced in it since the start counts */
+	if (s->cfg.reg_key_file) {
+		if (secret_file_read(s->cfg.reg_key_file, key, sizeof(key), why, sizeof(why)) == 0)
+			reg_key = key;
+		else
+			log_warn("api: --reg-key-file: %s; using the key read at start", why);
+	}
+	if (!reg_key) {
 		worker_fail(&s->w, 1, "the device token was rejected and no --reg-key was given to register again");
 		return SYNC_FATAL;
 	}
@@ -220,7 +230,9 @@ static enum sync_result do_register(struct apisync *s)
 		reg.advertise_cidrs = &default_route; /* ::/0 follows once the organization is known */
 		reg.n_advertise_cidrs = 1;
 	}
-	if (api_client_set_token(s->c, s->cfg.reg_key)) {
+	r = api_client_set_token(s->c, reg_key);
+	sodium_memzero(key, sizeof(key));
+	if (r) {
 		worker_fail(&s->w, 1, "the registration key has characters a token cannot have");
 		return SYNC_FATAL;
 	}

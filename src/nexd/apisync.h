@@ -18,6 +18,7 @@ struct apisync_config {
 	const char *service_url;
 	const char *ca_cert;
 	const char *reg_key;             /* NULL: cannot register again */
+	const char *reg_key_file;        /* read again at each registration (a new key in it counts) */
 	const char *hostname;
 	struct nexd_state *state;        /* keys (read) and registration (written) */
 	bool router_exit_node;           /* register advertising 0.0.0.0/0 */

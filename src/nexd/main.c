@@ -72,6 +72,10 @@ int main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* SIGHUP (systemctl reload) does not stop nexd: its one configuration
+	 * file, --reg-key-file, is read again at every registration */
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGHUP, &sa, NULL);
 
 	r = agent_start(&the_agent, &o, err, sizeof(err));
 	if (r) {

@@ -38,6 +38,12 @@ say "the reflexive endpoints came from STUN through the NATs"
 st=$(nexd_ctl dev2 status -o json)
 assert_contains "dev2 status" '"203.0.113.2:' "$st"
 
+say "SIGHUP (systemctl reload) does not stop nexd"
+kill -HUP "${NEXD_PID[dev2]}"
+sleep 0.5
+pid_alive "${NEXD_PID[dev2]}" || fail "nexd on dev2 died on SIGHUP"
+assert_contains "dev2 still answers" '"api_connected":true' "$(nexd_ctl dev2 status -o json-compact)"
+
 say "peers list and wg show"
 peers=$(nexd_ctl dev1 peers list)
 printf '%s\n' "$peers" >&2
