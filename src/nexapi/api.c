@@ -1,9 +1,11 @@
 #include "nexapi/api.h"
 #include "nexapi/limits.h"
+#include "nexapi/metrics.h"
 
 #include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -361,7 +363,10 @@ enum httpd_result api_precheck(struct httpd_request *r, void *ctx)
 	}
 	snprintf(key, sizeof(key), "t:%s", au.id);
 	snprintf(whose, sizeof(whose), "token %s", au.id);
-	admit(a, a->by_token, r, key, whose, g->watch);
+	if (admit(a, a->by_token, r, key, whose, g->watch) && g->watch && a->metrics) {
+		metrics_watchers(a->metrics, 1);
+		g->watcher_counted = true;
+	}
 	return HTTPD_DONE;
 }
 
@@ -373,4 +378,35 @@ void api_release(struct httpd_request *r, void *ctx)
 	for (unsigned i = 0; i < g->n; i++)
 		limits_release(g->keys[i][0] == 'a' ? a->by_address : a->by_token, g->keys[i], g->watch);
 	g->n = 0;
+	if (g->watcher_counted)
+		metrics_watchers(a->metrics, -1);
+	g->watcher_counted = false;
+}
+
+void api_completed(struct httpd_request *r, unsigned status, uint64_t us, void *ctx)
+{
+	struct api *a = ctx;
+	uint64_t now = time_now_ns();
+
+	if (!a->metrics)
+		return;
+	metrics_request(a->metrics, httpd_method(r), httpd_route_pattern(r), status, us);
+	if (!a->devices_counted_ns || now - a->devices_counted_ns >= 5 * NSEC_PER_SEC) {
+		char (*names)[64];
+		int64_t *counts;
+		size_t n;
+
+		a->devices_counted_ns = now;
+		if (a->ops->device_counts(a->store, &names, &counts, &n) == 0) {
+			const char **p = calloc(n ? n : 1, sizeof(*p));
+
+			for (size_t i = 0; p && i < n; i++)
+				p[i] = names[i];
+			if (p)
+				metrics_devices(a->metrics, p, counts, n);
+			free(p);
+			free(names);
+			free(counts);
+		}
+	}
 }

@@ -49,6 +49,8 @@ struct api {
 	struct api_watch_cache cache;
 	int64_t device_token_ttl;   /* seconds a device token is valid (0: forever) */
 	struct limits *by_address, *by_token;   /* limits.h: rates, requests and watches at once */
+	struct metrics *metrics;                /* metrics.h, or NULL (no --metrics-listen) */
+	uint64_t devices_counted_ns;            /* when the devices-per-organization gauge was read */
 	/* /healthz: the last write check (at most one a second) */
 	int64_t health_checked_ms;
 	int health_err;
@@ -109,6 +111,9 @@ enum httpd_result handle_whoami(struct httpd_request *r, void *ctx);
  * its token, and the token itself, before a body is read. */
 enum httpd_result api_precheck(struct httpd_request *r, void *ctx);
 void api_release(struct httpd_request *r, void *ctx);
+/* httpd's completed: the request metrics (and, at most every 5 s, the
+ * devices per organization). */
+void api_completed(struct httpd_request *r, unsigned status, uint64_t us, void *ctx);
 enum httpd_result handle_device_token_renew(struct httpd_request *r, void *ctx);
 enum httpd_result handle_regkey_create(struct httpd_request *r, void *ctx);
 enum httpd_result handle_regkey_list(struct httpd_request *r, void *ctx);

@@ -33,6 +33,7 @@ struct httpd {
 	bool tls;
 	httpd_handler precheck;
 	void (*release)(struct httpd_request *req, void *ctx);
+	void (*completed)(struct httpd_request *req, unsigned status, uint64_t us, void *ctx);
 	/* the deadlines: every connection, and a thread that closes the late */
 	unsigned header_timeout_s, body_timeout_s;
 	pthread_mutex_t conns_lock;
@@ -520,6 +521,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	/* the next request on this connection: its headers in time */
 	set_deadline(r->h, c, r->h->header_timeout_s);
 	us = (time_now_ns() - r->start_ns) / 1000;
+	if (r->h->completed)
+		r->h->completed(r, r->replied ? r->status : 0, us, r->h->ctx);
 	log_info("req=%s %s %s %u %llu.%03llums%s", r->id, printable(method, sizeof(method), r->method),
 		 printable(url, sizeof(url), r->url),
 		 r->replied ? r->status : 0, (unsigned long long)(us / 1000),
@@ -563,6 +566,7 @@ int httpd_start(const struct httpd_config *cfg, const struct httpd_route *routes
 	h->id_prefix = randombytes_random();
 	h->precheck = cfg->precheck;
 	h->release = cfg->release;
+	h->completed = cfg->completed;
 	h->header_timeout_s = cfg->header_timeout_s;
 	h->body_timeout_s = cfg->body_timeout_s;
 	pthread_mutex_init(&h->conns_lock, NULL);

@@ -36,6 +36,7 @@ struct httpd_guard {
 	char keys[2][56];
 	unsigned n;
 	bool watch;
+	bool watcher_counted;   /* counted in the watchers metric */
 };
 
 struct httpd_config {
@@ -60,6 +61,8 @@ struct httpd_config {
 	 * request ends, undoes what it counted (httpd_guard). */
 	httpd_handler precheck;
 	void (*release)(struct httpd_request *req, void *ctx);
+	/* Every request that ended: its status (0: none) and microseconds. */
+	void (*completed)(struct httpd_request *req, unsigned status, uint64_t us, void *ctx);
 };
 
 int httpd_start(const struct httpd_config *cfg, const struct httpd_route *routes, size_t n_routes,

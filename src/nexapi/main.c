@@ -18,6 +18,7 @@
 #include "common/version.h"
 #include "nexapi/api.h"
 #include "nexapi/limits.h"
+#include "nexapi/metrics.h"
 #include "nexapi/tlscert.h"
 
 #define CONNECTION_LIMIT 10000
@@ -26,6 +27,7 @@
 struct options {
 	const char *listen, *db, *tls_cert, *tls_key, *admin_token_file, *web_root;
 	const char *turn_secret_file;
+	const char *metrics_listen;
 	unsigned long history, device_token_ttl;
 	unsigned long rate_token, rate_address, requests_token, watches_token, conns_address;
 	unsigned long header_timeout, body_timeout;
@@ -43,7 +45,7 @@ static void usage(FILE *f)
 		"              [--history N] [--device-token-ttl SECONDS]\n"
 		"              [--rate-limit R] [--address-rate-limit R] [--max-requests-per-token N]\n"
 		"              [--max-watches-per-token N] [--max-connections-per-address N]\n"
-		"              [--header-timeout S] [--body-timeout S]\n"
+		"              [--header-timeout S] [--body-timeout S] [--metrics-listen HOST:PORT]\n"
 		"              [--turn-server URI ... --turn-secret-file FILE [--turn-ttl SECONDS]]\n"
 		"\n"
 		"  --listen HOST:PORT       address to serve on (127.0.0.1:8080, [::1]:8080, localhost:8080)\n"
@@ -71,6 +73,8 @@ static void usage(FILE *f)
 		"  --header-timeout S       a request's headers must arrive within S seconds of the\n"
 		"                           connection or of the previous answer (default 10)\n"
 		"  --body-timeout S         its body within S seconds of the headers (default 30)\n"
+		"  --metrics-listen HOST:PORT  serve Prometheus metrics at http://HOST:PORT/metrics\n"
+		"                           (plain HTTP; off by default)\n"
 		"  --turn-server URI        a TURN relay handed to the devices (repeatable, at most 8):\n"
 		"                           turn:HOST[:PORT][?transport=udp|tcp] or turns:HOST[:PORT]\n"
 		"  --turn-secret-file FILE  the relays' shared secret (coturn's static-auth-secret with\n"
@@ -107,6 +111,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "max-connections-per-address", required_argument, NULL, 1005 },
 		{ "header-timeout", required_argument, NULL, 1006 },
 		{ "body-timeout", required_argument, NULL, 1007 },
+		{ "metrics-listen", required_argument, NULL, 1008 },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
@@ -169,6 +174,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'S': o->turn_secret_file = optarg; break;
 		case 'R': o->rotate_admin = true; break;
+		case 1008: o->metrics_listen = optarg; break;
 		case 1001: case 1002: case 1003: case 1004: case 1005: case 1006: case 1007: {
 			static const struct { const char *name; unsigned long min, max; } lim[] = {
 				{ "--rate-limit", 1, 100000 }, { "--address-rate-limit", 1, 1000000 },
@@ -569,6 +575,7 @@ int main(int argc, char **argv)
 	struct api api;
 	struct httpd *h;
 	char *token_path = NULL, *cert = NULL, *key = NULL;
+	struct metrics_server *msrv = NULL;
 	sigset_t sigs;
 	int sig, err, status = 1;
 
@@ -616,6 +623,7 @@ int main(int argc, char **argv)
 	hc.body_timeout_s = (unsigned)o.body_timeout;
 	hc.precheck = api_precheck;
 	hc.release = api_release;
+	hc.completed = api_completed;
 	hc.body_limit = API_BODY_LIMIT;
 	raise_nofile(CONNECTION_LIMIT + 256);
 
@@ -665,9 +673,23 @@ int main(int argc, char **argv)
 		log_error("cannot start the watch timer: %s", strerror(-err));
 		goto err_destroy_challenge;
 	}
+	if (o.metrics_listen && metrics_new(&api.metrics))
+		fatal("out of memory");
 	if ((err = httpd_start(&hc, api_routes, api_n_routes, &api, &h))) {
 		log_error("cannot serve on %s (address in use or not available)", o.listen);
 		goto err_destroy_watch;
+	}
+	if (o.metrics_listen) {
+		char bound[ADDR_ENDPOINT_STRLEN];
+
+		if (metrics_server_start(api.metrics, o.metrics_listen, store_sqlite_errors, &msrv, bound,
+					 sizeof(bound))) {
+			log_error("--metrics-listen %s: cannot serve there (expected a numeric HOST:PORT, free)",
+				  o.metrics_listen);
+			httpd_stop(h);
+			goto err_destroy_watch;
+		}
+		log_info("metrics on http://%s/metrics", bound);
 	}
 	{
 		char a[ADDR_ENDPOINT_STRLEN];
@@ -705,6 +727,7 @@ int main(int argc, char **argv)
 	watch_shutdown(api.watch);
 	time_sleep_ns(200 * NSEC_PER_MSEC);   /* let resumed watchers get their answer */
 	httpd_stop(h);
+	metrics_server_stop(msrv);
 	status = 0;
 err_destroy_watch:
 	watch_destroy(api.watch);
@@ -717,6 +740,7 @@ err_close_store:
 	limits_free(api.by_token);
 	limits_free(api.by_address);
 	tlscert_free_all();
+	metrics_free(api.metrics);
 	free(token_path);
 	free(cert);
 	if (key)

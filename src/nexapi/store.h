@@ -193,6 +193,8 @@ struct store_ops {
 	 * after, in that order; *last: the last one's number (-1: none). */
 	int (*device_page)(struct store *s, const char *org_id, int64_t after, size_t limit,
 			   struct device_rec **out, size_t *n, int64_t *revision, int64_t *last);
+	/* Devices per organization (names and counts, malloc'd), by name. */
+	int (*device_counts)(struct store *s, char (**names)[64], int64_t **counts, size_t *n);
 	int (*device_list)(struct store *s, const char *org_id, struct device_rec **out, size_t *n,
 			   int64_t *revision);
 	/* Sets the fields named in `fields` from `in`; out: the new record. A
@@ -245,5 +247,8 @@ static inline const struct store_ops *store_ops_of(struct store *s)
 void store_device_clear(struct device_rec *d);   /* frees the owned strings */
 void store_devices_free(struct device_rec *d, size_t n);
 void store_events_free(struct event_rec *e, size_t n);
+
+/* Errors the SQLite store met since the start (metrics). */
+uint64_t store_sqlite_errors(void);
 
 #endif

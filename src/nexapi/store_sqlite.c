@@ -158,8 +158,16 @@ static const char *const schema[] = {
 
 #define ORG_COLS "id, name, prefix, created_at, prefix6, exit_node_approval"
 
+static uint64_t db_errors;   /* every db_error (metrics) */
+
+uint64_t store_sqlite_errors(void)
+{
+	return __atomic_load_n(&db_errors, __ATOMIC_RELAXED);
+}
+
 static int db_error(struct store *s, const char *what)
 {
+	__atomic_add_fetch(&db_errors, 1, __ATOMIC_RELAXED);
 	log_error("store: %s: %s", what, sqlite3_errmsg(s->db));
 	return -EIO;
 }
@@ -1582,6 +1590,53 @@ err_rollback:
 	return err;
 }
 
+static int sq_device_counts(struct store *s, char (**names)[64], int64_t **counts, size_t *n)
+{
+	static const char sql[] = "SELECT o.name, COUNT(d.id) FROM organizations o"
+				  " LEFT JOIN devices d ON d.org_id = o.id GROUP BY o.id ORDER BY o.name";
+	sqlite3_stmt *st = stmt(s, sql);
+	char (*nv)[64] = NULL;
+	int64_t *cv = NULL;
+	size_t len = 0, cap = 0;
+	int rc;
+
+	if (!st)
+		return -EIO;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (len == cap) {
+			char (*a)[64];
+			int64_t *b;
+
+			cap = cap ? cap * 2 : 16;
+			a = realloc(nv, cap * sizeof(*nv));
+			if (a)
+				nv = a;
+			b = realloc(cv, cap * sizeof(*cv));
+			if (b)
+				cv = b;
+			if (!a || !b) {
+				free(nv);
+				free(cv);
+				sqlite3_reset(st);
+				return -ENOMEM;
+			}
+		}
+		col_copy(st, 0, nv[len], sizeof(nv[len]));
+		cv[len] = sqlite3_column_int64(st, 1);
+		len++;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		free(nv);
+		free(cv);
+		return db_error(s, "count devices");
+	}
+	*names = nv;
+	*counts = cv;
+	*n = len;
+	return 0;
+}
+
 static int sq_device_list(struct store *s, const char *org_id, struct device_rec **out, size_t *n,
 			  int64_t *revision)
 {
@@ -1987,6 +2042,7 @@ const struct store_ops store_sqlite_ops = {
 	.device_get = sq_device_get,
 	.device_list = sq_device_list,
 	.device_page = sq_device_page,
+	.device_counts = sq_device_counts,
 	.device_update = sq_device_update,
 	.device_approve = sq_device_approve,
 	.device_delete = sq_device_delete,
