@@ -17,6 +17,7 @@
 #include "nexd/discovery.h"
 #include "nexd/events.h"
 #include "nexd/loop.h"
+#include "nexd/metrics.h"
 #include "nexd/recover.h"
 #include "nexd/relay.h"
 #include "nexd/report.h"
@@ -42,6 +43,7 @@ struct agent {
 	struct report *report;
 	struct apisync *apisync;
 	struct relay *relay;
+	struct nexd_metrics *metrics;
 };
 
 void agent_request_stop(struct agent *a)
@@ -160,6 +162,17 @@ int agent_start(struct agent **out, const struct nexd_options *o, char *err, siz
 			snprintf(err, errlen, "cannot create the control socket %s: %s", o->unix_socket, strerror(-r));
 		return r;
 	}
+	if (o->metrics_listen) {
+		char bound[ADDR_ENDPOINT_STRLEN];
+
+		r = nexd_metrics_start(&a->board, o->metrics_listen, &a->metrics, bound, sizeof(bound));
+		if (r) {
+			snprintf(err, errlen, "--metrics-listen %s: %s", o->metrics_listen,
+				 r == -EINVAL ? "not a numeric HOST:PORT" : "cannot listen there");
+			return r;
+		}
+		log_info("metrics on http://%s/metrics", bound);
+	}
 	log_info("nexd %s starting for interface %s", NEXODUS_VERSION, o->interface);
 
 	{
@@ -202,6 +215,7 @@ void agent_stop(struct agent *a)
 		return;
 	agent_request_stop(a);
 	control_server_stop(a->control);
+	nexd_metrics_stop(a->metrics);        /* before the interface goes: it reads it */
 	discovery_stop(a->discovery);
 	relay_stop(a->relay);                 /* deletes the allocation */
 	report_stop(a->report);

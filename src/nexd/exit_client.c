@@ -32,6 +32,7 @@ struct exit_client {
 	bool has_current;
 	uint8_t current[32];
 	bool current_v6;
+	unsigned long long switches;     /* moved from one exit node to another (metrics) */
 	uint64_t retry_after_ns;
 	char error[200];
 };
@@ -54,6 +55,11 @@ int exit_client_new(struct exit_client **out, const struct exit_client_env *env)
 bool exit_client_installed(const struct exit_client *xc)
 {
 	return xc->installed;
+}
+
+unsigned long long exit_client_switches(const struct exit_client *xc)
+{
+	return xc ? xc->switches : 0;
 }
 
 bool exit_client_current(const struct exit_client *xc, uint8_t key[32])
@@ -186,6 +192,8 @@ static bool use_exit(struct exit_client *xc, const struct desired_exit *x)
 	if (!changed)
 		return false;
 	if (c) {
+		if (xc->has_current && memcmp(xc->current, c->public_key, 32))
+			xc->switches++;
 		memcpy(xc->current, c->public_key, 32);
 		xc->current_v6 = x->pick_v6;
 	}

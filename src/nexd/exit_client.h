@@ -54,6 +54,8 @@ unsigned exit_client_step(struct exit_client *xc, const struct exit_client_input
 
 bool exit_client_installed(const struct exit_client *xc);
 /* The exit node whose peer carries the default routes; false when none. */
+/* How often it moved from one exit node to another (metrics). */
+unsigned long long exit_client_switches(const struct exit_client *xc);
 bool exit_client_current(const struct exit_client *xc, uint8_t key[32]);
 /* Why the last install failed ("" when it did not). */
 const char *exit_client_error(const struct exit_client *xc);

@@ -568,6 +568,7 @@ static void publish(struct loop *l, const struct desired_input *in)
 	v.has_reflexive = l->m.mesh_self.has_reflexive;
 	v.reflexive = l->m.mesh_self.reflexive_ep;
 	snprintf(v.exit_status, sizeof(v.exit_status), "%s", l->exit_status);
+	v.exit_switches = exit_client_switches(l->xc);
 	v.sub_wanted = l->sub.wanted;
 	snprintf(v.warnings, sizeof(v.warnings), "%s", l->warnings);
 	snprintf(v.relay_status, sizeof(v.relay_status), "%s", l->m.relay.status);

@@ -33,6 +33,8 @@ void options_usage(FILE *f)
 		"  --unix-socket PATH      control socket for nexctl (default " NEXD_DEFAULT_SOCKET ")\n"
 		"  --hostname NAME         name of this device (default: the system's hostname)\n"
 		"  --log-level LEVEL       error, warn, info (default) or debug\n"
+		"  --metrics-listen HOST:PORT  serve Prometheus metrics at http://HOST:PORT/metrics\n"
+		"                          (plain HTTP; off by default)\n"
 		"  --wg-backend B          auto (default: the kernel's WireGuard where the module is\n"
 		"                          there, else our userspace one), kernel or userspace\n"
 		"  --exit-node-client      send all traffic through the organization's exit node\n"
@@ -190,6 +192,8 @@ int options_parse(int argc, char **argv, struct nexd_options *o, char *err, size
 			o->reg_key = v;
 		} else if (!strcmp(a, "--reg-key-file")) {
 			o->reg_key_file = v;
+		} else if (!strcmp(a, "--metrics-listen")) {
+			o->metrics_listen = v;
 		} else if (!strcmp(a, "--ca-cert")) {
 			o->ca_cert = v;
 		} else if (!strcmp(a, "--state-dir")) {

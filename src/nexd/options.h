@@ -39,6 +39,7 @@ struct nexd_options {
 	bool exit_node_allow_lan;      /* router --exit-node-allow-lan */
 	enum wg_backend wg_backend;    /* --wg-backend auto|kernel|userspace (default auto) */
 	bool insecure_http;            /* --insecure-http: plain HTTP to a host not on loopback */
+	const char *metrics_listen;    /* --metrics-listen HOST:PORT (NULL: none) */
 	bool help, version;
 };
 

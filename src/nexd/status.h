@@ -49,6 +49,7 @@ struct status_view {
 	bool has_reflexive;
 	union sockaddr_any reflexive;
 	char exit_status[160];
+	unsigned long long exit_switches;      /* the exit client moved from one exit node to another */
 	bool sub_wanted;
 	char warnings[512];
 	char relay_status[200];                /* the relay worker's last word, "" when none */

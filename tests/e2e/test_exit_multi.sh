@@ -36,7 +36,7 @@ C1_BEFORE=$(routing_state c1)
 
 nexd_start exitA "$KEY" router --exit-node
 nexd_start exitB "$KEY" router --exit-node
-nexd_start c1 "$KEY"
+nexd_start c1 "$KEY" --metrics-listen 127.0.0.1:9101
 for h in exitA exitB c1; do nexd_wait_up "$h"; done
 approve_exit exitA
 approve_exit exitB
@@ -66,6 +66,13 @@ ms=$(source_within c1 203.0.113.42 15)
 printf '    failover took %s ms\n' "$ms" >&2
 assert_ge "failover happened" 0 "$ms"
 assert_le "failover time (ms)" 5000 "$ms"
+m=$(n c1 curl -s http://127.0.0.1:9101/metrics)
+grep -q '^nexd_exit_switches_total [1-9]' <<<"$m" || fail "metrics: no switch counted: $(grep switches <<<"$m")"
+assert_contains "metrics: using an exit node" 'nexd_exit_client_state{state="using"} 1' "$m"
+assert_contains "metrics: the API answers" "nexd_api_connected 1" "$m"
+grep -q '^nexd_peer_receive_bytes_total{peer="[^"]*",hostname="exitB"} [1-9]' <<<"$m" ||
+	fail "no bytes from exitB in the metrics: $(grep exitB <<<"$m")"
+printf '    ok: %s\n' "metrics: bytes received from exitB" >&2
 
 say "none left: fail closed, out of band still works; resume when one returns"
 kill -KILL "${NEXD_PID[exitB]}"
