@@ -6,7 +6,8 @@
 #   make fuzz       build the libFuzzer targets with clang and run each for FUZZ_SECONDS
 #   make demo       install what the demo needs, build, run the demo
 #   make bench      run the benchmarks under bench/
-#   make install    install the programs under $(PREFIX)/bin
+#   make install    install the programs, web UI and man pages under $(PREFIX)
+#   make deb        the Debian packages into $(BUILD)/deb (from the committed tree)
 #
 # Quiet unless V=1.
 
@@ -64,7 +65,7 @@ TOOL_BINS  := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 FUZZ_SRCS  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 
-.PHONY: all libs programs tests tools check asan asan-build fuzz fuzz-build fuzz-smoke demo bench install uninstall clean deps
+.PHONY: all libs programs tests tools check asan asan-build fuzz fuzz-build fuzz-smoke demo bench install uninstall deb clean deps
 .DEFAULT_GOAL := all
 
 all: libs programs tools tests
@@ -164,6 +165,15 @@ install: programs
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 0644 man/nexctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 man/nexd.8 man/nexapi.8 man/nexwg.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+
+# The Debian packages (nexodus-agent, nexodus-server) from the committed tree
+# (git archive HEAD), into $(BUILD)/deb/.
+deb:
+	rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/src
+	git archive HEAD | tar -x -C $(BUILD)/deb/src
+	cd $(BUILD)/deb/src && dpkg-buildpackage -b -us -uc -j2 >../build.log 2>&1 || { tail -n 30 ../build.log; exit 1; }
+	rm -rf $(BUILD)/deb/src
+	ls $(BUILD)/deb/*.deb
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(notdir $(PROG_BINS)))

@@ -11,7 +11,7 @@ PKGS=(
   libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libgnutls28-dev libsqlite3-dev libcmocka-dev zlib1g-dev
   # peers and tools for the end-to-end tests, the demo and the benchmarks
   wireguard-go wireguard-tools iperf3 coturn dnsmasq-base nftables iproute2
-  iputils-ping curl openssl procps kmod jq python3 conntrack groff-base systemd
+  iputils-ping curl openssl procps kmod jq python3 conntrack groff-base systemd debhelper dpkg-dev
   # the web UI's browser test (tests/web, tests/e2e/test_web_ui.sh)
   chromium
 )
