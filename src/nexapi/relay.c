@@ -51,6 +51,11 @@ int relay_secret_load(struct relay_config *rc, const char *path, const char **wh
 		err = -EINVAL;
 		goto out_close;
 	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		*why = "group or others may read or change it: chmod 600 it";
+		err = -EPERM;
+		goto out_close;
+	}
 	while (len < sizeof(buf)) {
 		ssize_t n = read(fd, buf + len, sizeof(buf) - len);
 
@@ -92,9 +97,6 @@ int relay_secret_load(struct relay_config *rc, const char *path, const char **wh
 	memcpy(rc->secret, buf, len);
 	rc->secret_len = len;
 	sodium_mprotect_readonly(rc->secret);
-	if (st.st_mode & (S_IRGRP | S_IROTH))
-		log_warn("the TURN secret file %s may be read by group or others (mode %03o): chmod 600 it",
-			 path, (unsigned)(st.st_mode & 0777));
 out_wipe:
 	sodium_memzero(buf, sizeof(buf));
 out_close:

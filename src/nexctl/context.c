@@ -117,9 +117,12 @@ static int read_token_file(const char *path, char **out)
 		r = -EINVAL;
 		goto out_close;
 	}
-	if (st.st_mode & (S_IRWXG | S_IRWXO))
-		out_warn("the token file %s can be read or changed by other users (mode %04o); "
-			 "chmod 600 it", path, (unsigned)(st.st_mode & 07777));
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		out_error("the token file %s can be read or changed by other users (mode %04o): "
+			  "chmod 600 it", path, (unsigned)(st.st_mode & 07777));
+		r = -EPERM;
+		goto out_close;
+	}
 	len = 0;
 	while (len < sizeof(buf)) {
 		n = read(fd, buf + len, sizeof(buf) - len);

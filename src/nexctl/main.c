@@ -37,7 +37,7 @@ static void print_main_usage(FILE *f)
 		"  --service-url URL   the API server, e.g. https://api.example:8443 (env NEXCTL_SERVICE_URL)\n"
 		"  --token T           the bearer token (env NEXCTL_TOKEN; visible to other users in ps:\n"
 		"                      prefer --token-file or the environment)\n"
-		"  --token-file F      read the token from F (its first line)\n"
+		"  --token-file F      read the token from F (its first line; mode 0600, else refused)\n"
 		"  --ca-cert F         verify the server's TLS certificate with the CAs in F (PEM)\n"
 		"                      (env NEXCTL_CA_CERT)\n"
 		"  -o, --output FMT    table (default), json (pretty) or json-compact (one line)\n"

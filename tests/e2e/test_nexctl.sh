@@ -528,17 +528,15 @@ fails 1 "HTTP 401" --service-url "$URL" --token nxa_0000000000000000_AAAAAAAAAAA
 fails 1 "HTTP 401" --service-url "$URL" --token garbage device list
 fails 1 "HTTP 403" --service-url "$URL" --token "$KEY_DEFAULT" device list -o json
 printf '\n' >"$TMP/empty.token"
+chmod 0600 "$TMP/empty.token"
 fails 1 "is empty" --service-url "$URL" --token-file "$TMP/empty.token" org list
 fails 1 "not both" --service-url "$URL" --token x --token-file "$TMP/admin.token" org list
 
-say "token file readable by others: a warning, and it still works"
+say "token file readable by others: refused"
 cp "$TMP/admin.token" "$TMP/open.token"
 chmod 0644 "$TMP/open.token"
-nx --service-url "$URL" --token-file "$TMP/open.token" org list -o json
-[ "$RC" -eq 0 ] || fail "exit $RC"
-grep -q "warning: the token file .* can be read or changed by other users" <<<"$ERR" ||
-	fail "no warning: $ERR"
-jqe 'length == 5'
+fails 1 "can be read or changed by other users .mode 0644.: chmod 600 it" --service-url "$URL" \
+	--token-file "$TMP/open.token" org list -o json
 # a token file without a trailing newline works as well
 printf '%s' "$ACME_TOKEN" >"$TMP/acme2.token"
 chmod 0600 "$TMP/acme2.token"

@@ -448,11 +448,16 @@ static void test_relay_secret_file(void **state)
 	assert_int_equal(relay_secret_load(&rc, p, &why), 0);
 	assert_int_equal(rc.secret_len, 6);
 	relay_config_clear(&rc);
-	/* without a newline; readable by others: loaded (with a warning) */
-	p = secret_file(dir, "open", "s e c r e t", 11, 0644);
+	/* without a newline */
+	p = secret_file(dir, "open", "s e c r e t", 11, 0600);
 	assert_int_equal(relay_secret_load(&rc, p, &why), 0);
 	assert_int_equal(rc.secret_len, 11);
 	relay_config_clear(&rc);
+	/* readable by others: refused (a secret file is the owner's only) */
+	chmod(p, 0644);
+	assert_int_equal(relay_secret_load(&rc, p, &why), -EPERM);
+	assert_non_null(why);
+	assert_null(rc.secret);
 	/* refused */
 	p = secret_file(dir, "empty", "", 0, 0600);
 	assert_int_equal(relay_secret_load(&rc, p, &why), -ENODATA);
