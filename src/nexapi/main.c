@@ -541,6 +541,14 @@ static int rotate_admin(const char *db, const char *path)
 	return err;
 }
 
+/* A private key file only its owner may read or change. */
+static bool key_file_private(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && !(st.st_mode & (S_IRWXG | S_IRWXO));
+}
+
 /* SIGHUP: the certificate and key again from their files (a renewal);
  * a pair that does not load is logged and the one in use stays. */
 static void reload_tls(const struct options *o)
@@ -549,6 +557,11 @@ static void reload_tls(const struct options *o)
 
 	if (!o->tls_cert) {
 		log_info("SIGHUP: no certificate to reload (plain HTTP)");
+		return;
+	}
+	if (!key_file_private(o->tls_key)) {
+		log_error("SIGHUP: %s: group or others may read or change it (chmod 600 it); the certificate "
+			  "in use stays", o->tls_key);
 		return;
 	}
 	cert = read_file(o->tls_cert);
@@ -612,6 +625,8 @@ int main(int argc, char **argv)
 		key = read_file(o.tls_key);
 		if (!cert || !key)
 			fatal("cannot read %s", !cert ? o.tls_cert : o.tls_key);
+		if (!key_file_private(o.tls_key))
+			fatal("--tls-key %s: group or others may read or change it: chmod 600 it", o.tls_key);
 		if (tlscert_load(cert, key, why, sizeof(why)))
 			fatal("--tls-cert %s, --tls-key %s: %s", o.tls_cert, o.tls_key, why);
 		hc.tls_callback = tlscert_callback();   /* replaceable on SIGHUP */

@@ -116,3 +116,13 @@ rc=0
 "$NEXAPI" --listen 127.0.0.1:0 --db "$API_TMP/x.db" --tls-cert "$P/server.crt" --tls-key "$P/nope" \
 	>"$API_TMP/x.log" 2>&1 || rc=$?
 assert_eq "missing key" 1 "$rc"
+
+say "a key file that others may read is refused"
+cp "$P/server.key" "$P/open.key"
+chmod 0644 "$P/open.key"
+rc=0
+"$NEXAPI" --listen 127.0.0.1:0 --db "$API_TMP/y.db" --tls-cert "$P/server.crt" --tls-key "$P/open.key" \
+	>"$API_TMP/y.log" 2>&1 || rc=$?
+assert_eq "refused" 1 "$rc"
+grep -q "tls-key $P/open.key: group or others may read or change it: chmod 600 it" "$API_TMP/y.log" ||
+	fail "no clear message: $(cat "$API_TMP/y.log")"
