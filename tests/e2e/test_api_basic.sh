@@ -210,7 +210,7 @@ expect DELETE "/api/v1/devices/$D2" "$ORG_TOKEN" "" 404 not_found
 say "revoke the key"
 expect DELETE "/api/v1/reg-keys/$KEY_ID" "$ORG_TOKEN" "" 204
 expect GET /api/v1/reg-keys "$ORG_TOKEN" "" 200
-assert_eq "revoked listed" "true true" "$(j '.[0] | "\(.revoked) \(.used)"')"
+assert_eq "revoked listed" "true true" "$(jq -r --arg id "$KEY_ID" '.[] | select(.id == $id) | "\(.revoked) \(.used)"' <<<"$RESP")"
 register "$KEY" late
 assert_eq "revoked key" 401 "$STATUS"
 expect DELETE /api/v1/reg-keys/0123456789abcdef "$ADMIN" "" 404 not_found
