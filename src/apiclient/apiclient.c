@@ -733,9 +733,10 @@ out:
 	return r;
 }
 
-int api_token_list(struct api_client *c, const char *org, json_t **reply)
+/* GET base[?organization=org]: an array, named what in errors. */
+static int list_of(struct api_client *c, const char *base, const char *org, const char *what, json_t **reply)
 {
-	char *path = with_org(c, "/api/v1/tokens", org);
+	char *path = with_org(c, base, org);
 	json_t *j = NULL;
 	int r;
 
@@ -745,7 +746,12 @@ int api_token_list(struct api_client *c, const char *org, json_t **reply)
 	}
 	r = request(c, "GET", path, NULL, c->timeout_ms, &j);
 	free(path);
-	return expect(c, r, j, true, "token list", reply);
+	return expect(c, r, j, true, what, reply);
+}
+
+int api_token_list(struct api_client *c, const char *org, json_t **reply)
+{
+	return list_of(c, "/api/v1/tokens", org, "token list", reply);
 }
 
 int api_token_revoke(struct api_client *c, const char *id)
@@ -778,17 +784,7 @@ out:
 
 int api_regkey_list(struct api_client *c, const char *org, json_t **reply)
 {
-	char *path = with_org(c, "/api/v1/reg-keys", org);
-	json_t *j = NULL;
-	int r;
-
-	if (!path) {
-		set_error(c, "bad organization name");
-		return -EINVAL;
-	}
-	r = request(c, "GET", path, NULL, c->timeout_ms, &j);
-	free(path);
-	return expect(c, r, j, true, "registration key list", reply);
+	return list_of(c, "/api/v1/reg-keys", org, "registration key list", reply);
 }
 
 int api_regkey_delete(struct api_client *c, const char *id)

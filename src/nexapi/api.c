@@ -80,10 +80,19 @@ void api_who(const struct auth *au, char out[API_WHO_LEN])
 
 int api_auth(struct api *a, struct httpd_request *r, const char *kinds, struct auth *out)
 {
+	struct auth *checked = httpd_take_pre(r);
 	const char *why;
 	int err;
 
-	err = auth_check(a->store, httpd_header(r, "Authorization"), out, &why);
+	/* the precheck checked the token before the body came: once is enough
+	 * (a watch resumed later checks again) */
+	if (checked) {
+		*out = *checked;
+		free(checked);
+		err = 0;
+	} else {
+		err = auth_check(a->store, httpd_header(r, "Authorization"), out, &why);
+	}
 	if (err == -EOWNERDEAD) {
 		httpd_reply_error_with(r, 401, json_pack("{s:s}", "reason", "device_deleted"),
 				       "device %s was deleted", out->device_id);
@@ -360,6 +369,14 @@ enum httpd_result api_precheck(struct httpd_request *r, void *ctx)
 	if (err) {
 		httpd_reply_error(r, 401, "%s", why);
 		return HTTPD_DONE;
+	}
+	{
+		struct auth *keep = malloc(sizeof(*keep));
+
+		if (keep) {
+			*keep = au;
+			httpd_set_pre(r, keep);   /* api_auth takes it */
+		}
 	}
 	snprintf(key, sizeof(key), "t:%s", au.id);
 	snprintf(whose, sizeof(whose), "token %s", au.id);

@@ -72,6 +72,7 @@ struct httpd_request {
 	void *state;
 	void (*state_free)(void *);
 	struct httpd_guard guard;
+	void *pre;              /* httpd_set_pre */
 	bool prechecked;
 	unsigned retry_after;
 };
@@ -529,6 +530,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		 (unsigned long long)(us % 1000),
 		 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection ended)");
 	httpd_set_state(r, NULL, NULL);
+	free(r->pre);
 	free(r->body);
 	free(r);
 	*con_cls = NULL;
@@ -663,6 +665,20 @@ void httpd_client_address(struct httpd_request *r, char out[48])
 struct httpd_guard *httpd_guard(struct httpd_request *r)
 {
 	return &r->guard;
+}
+
+void httpd_set_pre(struct httpd_request *r, void *pre)
+{
+	free(r->pre);
+	r->pre = pre;
+}
+
+void *httpd_take_pre(struct httpd_request *r)
+{
+	void *p = r->pre;
+
+	r->pre = NULL;
+	return p;
 }
 
 void httpd_set_retry_after(struct httpd_request *r, unsigned seconds)

@@ -85,6 +85,11 @@ const char *httpd_route_pattern(struct httpd_request *r);
 /* The client's address as text ("?" when unknown). */
 void httpd_client_address(struct httpd_request *r, char out[48]);
 struct httpd_guard *httpd_guard(struct httpd_request *r);
+/* What the precheck learnt (malloc'd; freed with the request unless
+ * taken), for the handler: set by the precheck, taken once by the
+ * handler (NULL when none). */
+void httpd_set_pre(struct httpd_request *r, void *pre);
+void *httpd_take_pre(struct httpd_request *r);
 /* The next reply carries Retry-After: seconds (a 429 or 503). */
 void httpd_set_retry_after(struct httpd_request *r, unsigned seconds);
 /* Per-request handler state, freed with free_fn when the request ends. */

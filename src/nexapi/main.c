@@ -13,6 +13,7 @@
 
 #include "common/addr.h"
 #include "common/log.h"
+#include "common/metricsd.h"
 #include "common/sdnotify.h"
 #include "common/timeutil.h"
 #include "common/version.h"
@@ -469,7 +470,7 @@ static int bootstrap(struct store *s, const char *path)
 		log_warn("the first start did not finish writing its admin token file; revoking admin token %s "
 			 "and writing a new one to %s", pending, path);
 		admin_token_new(text, &admin);
-		if (!(err = ops->admin_replace(s, pending, &admin)))
+		if (!(err = ops->admin_rotate(s, &admin)))
 			err = finish_admin_token(s, path, text, admin.id, true);
 		sodium_memzero(text, sizeof(text));
 		return err;
@@ -549,35 +550,40 @@ static bool key_file_private(const char *path)
 	return stat(path, &st) == 0 && !(st.st_mode & (S_IRWXG | S_IRWXO));
 }
 
-/* SIGHUP: the certificate and key again from their files (a renewal);
- * a pair that does not load is logged and the one in use stays. */
-static void reload_tls(const struct options *o)
+/* The certificate and key from their files into tlscert.c (at start, and
+ * again on SIGHUP: a renewal). 0, or -1 with why (nothing changed). */
+static int load_tls(const struct options *o, char *why, size_t len)
 {
-	char *cert, *key, why[256];
+	char *cert = NULL, *key = NULL, err[200];
+	int r = -1;
 
-	if (!o->tls_cert) {
-		log_info("SIGHUP: no certificate to reload (plain HTTP)");
-		return;
-	}
-	if (!key_file_private(o->tls_key)) {
-		log_error("SIGHUP: %s: group or others may read or change it (chmod 600 it); the certificate "
-			  "in use stays", o->tls_key);
-		return;
-	}
-	cert = read_file(o->tls_cert);
-	key = read_file(o->tls_key);
-	if (!cert || !key)
-		log_error("SIGHUP: cannot read %s; the certificate in use stays", !cert ? o->tls_cert : o->tls_key);
-	else if (tlscert_load(cert, key, why, sizeof(why)))
-		log_error("SIGHUP: %s and %s do not load (%s); the certificate in use stays", o->tls_cert,
-			  o->tls_key, why);
+	if (!key_file_private(o->tls_key))
+		snprintf(why, len, "--tls-key %s: group or others may read or change it: chmod 600 it", o->tls_key);
+	else if (!(cert = read_file(o->tls_cert)) || !(key = read_file(o->tls_key)))
+		snprintf(why, len, "cannot read %s", !cert ? o->tls_cert : o->tls_key);
+	else if (tlscert_load(cert, key, err, sizeof(err)))
+		snprintf(why, len, "--tls-cert %s, --tls-key %s do not load (%s)", o->tls_cert, o->tls_key, err);
 	else
-		log_info("SIGHUP: certificate %s and key %s reloaded: new connections get them", o->tls_cert,
-			 o->tls_key);
+		r = 0;
 	free(cert);
 	if (key)
 		sodium_memzero(key, strlen(key));
 	free(key);
+	return r;
+}
+
+/* SIGHUP: a pair that does not load is logged and the one in use stays. */
+static void reload_tls(const struct options *o)
+{
+	char why[512];
+
+	if (!o->tls_cert)
+		log_info("SIGHUP: no certificate to reload (plain HTTP)");
+	else if (load_tls(o, why, sizeof(why)))
+		log_error("SIGHUP: %s; the certificate in use stays", why);
+	else
+		log_info("SIGHUP: certificate %s and key %s reloaded: new connections get them", o->tls_cert,
+			 o->tls_key);
 }
 
 int main(int argc, char **argv)
@@ -587,8 +593,8 @@ int main(int argc, char **argv)
 	static struct options o;   /* static: the secret in it is wiped at exit */
 	struct api api;
 	struct httpd *h;
-	char *token_path = NULL, *cert = NULL, *key = NULL;
-	struct metrics_server *msrv = NULL;
+	char *token_path = NULL;
+	struct metricsd *msrv = NULL;
 	sigset_t sigs;
 	int sig, err, status = 1;
 
@@ -619,16 +625,10 @@ int main(int argc, char **argv)
 		fatal("refusing to serve plain HTTP on %s, which is not a loopback address: give "
 		      "--tls-cert and --tls-key, or --insecure-http", o.listen);
 	if (o.tls_cert) {
-		char why[256];
+		char why[512];
 
-		cert = read_file(o.tls_cert);
-		key = read_file(o.tls_key);
-		if (!cert || !key)
-			fatal("cannot read %s", !cert ? o.tls_cert : o.tls_key);
-		if (!key_file_private(o.tls_key))
-			fatal("--tls-key %s: group or others may read or change it: chmod 600 it", o.tls_key);
-		if (tlscert_load(cert, key, why, sizeof(why)))
-			fatal("--tls-cert %s, --tls-key %s: %s", o.tls_cert, o.tls_key, why);
+		if (load_tls(&o, why, sizeof(why)))
+			fatal("%s", why);
 		hc.tls_callback = tlscert_callback();   /* replaceable on SIGHUP */
 	}
 	relays_load(&o);
@@ -688,7 +688,7 @@ int main(int argc, char **argv)
 		log_error("cannot start the watch timer: %s", strerror(-err));
 		goto err_destroy_challenge;
 	}
-	if (o.metrics_listen && metrics_new(&api.metrics))
+	if (o.metrics_listen && metrics_new(store_sqlite_errors, &api.metrics))
 		fatal("out of memory");
 	if ((err = httpd_start(&hc, api_routes, api_n_routes, &api, &h))) {
 		log_error("cannot serve on %s (address in use or not available)", o.listen);
@@ -697,8 +697,7 @@ int main(int argc, char **argv)
 	if (o.metrics_listen) {
 		char bound[ADDR_ENDPOINT_STRLEN];
 
-		if (metrics_server_start(api.metrics, o.metrics_listen, store_sqlite_errors, &msrv, bound,
-					 sizeof(bound))) {
+		if (metricsd_start(o.metrics_listen, metrics_render, api.metrics, &msrv, bound, sizeof(bound))) {
 			log_error("--metrics-listen %s: cannot serve there (expected a numeric HOST:PORT, free)",
 				  o.metrics_listen);
 			httpd_stop(h);
@@ -742,7 +741,7 @@ int main(int argc, char **argv)
 	watch_shutdown(api.watch);
 	time_sleep_ns(200 * NSEC_PER_MSEC);   /* let resumed watchers get their answer */
 	httpd_stop(h);
-	metrics_server_stop(msrv);
+	metricsd_stop(msrv);
 	status = 0;
 err_destroy_watch:
 	watch_destroy(api.watch);
@@ -757,10 +756,6 @@ err_close_store:
 	tlscert_free_all();
 	metrics_free(api.metrics);
 	free(token_path);
-	free(cert);
-	if (key)
-		sodium_memzero(key, strlen(key));
-	free(key);
 	relay_config_clear(&o.relay);
 	if (status == 0)
 		log_info("stopped");

@@ -148,11 +148,11 @@ struct store_ops {
 	 * unless an organization exists; *created says whether it did. */
 	int (*bootstrap)(struct store *s, const struct org_rec *org, const struct token_rec *admin,
 			 bool *created);
-	/* The admin token of a first start stays pending until its file is
-	 * written: admin_pending gives its id ("" when none), admin_replace
-	 * revokes it for a new pending one, admin_written clears the mark. */
+	/* The admin token of a first start (or of a rotation) stays pending
+	 * until its file is written: admin_pending gives its id ("" when
+	 * none), admin_rotate (below) replaces it, admin_written clears the
+	 * mark. */
 	int (*admin_pending)(struct store *s, char id[STORE_TOKEN_ID_LEN + 1]);
-	int (*admin_replace)(struct store *s, const char *old_id, const struct token_rec *admin);
 	int (*admin_written)(struct store *s);
 	/* A small committed write (for /healthz): 0, or -ENOSPC, -EROFS, -EIO
 	 * with why (the database's words). */
@@ -175,7 +175,8 @@ struct store_ops {
 	int (*token_delete)(struct store *s, const char *id);
 	/* A new token for t->device_id; the device's expired tokens go. */
 	int (*device_token_renew)(struct store *s, const struct token_rec *t, int64_t now);
-	/* Revokes every admin token for `admin` (pending until admin_written). */
+	/* Revokes every admin token for `admin` (pending until admin_written):
+	 * a rotation, and the repair of a first start that did not finish. */
 	int (*admin_rotate)(struct store *s, const struct token_rec *admin);
 
 	int (*regkey_create)(struct store *s, const struct regkey_rec *k, unsigned max_per_org);

@@ -616,33 +616,6 @@ static int sq_admin_pending(struct store *s, char id[STORE_TOKEN_ID_LEN + 1])
 	return 0;
 }
 
-static int sq_admin_replace(struct store *s, const char *old_id, const struct token_rec *admin)
-{
-	static const char sql_del[] = "DELETE FROM tokens WHERE id = ? AND kind = 'a'";
-	sqlite3_stmt *st;
-	int err;
-
-	if ((err = begin(s)))
-		return err;
-	st = stmt(s, sql_del);
-	if (!st) {
-		err = -EIO;
-		goto err_rollback;
-	}
-	bind_text(st, 1, old_id);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		err = db_error(s, "delete admin token");
-		goto err_rollback;
-	}
-	if ((err = insert_token(s, admin)) || (err = set_admin_pending(s, admin->id)) || (err = commit(s)))
-		goto err_rollback;
-	return 0;
-
-err_rollback:
-	rollback(s);
-	return err;
-}
-
 static int sq_admin_written(struct store *s)
 {
 	int err;
@@ -2021,7 +1994,6 @@ const struct store_ops store_sqlite_ops = {
 	.close = sq_close,
 	.bootstrap = sq_bootstrap,
 	.admin_pending = sq_admin_pending,
-	.admin_replace = sq_admin_replace,
 	.admin_written = sq_admin_written,
 	.write_check = sq_write_check,
 	.org_create = sq_org_create,

@@ -61,59 +61,23 @@ static const char *approval_arg(const char *arg)
 	return NULL;
 }
 
-static const char *text_field(const json_t *obj, const char *key)
+static void org_row(const json_t *org, const char *row[])
 {
-	const json_t *v = json_object_get(obj, key);
-
-	return json_is_string(v) ? json_string_value(v) : "?";
+	row[0] = out_field(org, "name", "?");
+	row[1] = out_field(org, "prefix", "?");
+	row[2] = out_field(org, "prefix6", "-");   /* null, or absent (an older server) */
+	row[3] = out_field(org, "id", "?");
+	row[4] = out_field(org, "created_at", "?");
+	row[5] = out_field(org, "exit_node_approval", "-");
 }
 
-/* A string, "-" for null or absent (an older server), else "?". */
-static const char *opt_text_field(const json_t *obj, const char *key)
-{
-	const json_t *v = json_object_get(obj, key);
-
-	if (!v || json_is_null(v))
-		return "-";
-	return text_field(obj, key);
-}
-
-/* The table of an array of organizations; -EBADMSG if it holds something else. */
+/* The table of an array of organizations. */
 static int print_orgs(const json_t *arr)
 {
 	static const char *const headers[] = { "NAME", "PREFIX", "PREFIX6", "ID", "CREATED",
 					       "EXIT-NODE-APPROVAL" };
-	struct out_table *t = out_table_new(6, headers);
-	size_t i;
-	json_t *org;
-	int r = 0;
 
-	if (!t)
-		return NEXCTL_ERROR;
-	json_array_foreach(arr, i, org) {
-		const char *row[6];
-
-		if (!json_is_object(org)) {
-			out_error("the server's organization list holds a non-object");
-			r = NEXCTL_ERROR;
-			goto out;
-		}
-		row[0] = text_field(org, "name");
-		row[1] = text_field(org, "prefix");
-		row[2] = opt_text_field(org, "prefix6");
-		row[3] = text_field(org, "id");
-		row[4] = text_field(org, "created_at");
-		row[5] = opt_text_field(org, "exit_node_approval");
-		if (out_table_add(t, row) < 0) {
-			out_error("out of memory");
-			r = NEXCTL_ERROR;
-			goto out;
-		}
-	}
-	out_table_print(t, stdout);
-out:
-	out_table_free(t);
-	return r;
+	return out_objects_table(arr, "organization list", 6, headers, org_row) ? NEXCTL_ERROR : NEXCTL_OK;
 }
 
 static int org_list(struct nexctl *ctx, int argc, char *argv[])

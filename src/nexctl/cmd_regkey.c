@@ -125,53 +125,20 @@ static const char *yes_no(const json_t *obj, const char *key)
 	return json_is_boolean(v) ? (json_is_true(v) ? "yes" : "no") : "?";
 }
 
-static const char *text_or(const json_t *obj, const char *key, const char *if_null)
-{
-	const json_t *v = json_object_get(obj, key);
-
-	if (json_is_null(v))
-		return if_null;
-	return json_is_string(v) ? json_string_value(v) : "?";
-}
-
-static int print_regkeys(const json_t *arr)
-{
-	static const char *const headers[] = { "ID", "ORGANIZATION", "SINGLE-USE", "USED",
+static const char *const regkey_headers[] = { "ID", "ORGANIZATION", "SINGLE-USE", "USED",
 					       "REVOKED", "EXPIRES", "CREATED", "AUTO-APPROVE" };
-	struct out_table *t = out_table_new(8, headers);
-	json_t *k;
-	size_t i;
-	int r = NEXCTL_OK;
 
-	if (!t)
-		return NEXCTL_ERROR;
-	json_array_foreach(arr, i, k) {
-		const char *row[8];
-
-		if (!json_is_object(k)) {
-			out_error("the server's registration key list holds a non-object");
-			r = NEXCTL_ERROR;
-			goto out;
-		}
-		row[0] = text_or(k, "id", "?");
-		row[1] = text_or(k, "organization", "?");
-		row[2] = yes_no(k, "single_use");
-		row[3] = yes_no(k, "used");
-		row[4] = yes_no(k, "revoked");
-		row[5] = text_or(k, "expires_at", "never");
-		row[6] = text_or(k, "created_at", "?");
-		/* absent: a server older than auto_approve */
-		row[7] = json_object_get(k, "auto_approve") ? yes_no(k, "auto_approve") : "-";
-		if (out_table_add(t, row) < 0) {
-			out_error("out of memory");
-			r = NEXCTL_ERROR;
-			goto out;
-		}
-	}
-	out_table_print(t, stdout);
-out:
-	out_table_free(t);
-	return r;
+static void regkey_row(const json_t *k, const char *row[])
+{
+	row[0] = out_field(k, "id", "?");
+	row[1] = out_field(k, "organization", "?");
+	row[2] = yes_no(k, "single_use");
+	row[3] = yes_no(k, "used");
+	row[4] = yes_no(k, "revoked");
+	row[5] = out_field(k, "expires_at", "never");
+	row[6] = out_field(k, "created_at", "?");
+	/* absent: a server older than auto_approve */
+	row[7] = json_object_get(k, "auto_approve") ? yes_no(k, "auto_approve") : "-";
 }
 
 static int regkey_list(struct nexctl *ctx, int argc, char *argv[])
@@ -188,7 +155,8 @@ static int regkey_list(struct nexctl *ctx, int argc, char *argv[])
 	if (api_regkey_list(ctx->api, org, &reply) < 0)
 		return nexctl_api_failed(ctx, "reg-key list");
 	if (ctx->format == OUT_TABLE)
-		r = print_regkeys(reply);
+		r = out_objects_table(reply, "registration key list", 8, regkey_headers, regkey_row) ? NEXCTL_ERROR
+												       : NEXCTL_OK;
 	else
 		r = out_json(reply, ctx->format, stdout) < 0 ? NEXCTL_ERROR : NEXCTL_OK;
 	json_decref(reply);

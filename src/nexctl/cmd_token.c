@@ -95,47 +95,14 @@ static int token_create(struct nexctl *ctx, int argc, char *argv[])
 	return r;
 }
 
-static const char *text_or(const json_t *obj, const char *key, const char *if_null)
+static const char *const token_headers[] = { "ID", "ORGANIZATION", "CREATED", "EXPIRES" };
+
+static void token_row(const json_t *k, const char *row[])
 {
-	const json_t *v = json_object_get(obj, key);
-
-	if (json_is_null(v))
-		return if_null;
-	return json_is_string(v) ? json_string_value(v) : "?";
-}
-
-static int print_tokens(const json_t *arr)
-{
-	static const char *const headers[] = { "ID", "ORGANIZATION", "CREATED", "EXPIRES" };
-	struct out_table *t = out_table_new(4, headers);
-	json_t *k;
-	size_t i;
-	int r = NEXCTL_OK;
-
-	if (!t)
-		return NEXCTL_ERROR;
-	json_array_foreach(arr, i, k) {
-		const char *row[4];
-
-		if (!json_is_object(k)) {
-			out_error("the server's token list holds a non-object");
-			r = NEXCTL_ERROR;
-			goto out;
-		}
-		row[0] = text_or(k, "id", "?");
-		row[1] = text_or(k, "organization", "?");
-		row[2] = text_or(k, "created_at", "?");
-		row[3] = text_or(k, "expires_at", "never");
-		if (out_table_add(t, row) < 0) {
-			out_error("out of memory");
-			r = NEXCTL_ERROR;
-			goto out;
-		}
-	}
-	out_table_print(t, stdout);
-out:
-	out_table_free(t);
-	return r;
+	row[0] = out_field(k, "id", "?");
+	row[1] = out_field(k, "organization", "?");
+	row[2] = out_field(k, "created_at", "?");
+	row[3] = out_field(k, "expires_at", "never");
 }
 
 static int token_list(struct nexctl *ctx, int argc, char *argv[])
@@ -152,7 +119,7 @@ static int token_list(struct nexctl *ctx, int argc, char *argv[])
 	if (api_token_list(ctx->api, org, &reply) < 0)
 		return nexctl_api_failed(ctx, "token list");
 	if (ctx->format == OUT_TABLE)
-		r = print_tokens(reply);
+		r = out_objects_table(reply, "token list", 4, token_headers, token_row) ? NEXCTL_ERROR : NEXCTL_OK;
 	else
 		r = out_json(reply, ctx->format, stdout) < 0 ? NEXCTL_ERROR : NEXCTL_OK;
 	json_decref(reply);
@@ -210,13 +177,13 @@ int cmd_whoami(struct nexctl *ctx, int argc, char *argv[])
 	if (api_whoami(ctx->api, &reply, NULL) < 0)
 		return nexctl_api_failed(ctx, "whoami");
 	if (ctx->format == OUT_TABLE) {
-		printf("kind: %s\n", text_or(reply, "kind", "?"));
-		printf("token: %s\n", text_or(reply, "token_id", "?"));
+		printf("kind: %s\n", out_field(reply, "kind", "?"));
+		printf("token: %s\n", out_field(reply, "token_id", "?"));
 		if (json_object_get(reply, "organization"))
-			printf("organization: %s\n", text_or(reply, "organization", "?"));
+			printf("organization: %s\n", out_field(reply, "organization", "?"));
 		if (json_object_get(reply, "device_id"))
-			printf("device: %s\n", text_or(reply, "device_id", "?"));
-		printf("expires: %s\n", text_or(reply, "expires_at", "never"));
+			printf("device: %s\n", out_field(reply, "device_id", "?"));
+		printf("expires: %s\n", out_field(reply, "expires_at", "never"));
 	} else {
 		r = out_json(reply, ctx->format, stdout) < 0 ? NEXCTL_ERROR : NEXCTL_OK;
 	}

@@ -239,3 +239,43 @@ void out_warn(const char *fmt, ...)
 	vmessage("warning: ", fmt, ap);
 	va_end(ap);
 }
+
+const char *out_field(const json_t *obj, const char *key, const char *missing)
+{
+	const json_t *v = json_object_get(obj, key);
+
+	if (!v || json_is_null(v))
+		return missing;
+	return json_is_string(v) ? json_string_value(v) : "?";
+}
+
+int out_objects_table(const json_t *arr, const char *what, size_t ncols, const char *const headers[],
+		      void (*row)(const json_t *obj, const char *cells[]))
+{
+	struct out_table *t = out_table_new(ncols, headers);
+	const char *cells[OUT_TABLE_MAX_COLS];
+	json_t *obj;
+	size_t i;
+	int r = 0;
+
+	if (!t)
+		return -1;
+	json_array_foreach(arr, i, obj) {
+		if (!json_is_object(obj)) {
+			out_error("the server's %s holds a non-object", what);
+			r = -1;
+			goto out;
+		}
+		memset(cells, 0, sizeof(cells));
+		row(obj, cells);
+		if (out_table_add(t, cells) < 0) {
+			out_error("out of memory");
+			r = -1;
+			goto out;
+		}
+	}
+	out_table_print(t, stdout);
+out:
+	out_table_free(t);
+	return r;
+}

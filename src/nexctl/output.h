@@ -28,6 +28,15 @@ int out_table_add(struct out_table *t, const char *const cells[]);
 int out_table_format(const struct out_table *t, char **buf, size_t *len);
 int out_table_print(const struct out_table *t, FILE *f);
 
+/* obj[key] as text: missing when it is null or absent, "?" when it is not
+ * a string. */
+const char *out_field(const json_t *obj, const char *key, const char *missing);
+/* The array arr of objects as a table, one row each filled by row(obj,
+ * cells) (ncols cells), on stdout. 0, or -1 after saying what is wrong
+ * ("the server's <what> holds a non-object", out of memory). */
+int out_objects_table(const json_t *arr, const char *what, size_t ncols, const char *const headers[],
+		      void (*row)(const json_t *obj, const char *cells[]));
+
 /* The JSON as the format asks (pretty or on one line), with a newline. */
 int out_json(const json_t *j, enum out_format format, FILE *f);
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/metricsd.h"
 #include "common/version.h"
 #include "nexd/apisync.h"
 #include "nexd/control_cmds.h"
@@ -43,7 +44,7 @@ struct agent {
 	struct report *report;
 	struct apisync *apisync;
 	struct relay *relay;
-	struct nexd_metrics *metrics;
+	struct metricsd *metrics;
 };
 
 void agent_request_stop(struct agent *a)
@@ -215,7 +216,7 @@ void agent_stop(struct agent *a)
 		return;
 	agent_request_stop(a);
 	control_server_stop(a->control);
-	nexd_metrics_stop(a->metrics);        /* before the interface goes: it reads it */
+	metricsd_stop(a->metrics);            /* before the interface goes: it reads it */
 	discovery_stop(a->discovery);
 	relay_stop(a->relay);                 /* deletes the allocation */
 	report_stop(a->report);

@@ -10,13 +10,11 @@
 
 #include "nexd/status.h"
 
-struct nexd_metrics;
+struct metricsd;
 
-/* 0, or a negative errno (-EINVAL: not a numeric HOST:PORT,
- * -EADDRNOTAVAIL: cannot listen there); bound: the address taken. */
-int nexd_metrics_start(struct status_board *b, const char *listen, struct nexd_metrics **out, char *bound,
+/* metricsd_start (common/metricsd.h) with nexd's metrics of b; stop it
+ * (metricsd_stop) before the interface goes: the metrics read it. */
+int nexd_metrics_start(struct status_board *b, const char *listen, struct metricsd **out, char *bound,
 		       size_t boundlen);
-/* Before the interface goes (the metrics read it). */
-void nexd_metrics_stop(struct nexd_metrics *m);
 
 #endif
