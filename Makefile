@@ -18,7 +18,7 @@ ifeq ($(origin CC),default)
 CC      := gcc
 endif
 
-PKGS    := libsodium libcrypto libssl libb2 libmnl libnftables jansson libcurl libmicrohttpd gnutls sqlite3 zlib
+PKGS    := libsodium libcrypto libssl libb2 libmnl libnftables jansson libcurl libmicrohttpd gnutls sqlite3 libpq zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

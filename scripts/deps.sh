@@ -8,12 +8,14 @@ PKGS=(
   build-essential clang lld llvm libclang-rt-14-dev pkg-config
   # libraries
   libsodium-dev libb2-dev libssl-dev libmnl-dev libnftables-dev libnftnl-dev
-  libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libgnutls28-dev libsqlite3-dev libcmocka-dev zlib1g-dev
+  libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libgnutls28-dev libsqlite3-dev libpq-dev libcmocka-dev zlib1g-dev
   # peers and tools for the end-to-end tests, the demo and the benchmarks
   wireguard-go wireguard-tools iperf3 coturn dnsmasq-base nftables iproute2
   iputils-ping curl openssl procps kmod jq python3 conntrack groff-base systemd debhelper dpkg-dev
   # the web UI's browser test (tests/web, tests/e2e/test_web_ui.sh)
   chromium
+  # the API suite on PostgreSQL (each test runs its own server with these binaries)
+  postgresql
 )
 
 # Node.js and npm for the browser test: only when `node` is missing. A

@@ -98,6 +98,10 @@ int api_auth(struct api *a, struct httpd_request *r, const char *kinds, struct a
 				       "device %s was deleted", out->device_id);
 		return -EACCES;
 	}
+	if (err && err != -EACCES) {
+		api_reply_store_error(r, err, "token");
+		return err;
+	}
 	if (err) {
 		httpd_reply_error(r, 401, "%s", why);
 		return -EACCES;
@@ -153,6 +157,9 @@ void api_reply_store_error(struct httpd_request *r, int err, const char *what)
 		break;
 	case -ENOMEM:
 		httpd_reply_error(r, 500, "out of memory");
+		break;
+	case -ENOTCONN:
+		httpd_reply_error(r, 503, "the database cannot be reached; try again");
 		break;
 	default:
 		httpd_reply_error(r, 500, "store error (%s)", what);
@@ -366,6 +373,10 @@ enum httpd_result api_precheck(struct httpd_request *r, void *ctx)
 	err = auth_check(a->store, httpd_header(r, "Authorization"), &au, &why);
 	if (err == -EOWNERDEAD)
 		return HTTPD_DONE;   /* a deleted device: its handler says so */
+	if (err && err != -EACCES) {
+		api_reply_store_error(r, err, "token");
+		return HTTPD_DONE;
+	}
 	if (err) {
 		httpd_reply_error(r, 401, "%s", why);
 		return HTTPD_DONE;

@@ -82,7 +82,14 @@ int auth_check(struct store *s, const char *header, struct auth *out, const char
 	*why = "invalid token";
 	if (kind == TOKEN_REGKEY) {
 		struct regkey_rec k;
-		if (ops->regkey_get(s, id, &k))
+		int rc = ops->regkey_get(s, id, &k);
+
+		if (rc && rc != -ENOENT) {
+			*why = "the database cannot be reached; try again";
+			err = rc;
+			goto out;
+		}
+		if (rc)
 			goto out;
 		if (sodium_memcmp(k.hash, hash, STORE_HASH_LEN))
 			goto out;
@@ -91,6 +98,11 @@ int auth_check(struct store *s, const char *header, struct auth *out, const char
 		struct token_rec t;
 		int rc = ops->token_get(s, id, &t);
 
+		if (rc && rc != -ENOENT) {
+			*why = "the database cannot be reached; try again";
+			err = rc;
+			goto out;
+		}
 		if (rc == -ENOENT && kind == TOKEN_DEVICE && ops->deleted_token_get(s, id, &t) == 0 &&
 		    sodium_memcmp(t.hash, hash, STORE_HASH_LEN) == 0) {
 			out->kind = kind;

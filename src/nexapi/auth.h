@@ -32,7 +32,8 @@ void auth_hash(const char *text, uint8_t hash[STORE_HASH_LEN]);
  * are only checked for existence here; their state (used, expired,
  * revoked) is checked when they are consumed. A device token of a deleted
  * device (its tombstone, store.h) is -EOWNERDEAD with *out filled (kind,
- * id, org_id, device_id): the caller says so. */
+ * id, org_id, device_id): the caller says so. Another error (-ENOTCONN,
+ * -EIO): the store could not tell; the caller answers 503/500, never 401. */
 int auth_check(struct store *s, const char *header, struct auth *out, const char **why);
 
 /* A random version 4 uuid. */

@@ -625,8 +625,11 @@ static enum httpd_result watch_step(struct api *a, struct httpd_request *r, stru
 	struct jsonw w;
 	char *body;
 	size_t n, len;
+	uint64_t seen;
 	int err;
 
+again:
+	seen = watch_seq(a->watch);
 	/* The same question as the last answered one, and nothing new since:
 	 * the same answer. */
 	if (c->body && c->since == st->since && !strcmp(c->org_id, st->org_id) &&
@@ -650,10 +653,14 @@ static enum httpd_result watch_step(struct api *a, struct httpd_request *r, stru
 				  (long long)st->since, (long long)oldest, (long long)current);
 		return HTTPD_DONE;
 	}
-	if (n == 0 && time_now_ns() < st->deadline_ns &&
-	    watch_wait(a->watch, &st->waiter, httpd_connection(r), st->org_id, st->deadline_ns) == 0) {
+	if (n == 0 && time_now_ns() < st->deadline_ns) {
+		err = watch_wait(a->watch, &st->waiter, httpd_connection(r), st->org_id, st->deadline_ns, seen);
 		store_events_free(ev, n);
-		return HTTPD_SUSPENDED;
+		if (err == 0)
+			return HTTPD_SUSPENDED;
+		if (err == -EAGAIN)
+			goto again;
+		ev = NULL;
 	}
 	now = api_now();
 	if (n == API_WATCH_EVENTS_MAX)

@@ -31,7 +31,7 @@ struct options {
 	const char *metrics_listen;
 	unsigned long history, device_token_ttl;
 	unsigned long rate_token, rate_address, requests_token, watches_token, conns_address;
-	unsigned long header_timeout, body_timeout;
+	unsigned long header_timeout, body_timeout, db_wait;
 	bool insecure_http, turn_ttl_given, rotate_admin;
 	enum log_level level;
 	struct relay_config relay;   /* --turn-server, --turn-ttl; the secret is read later */
@@ -40,8 +40,9 @@ struct options {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: nexapi --listen HOST:PORT --db PATH [--tls-cert FILE --tls-key FILE]\n"
-		"              [--admin-token-file FILE] [--insecure-http] [--log-level LEVEL]\n"
+		"usage: nexapi --listen HOST:PORT --db PATH|URI [--tls-cert FILE --tls-key FILE]\n"
+		"              [--admin-token-file FILE] [--db-wait SECONDS] [--insecure-http]\n"
+		"              [--log-level LEVEL]\n"
 		"              [--web-root DIR]\n"
 		"              [--history N] [--device-token-ttl SECONDS]\n"
 		"              [--rate-limit R] [--address-rate-limit R] [--max-requests-per-token N]\n"
@@ -51,9 +52,14 @@ static void usage(FILE *f)
 		"\n"
 		"  --listen HOST:PORT       address to serve on (127.0.0.1:8080, [::1]:8080, localhost:8080)\n"
 		"  --db PATH                SQLite database (created, mode 0600)\n"
+		"  --db URI                 PostgreSQL database, a libpq URI: postgresql://[USER@]HOST\n"
+		"                           [:PORT]/DBNAME[?PARAM=VALUE...] (replicas share one)\n"
+		"  --db-wait SECONDS        wait this long for the database at start (default 30,\n"
+		"                           0 to 3600); then exit with status 3\n"
 		"  --tls-cert, --tls-key    PEM certificate chain and key: serve HTTPS\n"
 		"  --admin-token-file FILE  where the first start writes the admin token\n"
-		"                           (default: <db>.admin-token, mode 0600)\n"
+		"                           (default: <db>.admin-token, mode 0600; required with\n"
+		"                           a PostgreSQL URI)\n"
 		"  --insecure-http          allow plain HTTP on a non-loopback address\n"
 		"  --log-level LEVEL        error, warn, info (default), debug; when stderr is the\n"
 		"                           journal (JOURNAL_STREAM), lines carry <N> priorities\n"
@@ -83,7 +89,7 @@ static void usage(FILE *f)
 		"  --turn-ttl SECONDS       how long a relay credential is valid (default 86400,\n"
 		"                           300 to 604800)\n"
 		"\n"
-		"nexapi --db PATH --rotate-admin-token [--admin-token-file FILE]\n"
+		"nexapi --db PATH|URI --rotate-admin-token [--admin-token-file FILE]\n"
 		"  Revokes every admin token and writes a new one (mode 0600) to FILE (default\n"
 		"  <db>.admin-token), replacing it; a running server takes it at once.\n");
 }
@@ -112,7 +118,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "max-connections-per-address", required_argument, NULL, 1005 },
 		{ "header-timeout", required_argument, NULL, 1006 },
 		{ "body-timeout", required_argument, NULL, 1007 },
-		{ "metrics-listen", required_argument, NULL, 1008 },
+		{ "metrics-listen", required_argument, NULL, 1010 },
+		{ "db-wait", required_argument, NULL, 1008 },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
@@ -130,6 +137,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	o->conns_address = 1024;
 	o->header_timeout = 10;
 	o->body_timeout = 30;
+	o->db_wait = 30;
 	o->relay.ttl = RELAY_TTL_DEFAULT;
 	while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
 		switch (c) {
@@ -175,17 +183,17 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'S': o->turn_secret_file = optarg; break;
 		case 'R': o->rotate_admin = true; break;
-		case 1008: o->metrics_listen = optarg; break;
-		case 1001: case 1002: case 1003: case 1004: case 1005: case 1006: case 1007: {
+		case 1010: o->metrics_listen = optarg; break;
+		case 1001: case 1002: case 1003: case 1004: case 1005: case 1006: case 1007: case 1008: {
 			static const struct { const char *name; unsigned long min, max; } lim[] = {
 				{ "--rate-limit", 1, 100000 }, { "--address-rate-limit", 1, 1000000 },
 				{ "--max-requests-per-token", 1, 100000 }, { "--max-watches-per-token", 1, 100000 },
 				{ "--max-connections-per-address", 1, 100000 }, { "--header-timeout", 1, 3600 },
-				{ "--body-timeout", 1, 3600 },
+				{ "--body-timeout", 1, 3600 }, { "--db-wait", 0, 3600 },
 			};
 			unsigned long *dst[] = { &o->rate_token, &o->rate_address, &o->requests_token,
 						 &o->watches_token, &o->conns_address, &o->header_timeout,
-						 &o->body_timeout };
+						 &o->body_timeout, &o->db_wait };
 			unsigned i = (unsigned)(c - 1001);
 			char *end;
 			unsigned long v;
@@ -231,6 +239,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'v': printf("nexapi %s\n", NEXODUS_VERSION); exit(0);
 		default: usage(stderr); return -EINVAL;
 		}
+	}
+	if (o->db && store_is_uri(o->db) && !o->admin_token_file) {
+		fprintf(stderr, "nexapi: --db with a PostgreSQL URI needs --admin-token-file FILE (where the "
+				"first start of the database writes the admin token)\n");
+		return -EINVAL;
 	}
 	if (o->rotate_admin) {
 		if (optind != argc || !o->db || o->listen) {
@@ -451,7 +464,7 @@ static int finish_admin_token(struct store *s, const char *path, const char *tex
 /* First start: the default organization and an admin token, written to
  * `path` (0600, must not exist). A start after a crash of the first one
  * finishes it. */
-static int bootstrap(struct store *s, const char *path)
+static int bootstrap_locked(struct store *s, const char *path)
 {
 	const struct store_ops *ops = store_ops_of(s);
 	char text[AUTH_TOKEN_LEN + 1], pending[STORE_TOKEN_ID_LEN + 1];
@@ -496,16 +509,78 @@ static int bootstrap(struct store *s, const char *path)
 	return err;
 }
 
+/* Replicas sharing a database start one at a time: the first mints the
+ * admin token, the others find it (not pending) and go on. */
+static int bootstrap(struct store *s, const char *path)
+{
+	const struct store_ops *ops = store_ops_of(s);
+	int err, err2;
+
+	if ((err = ops->startup_lock(s, true))) {
+		log_error("cannot take the database's startup lock: %s", strerror(-err));
+		return err;
+	}
+	err = bootstrap_locked(s, path);
+	if ((err2 = ops->startup_lock(s, false)))
+		log_warn("cannot release the database's startup lock: %s", strerror(-err2));
+	return err;
+}
+
+static uint64_t store_errors(void *ctx)
+{
+	struct store *s = ctx;
+
+	return store_ops_of(s)->errors(s);
+}
+
+/* Another replica changed org_id (NULL: perhaps any): wake our watchers. */
+static void store_changed(void *ctx, const char *org_id)
+{
+	struct watch **w = ctx;
+
+	watch_notify(*w, org_id);
+}
+
 static enum httpd_result handle_web(struct httpd_request *r, void *ctx)
 {
 	return static_serve(((struct api *)ctx)->web, r);
 }
 
+/* Opens the database, waiting up to `wait` seconds for it to be reachable
+ * (a PostgreSQL server that starts later). 0, -ETIMEDOUT when it was never
+ * reachable, or another negative errno (said in the log). */
+static int store_open_wait(const struct store_ops *ops, const char *db, const struct store_options *sopt,
+			   unsigned long wait, struct store **out)
+{
+	uint64_t give_up = time_now_ns() + (uint64_t)wait * NSEC_PER_SEC;
+	char shown[512];
+	bool said = false;
+	int err;
+
+	store_db_shown(db, shown, sizeof(shown));
+	while ((err = ops->open(db, sopt, out)) == -ENOTCONN) {
+		if (time_now_ns() >= give_up) {
+			log_error("cannot reach the database %s: gave up after %lu s (--db-wait)", shown, wait);
+			return -ETIMEDOUT;
+		}
+		if (!said)
+			log_warn("cannot reach the database %s; trying again every second for up to %lu s",
+				 shown, wait);
+		said = true;
+		time_sleep_ns(NSEC_PER_SEC);
+	}
+	if (err)
+		log_error("cannot open the database %s: %s", shown, strerror(-err));
+	else if (said)
+		log_info("database %s reached", shown);
+	return err;
+}
+
 /* nexapi --rotate-admin-token: every admin token revoked, a new one in
  * path (replaced). 0, or a negative errno (said in the log). */
-static int rotate_admin(const char *db, const char *path)
+static int rotate_admin(const char *db, const char *path, unsigned long wait)
 {
-	const struct store_ops *ops = &store_sqlite_ops;
+	const struct store_ops *ops = store_for(db);
 	struct store_options sopt = { .events_kept = 10000 };
 	char text[AUTH_TOKEN_LEN + 1];
 	struct token_rec admin;
@@ -514,14 +589,12 @@ static int rotate_admin(const char *db, const char *path)
 	size_t n;
 	int err;
 
-	if (access(db, F_OK)) {
+	if (!store_is_uri(db) && access(db, F_OK)) {
 		log_error("no database %s: nothing to rotate (a first start writes the admin token)", db);
 		return -ENOENT;
 	}
-	if ((err = ops->open(db, &sopt, &s))) {
-		log_error("cannot open the database %s: %s", db, strerror(-err));
+	if ((err = store_open_wait(ops, db, &sopt, wait, &s)))
 		return err;
-	}
 	if ((err = ops->org_list(s, NULL, &orgs, &n)) == 0) {
 		free(orgs);
 		if (n == 0) {
@@ -613,9 +686,9 @@ int main(int argc, char **argv)
 			path = NULL;
 		if (!path)
 			fatal("out of memory");
-		err = rotate_admin(o.db, path);
+		err = rotate_admin(o.db, path, o.db_wait);
 		free(path);
-		return err ? 1 : 0;
+		return err == -ETIMEDOUT ? 3 : err ? 1 : 0;
 	}
 
 	memset(&hc, 0, sizeof(hc));
@@ -665,10 +738,17 @@ int main(int argc, char **argv)
 	if (static_site_open(o.web_root, &api.web))
 		fatal("cannot load the web UI (--web-root, NEXAPI_WEB_ROOT)");
 	hc.fallback = handle_web;
-	api.ops = &store_sqlite_ops;
+	api.ops = store_for(o.db);
+	if ((err = watch_create(&api.watch)))
+		fatal("cannot start the watch timer: %s", strerror(-err));
+	memset(&sopt, 0, sizeof(sopt));
 	sopt.events_kept = (unsigned)o.history;
-	if ((err = api.ops->open(o.db, &sopt, &api.store)))
-		fatal("cannot open the database %s: %s", o.db, strerror(-err));
+	sopt.changed = store_changed;
+	sopt.changed_ctx = &api.watch;
+	if ((err = store_open_wait(api.ops, o.db, &sopt, o.db_wait, &api.store))) {
+		status = err == -ETIMEDOUT ? 3 : 1;
+		goto err_free;
+	}
 	if (o.admin_token_file) {
 		token_path = strdup(o.admin_token_file);
 	} else if (asprintf(&token_path, "%s.admin-token", o.db) < 0) {
@@ -684,15 +764,11 @@ int main(int argc, char **argv)
 		log_error("out of memory");
 		goto err_close_store;
 	}
-	if ((err = watch_create(&api.watch))) {
-		log_error("cannot start the watch timer: %s", strerror(-err));
-		goto err_destroy_challenge;
-	}
-	if (o.metrics_listen && metrics_new(store_sqlite_errors, &api.metrics))
+	if (o.metrics_listen && metrics_new(store_errors, api.store, &api.metrics))
 		fatal("out of memory");
 	if ((err = httpd_start(&hc, api_routes, api_n_routes, &api, &h))) {
 		log_error("cannot serve on %s (address in use or not available)", o.listen);
-		goto err_destroy_watch;
+		goto err_destroy_challenge;
 	}
 	if (o.metrics_listen) {
 		char bound[ADDR_ENDPOINT_STRLEN];
@@ -701,7 +777,7 @@ int main(int argc, char **argv)
 			log_error("--metrics-listen %s: cannot serve there (expected a numeric HOST:PORT, free)",
 				  o.metrics_listen);
 			httpd_stop(h);
-			goto err_destroy_watch;
+			goto err_destroy_challenge;
 		}
 		log_info("metrics on http://%s/metrics", bound);
 	}
@@ -714,8 +790,11 @@ int main(int argc, char **argv)
 		else
 			bound.in6.sin6_port = htons(httpd_port(h));
 		addr_endpoint_format(&bound, a);
+		char shown[512];
+
+		store_db_shown(o.db, shown, sizeof(shown));
 		log_info("listening on %s://%s (database %s, store %s)", o.tls_cert ? "https" : "http", a,
-			 o.db, api.ops->name);
+			 shown, api.ops->name);
 		{
 			char note[160];
 
@@ -743,13 +822,13 @@ int main(int argc, char **argv)
 	httpd_stop(h);
 	metricsd_stop(msrv);
 	status = 0;
-err_destroy_watch:
-	watch_destroy(api.watch);
-	free(api.cache.body);
 err_destroy_challenge:
 	challenge_destroy(api.challenge);
 err_close_store:
-	api.ops->close(api.store);
+	api.ops->close(api.store);   /* its notification thread first: it wakes watchers */
+err_free:
+	watch_destroy(api.watch);
+	free(api.cache.body);
 	static_site_free(api.web);
 	limits_free(api.by_token);
 	limits_free(api.by_address);

@@ -33,16 +33,18 @@ struct metrics {
 	char (*orgs)[64];
 	int64_t *counts;
 	size_t n_orgs;
-	uint64_t (*db_errors)(void);
+	uint64_t (*db_errors)(void *ctx);
+	void *db_ctx;
 };
 
-int metrics_new(uint64_t (*db_errors)(void), struct metrics **out)
+int metrics_new(uint64_t (*db_errors)(void *ctx), void *ctx, struct metrics **out)
 {
 	struct metrics *m = calloc(1, sizeof(*m));
 
 	if (!m)
 		return -ENOMEM;
 	m->db_errors = db_errors;
+	m->db_ctx = ctx;
 	pthread_mutex_init(&m->lock, NULL);
 	*out = m;
 	return 0;
@@ -162,6 +164,6 @@ char *metrics_render(void *ctx)
 	pthread_mutex_unlock(&m->lock);
 	promtext_add(&t, "# HELP nexapi_database_errors_total Errors of the database.\n"
 		"# TYPE nexapi_database_errors_total counter\nnexapi_database_errors_total %llu\n",
-	    (unsigned long long)(m->db_errors ? m->db_errors() : 0));
+	    (unsigned long long)(m->db_errors ? m->db_errors(m->db_ctx) : 0));
 	return promtext_finish(&t);
 }

@@ -12,7 +12,7 @@
 struct metrics;
 
 /* db_errors: the database's error count (NULL: none). */
-int metrics_new(uint64_t (*db_errors)(void), struct metrics **out);
+int metrics_new(uint64_t (*db_errors)(void *ctx), void *ctx, struct metrics **out);
 void metrics_free(struct metrics *m);
 /* A request ended: route is its pattern ("" for none). */
 void metrics_request(struct metrics *m, const char *method, const char *route, unsigned status, uint64_t us);

@@ -5,7 +5,9 @@
  * Errors: 0 or -errno. -ENOENT no such object, -EEXIST name/unique taken,
  * -EDQUOT a count limit reached, -ENOSPC no free tunnel address,
  * -EKEYREVOKED / -EKEYEXPIRED / -EKEYREJECTED (used) for registration
- * keys, -EIO anything else (logged by the backend).
+ * keys, -ENOTCONN the database cannot be reached now (the backend tries
+ * again on the next call; the API answers 503), -EIO anything else (logged
+ * by the backend).
  * Times are Unix seconds; 0 means "none" (NULL in the database). */
 #ifndef NEXAPI_STORE_H
 #define NEXAPI_STORE_H
@@ -137,12 +139,26 @@ enum device_field {
 
 struct store_options {
 	unsigned events_kept;    /* watch history: the newest events kept (at least 10) */
+	/* Called from a thread of the backend when another process sharing
+	 * the database (a replica) changed devices of org_id, or with NULL
+	 * when such changes may have been missed (notifications lost and
+	 * regained): every watcher should read the history again. NULL: none. */
+	void (*changed)(void *ctx, const char *org_id);
+	void *changed_ctx;
 };
 
 struct store_ops {
 	const char *name;
+	/* path: the file (SQLite) or the libpq connection URI (PostgreSQL).
+	 * -ENOTCONN: the database cannot be reached (worth trying again). */
 	int (*open)(const char *path, const struct store_options *opt, struct store **out);
 	void (*close)(struct store *s);
+	/* Held (lock) from before bootstrap until the admin token file is
+	 * written, released (!lock) after: processes sharing the database
+	 * start one at a time, so that only the first mints an admin token. */
+	int (*startup_lock)(struct store *s, bool lock);
+	/* Errors met since open (metrics). */
+	uint64_t (*errors)(struct store *s);
 
 	/* First start: creates `org` and the admin token (pending, below)
 	 * unless an organization exists; *created says whether it did. */
@@ -235,6 +251,17 @@ struct store_ops {
 };
 
 extern const struct store_ops store_sqlite_ops;
+extern const struct store_ops store_pg_ops;
+
+/* The backend for --db: store_pg_ops for a postgresql:// or postgres://
+ * URI, store_sqlite_ops for anything else (a path). */
+const struct store_ops *store_for(const char *db);
+/* Whether db names a PostgreSQL database. */
+bool store_is_uri(const char *db);
+/* db as it may be logged: a URI's password (USER:PASSWORD@ or a
+ * password=... parameter) replaced by "****"; always NUL-terminated,
+ * truncated to size. */
+void store_db_shown(const char *db, char *out, size_t size);
 
 /* A store handle starts with its ops so that callers can dispatch. */
 struct store_base {
@@ -248,8 +275,5 @@ static inline const struct store_ops *store_ops_of(struct store *s)
 void store_device_clear(struct device_rec *d);   /* frees the owned strings */
 void store_devices_free(struct device_rec *d, size_t n);
 void store_events_free(struct event_rec *e, size_t n);
-
-/* Errors the SQLite store met since the start (metrics). */
-uint64_t store_sqlite_errors(void);
 
 #endif

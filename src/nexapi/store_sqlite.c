@@ -160,8 +160,9 @@ static const char *const schema[] = {
 
 static uint64_t db_errors;   /* every db_error (metrics) */
 
-uint64_t store_sqlite_errors(void)
+static uint64_t sq_errors(struct store *s)
 {
+	(void)s;
 	return __atomic_load_n(&db_errors, __ATOMIC_RELAXED);
 }
 
@@ -464,6 +465,14 @@ err_close_db:
 	sqlite3_close(s->db);
 	free(s);
 	return err;
+}
+
+/* One process per database file: nothing to serialize. */
+static int sq_startup_lock(struct store *s, bool lock)
+{
+	(void)s;
+	(void)lock;
+	return 0;
 }
 
 static void sq_close(struct store *s)
@@ -1992,6 +2001,8 @@ const struct store_ops store_sqlite_ops = {
 	.name = "sqlite",
 	.open = sq_open,
 	.close = sq_close,
+	.startup_lock = sq_startup_lock,
+	.errors = sq_errors,
 	.bootstrap = sq_bootstrap,
 	.admin_pending = sq_admin_pending,
 	.admin_written = sq_admin_written,

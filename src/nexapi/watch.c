@@ -18,6 +18,7 @@ struct watch {
 	pthread_t timer;
 	struct watch_waiter head;   /* circular list */
 	unsigned count;
+	uint64_t seq;               /* notifications so far */
 	bool stopping;
 };
 
@@ -142,13 +143,29 @@ void watch_destroy(struct watch *w)
 	free(w);
 }
 
+uint64_t watch_seq(struct watch *w)
+{
+	uint64_t seq;
+
+	pthread_mutex_lock(&w->lock);
+	seq = w->seq;
+	pthread_mutex_unlock(&w->lock);
+	return seq;
+}
+
 int watch_wait(struct watch *w, struct watch_waiter *x, struct MHD_Connection *conn,
-	       const char *org_id, uint64_t deadline_ns)
+	       const char *org_id, uint64_t deadline_ns, uint64_t seen)
 {
 	pthread_mutex_lock(&w->lock);
 	if (w->stopping) {
 		pthread_mutex_unlock(&w->lock);
 		return -ESHUTDOWN;
+	}
+	if (w->seq != seen) {
+		/* a notification (from another thread) came in since the
+		 * caller read the history: read it again */
+		pthread_mutex_unlock(&w->lock);
+		return -EAGAIN;
 	}
 	if (x->listed)
 		unlist(w, x);
@@ -182,9 +199,10 @@ void watch_notify(struct watch *w, const char *org_id)
 	unsigned n;
 
 	pthread_mutex_lock(&w->lock);
+	w->seq++;
 	for (x = w->head.next; x != &w->head; x = next) {
 		next = x->next;
-		if (!strcmp(x->org_id, org_id))
+		if (!org_id || !strcmp(x->org_id, org_id))
 			take(w, x, &woken);
 	}
 	pthread_mutex_unlock(&w->lock);
