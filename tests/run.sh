@@ -6,6 +6,7 @@
 #   BUILD=build          where the programs and unit tests were built
 #   FUZZ_BUILD=...       where the fuzz targets were built (optional)
 #   TESTS="pattern ..."  run only the tests whose name matches a pattern
+#                        (the API tests on PostgreSQL are named test_api_*@pg)
 #   FUZZ_SMOKE_SECONDS   seconds per fuzz target (default 8)
 set -u
 cd "$(dirname "$0")/.."
@@ -75,6 +76,13 @@ echo "== end-to-end tests"
 for t in tests/e2e/test_*.sh; do
 	[ -f "$t" ] || continue
 	run "e2e/$(basename "$t" .sh)" 900 bash "$t"
+done
+
+# The API suite again on PostgreSQL (each test starts its own server).
+echo "== end-to-end API tests on PostgreSQL"
+for t in tests/e2e/test_api_*.sh; do
+	[ -f "$t" ] && grep -q 'lib_api.sh' "$t" || continue
+	run "e2e/$(basename "$t" .sh)@pg" 900 env NEXAPI_STORE=pg bash "$t"
 done
 
 if [ "$failed" -gt 0 ]; then

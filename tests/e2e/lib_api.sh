@@ -6,6 +6,9 @@
 #
 #   ROOT   repository root (default: two levels above this file)
 #   BUILD  build directory, relative to ROOT or absolute (default: build)
+#   NEXAPI_STORE  sqlite (default) or pg: the store every server of the
+#          test uses. With pg, the test starts its own PostgreSQL server
+#          (pg_start) and each NAME is a database of it.
 
 set -eEuo pipefail
 
@@ -23,6 +26,10 @@ declare -a API_PIDS=()
 declare -a API_NETNS=()
 declare -a API_MOUNTS=()
 API_DB_DIR=   # where api_start keeps databases (default $API_TMP)
+API_STORE=${NEXAPI_STORE:-sqlite}
+case $API_STORE in sqlite | pg) ;; *) echo "NEXAPI_STORE: sqlite or pg, not $API_STORE" >&2; exit 2 ;; esac
+declare -a API_DB_ARGS=()
+API_DB=
 API_PID=
 API_URL=
 API_LOG=
@@ -30,6 +37,7 @@ ADMIN=
 CURL_EXTRA=()
 
 say() { printf '\n== %s\n' "$*" >&2; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib_pg.sh"
 fail() {
 	printf 'FAIL: %s\n' "$*" >&2
 	if [ -n "$API_LOG" ] && [ -f "$API_LOG" ]; then
@@ -67,11 +75,43 @@ api_cleanup() {
 	for p in "${API_MOUNTS[@]}"; do
 		umount "$p" 2>/dev/null || umount -l "$p" 2>/dev/null || true
 	done
+	pg_stop
 	rm -rf "$API_TMP"
 	if [ $rc -eq 0 ]; then echo "PASS"; else echo "FAIL (exit $rc)"; fi
 	exit $rc
 }
 trap api_cleanup EXIT
+
+# api_db NAME: the database NAME of this test's store: sets API_DB (the
+# --db value: a file, or a URI) and API_DB_ARGS (--db and, for PostgreSQL,
+# --admin-token-file <dir>/NAME.db.admin-token, where SQLite's default
+# puts it). A PostgreSQL database is created the first time.
+api_db() {
+	local dir=${API_DB_DIR:-$API_TMP} dbname
+	if [ "$API_STORE" = sqlite ]; then
+		API_DB=$dir/$1.db
+		API_DB_ARGS=(--db "$API_DB")
+		return 0
+	fi
+	dbname=nx_${1//[^a-zA-Z0-9]/_}
+	pg_db "$dbname"
+	API_DB=$PG_URI
+	API_DB_ARGS=(--db "$API_DB" --admin-token-file "$dir/$1.db.admin-token")
+}
+
+# db_sql NAME SQL: runs one statement on database NAME (a running
+# server's too) and prints the first column of its first row, if any.
+db_sql() {
+	if [ "$API_STORE" = sqlite ]; then
+		python3 -c 'import sqlite3, sys
+c = sqlite3.connect(sys.argv[1], timeout=10)
+r = c.execute(sys.argv[2]).fetchone()
+c.commit()
+print("" if r is None or r[0] is None else r[0])' "${API_DB_DIR:-$API_TMP}/$1.db" "$2"
+	else
+		psql_q "nx_${1//[^a-zA-Z0-9]/_}" "$2" | head -n 1
+	fi
+}
 
 # api_netns NAME: creates a network namespace (deleted at exit) with lo up
 # and also holding 192.0.2.1 (not a loopback address, for nexapi's rule);
@@ -86,7 +126,8 @@ api_netns() {
 }
 
 # api_start NAME [nexapi args...]: starts a server on 127.0.0.1 with the
-# database $API_TMP/NAME.db (kept across restarts of the same NAME); sets
+# database NAME (api_db; kept across restarts of the same NAME) and waits
+# up to API_START_TIMEOUT seconds (default 5) for it to listen; sets
 # API_PID, API_URL, API_LOG and ADMIN (the admin token of the first start).
 api_start() {
 	local name=$1 i port
@@ -95,12 +136,13 @@ api_start() {
 	: >>"$API_LOG"
 	local before
 	before=$(grep -c 'listening on' "$API_LOG" || true)
+	api_db "$name"
 	local db=${API_DB_DIR:-$API_TMP}/$name.db
-	printf '[+] nexapi --listen 127.0.0.1:0 --db %s %s\n' "$db" "$*" >&2
-	"$NEXAPI" --listen 127.0.0.1:0 --db "$db" "$@" >>"$API_LOG" 2>&1 &
+	printf '[+] nexapi --listen 127.0.0.1:0 %s %s\n' "${API_DB_ARGS[*]}" "$*" >&2
+	"$NEXAPI" --listen 127.0.0.1:0 "${API_DB_ARGS[@]}" "$@" >>"$API_LOG" 2>&1 &
 	API_PID=$!
 	API_PIDS+=("$API_PID")
-	for i in $(seq 1 100); do
+	for i in $(seq 1 $((${API_START_TIMEOUT:-5} * 20))); do
 		if [ "$(grep -c 'listening on' "$API_LOG" || true)" -gt "$before" ]; then
 			break
 		fi
@@ -128,16 +170,17 @@ api_stop() {
 }
 
 # req METHOD PATH TOKEN [BODY]: one request; sets STATUS and RESP. TOKEN may
-# be "-" for none. The body is sent as application/json.
+# be "-" for none. Requests at once (subshells) need each a RESP_FILE. The body is sent as application/json.
 req() {
 	local method=$1 path=$2 token=$3 body=${4-}
-	local args=(-s -g -o "$API_TMP/resp" -w '%{http_code}' -X "$method" "${CURL_EXTRA[@]}")
+	local out=${RESP_FILE:-$API_TMP/resp}
+	local args=(-s -g -o "$out" -w '%{http_code}' -X "$method" "${CURL_EXTRA[@]}")
 	[ "$token" != "-" ] && args+=(-H "Authorization: Bearer $token")
 	if [ -n "$body" ]; then
 		args+=(-H 'Content-Type: application/json' --data-binary "$body")
 	fi
 	STATUS=$(curl "${args[@]}" "$API_URL$path") || STATUS=000
-	RESP=$(cat "$API_TMP/resp" 2>/dev/null || true)
+	RESP=$(cat "$out" 2>/dev/null || true)
 }
 
 # expect METHOD PATH TOKEN BODY STATUS [ERROR-CODE]: the request answers

@@ -65,7 +65,8 @@ assert_eq "SIGINT exit status" 0 "$API_RC"
 
 say "a first start that commits its admin token but cannot write the file: the next start finishes it"
 rc=0
-"$NEXAPI" --listen 127.0.0.1:0 --db "$API_TMP/half.db" --admin-token-file "$API_TMP/no-such-dir/admin.token" \
+api_db half
+"$NEXAPI" --listen 127.0.0.1:0 "${API_DB_ARGS[@]}" --admin-token-file "$API_TMP/no-such-dir/admin.token" \
 	>"$API_TMP/half-first.log" 2>&1 || rc=$?
 assert_eq "the first start fails" 1 "$rc"
 grep -q "cannot write the admin token file .*no-such-dir/admin.token" "$API_TMP/half-first.log" ||
@@ -88,7 +89,8 @@ api_stop TERM
 say "a first start never overwrites an existing token file"
 echo keep >"$API_TMP/exists.token"
 rc=0
-"$NEXAPI" --listen 127.0.0.1:0 --db "$API_TMP/exists.db" --admin-token-file "$API_TMP/exists.token" \
+api_db exists
+"$NEXAPI" --listen 127.0.0.1:0 "${API_DB_ARGS[@]}" --admin-token-file "$API_TMP/exists.token" \
 	>"$API_TMP/exists.log" 2>&1 || rc=$?
 assert_eq "refused" 1 "$rc"
 grep -q "exists already" "$API_TMP/exists.log" || fail "no clear message: $(cat "$API_TMP/exists.log")"

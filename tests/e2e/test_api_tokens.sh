@@ -70,7 +70,8 @@ expect GET "/api/v1/devices/$D1" "$NEWT" "" 200
 say "the admin token rotated while the server runs"
 OLD_ADMIN=$ADMIN
 rc=0
-"$NEXAPI" --db "$API_TMP/tok.db" --rotate-admin-token >"$API_TMP/rotate.log" 2>&1 || rc=$?
+api_db tok
+"$NEXAPI" "${API_DB_ARGS[@]}" --rotate-admin-token >"$API_TMP/rotate.log" 2>&1 || rc=$?
 assert_eq "rotate exit status" 0 "$rc"
 grep -q "admin token rotated" "$API_TMP/rotate.log" || fail "no message: $(cat "$API_TMP/rotate.log")"
 NEW_ADMIN=$(cat "$API_TMP/tok.db.admin-token")
@@ -80,17 +81,20 @@ expect GET /api/v1/organizations "$OLD_ADMIN" "" 401 unauthorized
 expect GET /api/v1/organizations "$NEW_ADMIN" "" 200
 if grep -q "$NEW_ADMIN" "$API_TMP/rotate.log" "$API_LOG"; then fail "the token in a log"; fi
 rc=0
-"$NEXAPI" --db "$API_TMP/none.db" --rotate-admin-token >"$API_TMP/rotate2.log" 2>&1 || rc=$?
+api_db none
+"$NEXAPI" "${API_DB_ARGS[@]}" --rotate-admin-token >"$API_TMP/rotate2.log" 2>&1 || rc=$?
 assert_eq "no database: refused" 1 "$rc"
+if [ "$API_STORE" = sqlite ]; then NODB="no database"; else NODB="was never started"; fi
+assert_contains "why" "$NODB" "$(cat "$API_TMP/rotate2.log")"
 
 say "stderr as the journal (JOURNAL_STREAM): lines carry the syslog priority, no timestamp"
 : >"$API_TMP/journal.log"
 rc=0
-JOURNAL_STREAM=$(stat -c '%d:%i' "$API_TMP/journal.log") "$NEXAPI" --db "$API_TMP/none.db" --rotate-admin-token \
+JOURNAL_STREAM=$(stat -c '%d:%i' "$API_TMP/journal.log") "$NEXAPI" "${API_DB_ARGS[@]}" --rotate-admin-token \
 	2>>"$API_TMP/journal.log" || rc=$?
 assert_eq "refused" 1 "$rc"
-assert_contains "an error at priority 3" "<3>error: no database" "$(cat "$API_TMP/journal.log")"
-assert_contains "a plain stderr has timestamps" "nexapi error: no database" "$(cat "$API_TMP/rotate2.log")"
+assert_contains "an error at priority 3" "<3>error: " "$(cat "$API_TMP/journal.log")"
+assert_contains "a plain stderr has timestamps" "nexapi error: " "$(cat "$API_TMP/rotate2.log")"
 assert_eq "one version string" "nexapi $("$BUILDDIR/nexd" --version | awk '{ print $2 }')" "$("$NEXAPI" --version)"
 api_stop TERM
 assert_eq "exit" 0 "$API_RC"

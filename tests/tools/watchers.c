@@ -5,11 +5,12 @@
  * until every watcher has its full answer (which must be 200 and carry the
  * event).
  *
- *   watchers HOST:PORT TOKEN REVISION N DEVICE_ID PATCH_BODY
+ *   watchers HOST:PORT[,HOST:PORT...] TOKEN REVISION N DEVICE_ID PATCH_BODY
  *
- * HOST is a numeric IPv4 address (127.0.0.1). TOKEN is used both for the
- * watches and the PATCH (an admin or organization token). Prints one line;
- * exits 1 on any failure. */
+ * HOST is a numeric IPv4 address (127.0.0.1). Several servers (replicas of
+ * one database): the watchers are spread over them in turn and the PATCH
+ * goes to the first. TOKEN is used both for the watches and the PATCH (an
+ * admin or organization token). Prints one line; exits 1 on any failure. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +31,7 @@
 #define MAX_WATCHERS 20000
 #define HEAD_MAX 4096
 #define CONNECTING_MAX 256
+#define SERVERS_MAX 8
 
 enum state { S_IDLE, S_CONNECTING, S_SENT, S_DONE };
 
@@ -44,7 +46,8 @@ struct conn {
 	bool ok;
 };
 
-static struct sockaddr_in server;
+static struct sockaddr_in servers[SERVERS_MAX];
+static unsigned n_servers;
 static char request[2048];
 static size_t request_len;
 
@@ -71,7 +74,8 @@ static void start_connect(int ep, struct conn *c, unsigned idx)
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
 		die("socket");
-	if (connect(c->fd, (struct sockaddr *)&server, sizeof(server)) && errno != EINPROGRESS)
+	if (connect(c->fd, (struct sockaddr *)&servers[idx % n_servers], sizeof(servers[0])) &&
+	    errno != EINPROGRESS)
 		die("connect");
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev))
 		die("epoll_ctl");
@@ -105,10 +109,10 @@ int main(int argc, char **argv)
 	char patch[4096];
 	uint64_t t0, first = 0, last = 0, deadline;
 	int ep, pfd;
-	char *colon;
+	char *colon, *item, *save = NULL;
 
 	if (argc != 7) {
-		fprintf(stderr, "usage: watchers HOST:PORT TOKEN REVISION N DEVICE_ID PATCH_BODY\n");
+		fprintf(stderr, "usage: watchers HOST:PORT[,HOST:PORT...] TOKEN REVISION N DEVICE_ID PATCH_BODY\n");
 		return 2;
 	}
 	n = strtoul(argv[4], NULL, 10);
@@ -116,13 +120,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "watchers: N must be 1 to %d\n", MAX_WATCHERS);
 		return 2;
 	}
-	colon = strrchr(argv[1], ':');
-	if (!colon)
-		return 2;
-	*colon = 0;
-	server.sin_family = AF_INET;
-	server.sin_port = htons((uint16_t)strtoul(colon + 1, NULL, 10));
-	if (inet_pton(AF_INET, argv[1], &server.sin_addr) != 1)
+	for (item = strtok_r(argv[1], ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		struct sockaddr_in *sv = &servers[n_servers];
+
+		if (n_servers == SERVERS_MAX || !(colon = strrchr(item, ':')))
+			return 2;
+		*colon = 0;
+		sv->sin_family = AF_INET;
+		sv->sin_port = htons((uint16_t)strtoul(colon + 1, NULL, 10));
+		if (inet_pton(AF_INET, item, &sv->sin_addr) != 1)
+			return 2;
+		n_servers++;
+	}
+	if (!n_servers)
 		return 2;
 	request_len = (size_t)snprintf(request, sizeof(request),
 		"GET /api/v1/devices/watch?revision=%s&timeout=60 HTTP/1.1\r\nHost: %s\r\n"
@@ -187,7 +197,7 @@ int main(int argc, char **argv)
 	}
 
 	pfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (pfd < 0 || connect(pfd, (struct sockaddr *)&server, sizeof(server)))
+	if (pfd < 0 || connect(pfd, (struct sockaddr *)&servers[0], sizeof(servers[0])))
 		die("connect for the PATCH");
 	{
 		int one = 1;
@@ -243,8 +253,8 @@ int main(int argc, char **argv)
 			}
 		}
 	}
-	printf("%lu watchers: %lu answered with the event; first %.1f ms, last %.1f ms after the PATCH\n",
-	       n, good, (double)first / 1e6, (double)last / 1e6);
+	printf("%lu watchers on %u server%s: %lu answered with the event; first %.1f ms, last %.1f ms after "
+	       "the PATCH\n", n, n_servers, n_servers == 1 ? "" : "s", good, (double)first / 1e6, (double)last / 1e6);
 	close(pfd);
 	for (unsigned long i = 0; i < n; i++)
 		if (conns[i].st != S_DONE)
