@@ -253,6 +253,7 @@ static void free_device(struct wg_device *dev)
 	close_fd(&dev->dead_efd);
 	close_fd(&dev->hs_efd);
 	close_fd(&dev->rx_efd);
+	close_fd(&dev->endpoint_fd);   /* never taken */
 	if (dev->hs_ring) {
 		wg_wipe(dev->hs_ring, MAX_QUEUED_INCOMING_HANDSHAKES * sizeof(*dev->hs_ring));
 		free(dev->hs_ring);
@@ -300,7 +301,7 @@ int wg_device_create(struct wg_device **out, const struct wg_device_opts *opts)
 	if (!dev)
 		return -ENOMEM;
 	dev->stop_efd = dev->dead_efd = dev->hs_efd = dev->rx_efd = -1;
-	dev->tun.fd = dev->sock.fd = dev->sock.hs_fd = -1;
+	dev->tun.fd = dev->sock.fd = dev->sock.hs_fd = dev->endpoint_fd = -1;
 	pthread_rwlockattr_init(&attr);
 	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	pthread_rwlock_init(&dev->cfg_lock, &attr);
@@ -331,8 +332,12 @@ int wg_device_create(struct wg_device **out, const struct wg_device_opts *opts)
 	if (err)
 		goto err_free;
 
-	err = tun_open(&dev->tun, opts && opts->ifname ? opts->ifname : "wg%d", opts ? opts->tun_fd : -1,
-		       opts ? opts->mtu : 0);
+	if (opts && opts->packet_endpoint)
+		err = tun_open_endpoint(&dev->tun, opts->ifname ? opts->ifname : "wg-endpoint", opts->mtu,
+					&dev->endpoint_fd);
+	else
+		err = tun_open(&dev->tun, opts && opts->ifname ? opts->ifname : "wg%d",
+			       opts ? opts->tun_fd : -1, opts ? opts->mtu : 0);
 	if (err) {
 		log_error("cannot open the TUN device: %s", strerror(-err));
 		goto err_free;
@@ -373,6 +378,14 @@ const char *wg_device_ifname(const struct wg_device *dev)
 int wg_device_ifindex(const struct wg_device *dev)
 {
 	return dev->tun.ifindex;
+}
+
+int wg_device_take_endpoint(struct wg_device *dev)
+{
+	int fd = dev->endpoint_fd;
+
+	dev->endpoint_fd = -1;
+	return fd >= 0 ? fd : -EBADF;
 }
 
 void wg_device_stop(struct wg_device *dev)

@@ -63,6 +63,7 @@ struct wg_device {
 	bool has_listen_port;                    /* a port was configured */
 
 	struct wg_tun tun;
+	int endpoint_fd;              /* a packet endpoint's other end until taken, else -1 */
 	atomic_uint mtu;
 	struct wg_socket sock;
 

@@ -49,6 +49,10 @@ static int set_mtu(struct wg_tun *t, unsigned mtu)
 
 int tun_read_mtu(const struct wg_tun *t, unsigned *mtu)
 {
+	if (t->endpoint) {
+		*mtu = t->mtu;
+		return 0;
+	}
 	struct ifreq ifr;
 	int err;
 
@@ -135,6 +139,39 @@ err_close:
 	return err;
 }
 
+/* Room for bursts in both directions (best effort: capped by
+ * net.core.wmem_max and rmem_max). */
+#define ENDPOINT_BUFFER (4 << 20)
+
+int tun_open_endpoint(struct wg_tun *t, const char *name, unsigned mtu, int *peer_fd)
+{
+	int sv[2], size = ENDPOINT_BUFFER;
+
+	memset(t, 0, sizeof(*t));
+	t->fd = -1;
+	if (!name || strlen(name) >= sizeof(t->ifname))
+		return -EINVAL;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	for (int i = 0; i < 2; i++) {
+		(void)setsockopt(sv[i], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+		(void)setsockopt(sv[i], SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	}
+	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0) {
+		int err = -errno;
+
+		close(sv[0]);
+		close(sv[1]);
+		return err;
+	}
+	t->fd = sv[0];
+	t->endpoint = true;
+	t->mtu = mtu ? mtu : WG_DEFAULT_MTU;
+	snprintf(t->ifname, sizeof(t->ifname), "%s", name);
+	*peer_fd = sv[1];
+	return 0;
+}
+
 void tun_close(struct wg_tun *t)
 {
 	if (t->fd >= 0)
@@ -146,6 +183,8 @@ ssize_t tun_read(struct wg_tun *t, void *buf, size_t len)
 {
 	ssize_t n = read(t->fd, buf, len);
 
+	if (n == 0 && t->endpoint)
+		return -ENODEV;   /* the stack closed its end (it sends no empty packets) */
 	if (n >= 0)
 		return n;
 	if (errno == EAGAIN || errno == EINTR)
@@ -157,7 +196,8 @@ ssize_t tun_read(struct wg_tun *t, void *buf, size_t len)
 
 ssize_t tun_write(struct wg_tun *t, const void *buf, size_t len)
 {
-	ssize_t n = write(t->fd, buf, len);
+	/* an endpoint whose stack is gone: EPIPE, not SIGPIPE */
+	ssize_t n = t->endpoint ? send(t->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT) : write(t->fd, buf, len);
 
 	return n < 0 ? -errno : n;
 }

@@ -76,6 +76,9 @@ struct wg_device_info {
 struct wg_device_opts {
 	const char *ifname;   /* TUN name to create (a "%d" template allowed) */
 	int tun_fd;           /* >= 0: use this open TUN fd instead (WG_TUN_FD) */
+	/* No TUN: a packet endpoint (ifname names it in logs), for a userspace
+	 * TCP/IP stack; wg_device_take_endpoint gives the stack's end. */
+	bool packet_endpoint;
 	unsigned mtu;         /* 0: WG_DEFAULT_MTU (1420) */
 	/* Threads that share the cryptography of large batches with the send
 	 * and receive threads: 0 chooses (one per online CPU beyond two, at
@@ -92,6 +95,11 @@ int wg_init(void);
  * configured) and starts the device's threads. 0 or -errno. */
 int wg_device_create(struct wg_device **out, const struct wg_device_opts *opts);
 const char *wg_device_ifname(const struct wg_device *dev);
+/* A device made with packet_endpoint: the stack's end of the endpoint (an
+ * AF_UNIX SOCK_SEQPACKET socket; one raw IPv4/IPv6 packet per message each
+ * way, at most the MTU; closing it stops the device as a deleted interface
+ * does). The caller owns it; the first call only, else -EBADF. */
+int wg_device_take_endpoint(struct wg_device *dev);
 int wg_device_ifindex(const struct wg_device *dev);
 
 /* Applies a change as one step: on error nothing of it was applied, save
