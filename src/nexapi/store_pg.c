@@ -73,6 +73,7 @@
  * text, as the SQLite store caches them) and prepared again after a
  * reconnection; results are text, integers parsed with bounds checks. */
 #include "nexapi/store.h"
+#include "nexapi/store_schema.h"
 #include "nexapi/validate.h"
 
 #include <errno.h>
@@ -142,96 +143,9 @@ struct store {
 
 /* ---- schema ---- */
 
+/* Version 1: the shared tables (store_schema.c, run first by migrate)
+ * and the counters. */
 static const char *const schema_v1[] = {
-	"CREATE TABLE IF NOT EXISTS meta ("
-	" key TEXT PRIMARY KEY,"
-	" value BIGINT NOT NULL)",
-	"CREATE TABLE IF NOT EXISTS organizations ("
-	" id TEXT PRIMARY KEY,"
-	" name TEXT NOT NULL UNIQUE,"
-	" prefix TEXT NOT NULL,"
-	" created_at BIGINT NOT NULL,"
-	" prefix6 TEXT,"
-	" exit_node_approval TEXT NOT NULL DEFAULT 'admin')",
-	"CREATE TABLE IF NOT EXISTS devices ("
-	" id TEXT PRIMARY KEY,"
-	" org_id TEXT NOT NULL REFERENCES organizations(id),"
-	" hostname TEXT NOT NULL,"
-	" public_key TEXT NOT NULL,"
-	" tunnel_ip TEXT NOT NULL,"
-	" tunnel_ip_num BIGINT NOT NULL,"
-	" endpoints TEXT NOT NULL,"
-	" advertise_cidrs TEXT NOT NULL,"
-	" exit_node_client INTEGER NOT NULL,"
-	" exit_node_status TEXT NOT NULL,"
-	" os TEXT NOT NULL,"
-	" version TEXT NOT NULL,"
-	" last_seen BIGINT,"
-	" revision BIGINT NOT NULL,"
-	" created_at BIGINT NOT NULL,"
-	" approved_cidrs TEXT NOT NULL DEFAULT '[]',"
-	" auto_approve INTEGER NOT NULL DEFAULT 0,"
-	" UNIQUE (org_id, public_key),"
-	" UNIQUE (org_id, tunnel_ip_num))",
-	"CREATE TABLE IF NOT EXISTS tokens ("
-	" id TEXT PRIMARY KEY,"
-	" kind TEXT NOT NULL,"
-	" org_id TEXT REFERENCES organizations(id),"
-	" device_id TEXT REFERENCES devices(id) ON DELETE CASCADE,"
-	" hash TEXT NOT NULL,"
-	" created_at BIGINT NOT NULL,"
-	" expires_at BIGINT)",
-	"CREATE INDEX IF NOT EXISTS tokens_device ON tokens (device_id)",
-	"CREATE INDEX IF NOT EXISTS tokens_org ON tokens (org_id)",
-	"CREATE TABLE IF NOT EXISTS reg_keys ("
-	" id TEXT PRIMARY KEY,"
-	" org_id TEXT NOT NULL REFERENCES organizations(id),"
-	" hash TEXT NOT NULL,"
-	" single_use INTEGER NOT NULL,"
-	" expires_at BIGINT,"
-	" used INTEGER NOT NULL,"
-	" revoked INTEGER NOT NULL,"
-	" created_at BIGINT NOT NULL,"
-	" auto_approve INTEGER NOT NULL DEFAULT 0,"
-	" used_by_public_key TEXT,"
-	" used_at BIGINT)",
-	"CREATE INDEX IF NOT EXISTS reg_keys_org ON reg_keys (org_id)",
-	"CREATE TABLE IF NOT EXISTS events ("
-	" revision BIGINT PRIMARY KEY,"
-	" org_id TEXT NOT NULL,"
-	" type INTEGER NOT NULL,"
-	" device_id TEXT NOT NULL,"
-	" hostname TEXT NOT NULL,"
-	" public_key TEXT NOT NULL,"
-	" tunnel_ip TEXT NOT NULL,"
-	" endpoints TEXT NOT NULL,"
-	" advertise_cidrs TEXT NOT NULL,"
-	" exit_node_client INTEGER NOT NULL,"
-	" exit_node_status TEXT NOT NULL,"
-	" os TEXT NOT NULL,"
-	" version TEXT NOT NULL,"
-	" last_seen BIGINT,"
-	" created_at BIGINT NOT NULL,"
-	" approved_cidrs TEXT NOT NULL DEFAULT '[]')",
-	"CREATE INDEX IF NOT EXISTS events_org ON events (org_id, revision)",
-	"CREATE TABLE IF NOT EXISTS deleted_devices ("
-	" id TEXT PRIMARY KEY,"
-	" org_id TEXT NOT NULL REFERENCES organizations(id),"
-	" deleted_at BIGINT NOT NULL)",
-	"CREATE INDEX IF NOT EXISTS deleted_devices_at ON deleted_devices (deleted_at)",
-	"CREATE TABLE IF NOT EXISTS deleted_device_tokens ("
-	" id TEXT PRIMARY KEY,"
-	" device_id TEXT NOT NULL REFERENCES deleted_devices(id) ON DELETE CASCADE,"
-	" hash TEXT NOT NULL,"
-	" created_at BIGINT NOT NULL)",
-	"CREATE INDEX IF NOT EXISTS deleted_device_tokens_device ON deleted_device_tokens (device_id)",
-	"CREATE TABLE IF NOT EXISTS server_keys ("
-	" name TEXT PRIMARY KEY,"
-	" private_key TEXT NOT NULL,"
-	" public_key TEXT NOT NULL,"
-	" created_at BIGINT NOT NULL)",
-	"CREATE TABLE IF NOT EXISTS history_pruned (org_id TEXT PRIMARY KEY, revision BIGINT NOT NULL)",
-	"CREATE TABLE IF NOT EXISTS admin_pending (id TEXT PRIMARY KEY)",
 	"INSERT INTO meta (key, value) VALUES ('revision', 0) ON CONFLICT (key) DO NOTHING",
 	"INSERT INTO meta (key, value) VALUES ('pruned', 0) ON CONFLICT (key) DO NOTHING",
 };
@@ -246,13 +160,6 @@ static const struct {
 
 #define SCHEMA_VERSION ((int64_t)ARRAY_LEN(migrations))
 
-/* The device columns in the order read_device expects (as in SQLite). */
-#define DEVICE_COLS \
-	"d.id, d.org_id, o.name, d.hostname, d.public_key, d.tunnel_ip, d.endpoints, " \
-	"d.advertise_cidrs, d.exit_node_client, d.exit_node_status, d.os, d.version, " \
-	"d.last_seen, d.revision, d.created_at, o.prefix6, d.approved_cidrs, d.auto_approve"
-
-#define ORG_COLS "id, name, prefix, created_at, prefix6, exit_node_approval"
 
 #define TOKEN_COLS "t.id, t.kind, t.org_id, t.device_id, t.hash, t.created_at, t.expires_at, o.name"
 
@@ -674,6 +581,9 @@ static int migrate(struct store *s, int64_t *version_out)
 		goto err_rollback;
 	}
 	for (int64_t v = version; v < SCHEMA_VERSION; v++) {
+		for (size_t i = 0; v == 0 && i < store_tables_n; i++)
+			if ((err = exec_simple(s, "schema", store_tables[i])))
+				goto err_rollback;
 		for (size_t i = 0; i < migrations[v].n; i++)
 			if ((err = exec_simple(s, "schema", migrations[v].sql[i])))
 				goto err_rollback;
@@ -1093,8 +1003,8 @@ static int read_org(const PGresult *res, int row, struct org_rec *o)
 static int org_get(struct store *s, const char *id_or_name, struct org_rec *out)
 {
 	/* an id has a uuid's form and a name never has it: one or the other */
-	static const char by_id[] = "SELECT " ORG_COLS " FROM organizations WHERE id = $1";
-	static const char by_name[] = "SELECT " ORG_COLS " FROM organizations WHERE name = $1";
+	static const char by_id[] = "SELECT " STORE_ORG_COLS " FROM organizations WHERE id = $1";
+	static const char by_name[] = "SELECT " STORE_ORG_COLS " FROM organizations WHERE name = $1";
 	const char *p[] = { id_or_name };
 	PGresult *res;
 	int err;
@@ -1140,8 +1050,8 @@ out:
 
 static int pg_org_list(struct store *s, const char *only_id, struct org_rec **out, size_t *n)
 {
-	static const char sql_all[] = "SELECT " ORG_COLS " FROM organizations ORDER BY name";
-	static const char sql_one[] = "SELECT " ORG_COLS " FROM organizations WHERE id = $1 ORDER BY name";
+	static const char sql_all[] = "SELECT " STORE_ORG_COLS " FROM organizations ORDER BY name";
+	static const char sql_one[] = "SELECT " STORE_ORG_COLS " FROM organizations WHERE id = $1 ORDER BY name";
 	const char *p[] = { only_id };
 	struct org_rec *v = NULL;
 	PGresult *res = NULL;
@@ -1416,7 +1326,7 @@ static int pg_regkey_revoke(struct store *s, const char *id)
 
 /* ---- devices ---- */
 
-/* Reads DEVICE_COLS starting at column c (the events query has the same
+/* Reads STORE_DEVICE_COLS starting at column c (the events query has the same
  * columns, a constant for auto_approve). */
 static int read_device(const PGresult *res, int row, int c, struct device_rec *d)
 {
@@ -1499,7 +1409,7 @@ static int record_event(struct store *s, const char *id, enum event_type type, i
 		" hostname, public_key, tunnel_ip, endpoints, advertise_cidrs, exit_node_client,"
 		" exit_node_status, os, version, last_seen, created_at, approved_cidrs FROM d"
 		" RETURNING revision, org_id, device_id)"
-		" SELECT e.revision, e.org_id, pg_notify('" CHANNEL "', e.org_id), " DEVICE_COLS
+		" SELECT e.revision, e.org_id, pg_notify('" CHANNEL "', e.org_id), " STORE_DEVICE_COLS
 		" FROM e JOIN d ON d.id = e.device_id JOIN organizations o ON o.id = d.org_id";
 	char org_id[STORE_ID_LEN + 1];
 	struct num b;
@@ -1531,7 +1441,7 @@ static int record_event(struct store *s, const char *id, enum event_type type, i
 
 static int get_device(struct store *s, const char *id, struct device_rec *out)
 {
-	static const char sql[] = "SELECT " DEVICE_COLS
+	static const char sql[] = "SELECT " STORE_DEVICE_COLS
 		" FROM devices d JOIN organizations o ON o.id = d.org_id WHERE d.id = $1";
 	const char *p[] = { id };
 	PGresult *res;
@@ -1877,10 +1787,10 @@ static int current_revision(struct store *s, int64_t *rev)
 static int pg_device_page(struct store *s, const char *org_id, int64_t after, size_t limit,
 			  struct device_rec **out, size_t *n, int64_t *revision, int64_t *last)
 {
-	static const char sql_all[] = "SELECT " DEVICE_COLS ", d.tunnel_ip_num"
+	static const char sql_all[] = "SELECT " STORE_DEVICE_COLS ", d.tunnel_ip_num"
 		" FROM devices d JOIN organizations o ON o.id = d.org_id WHERE d.org_id = $1"
 		" ORDER BY d.tunnel_ip_num";
-	static const char sql_page[] = "SELECT " DEVICE_COLS ", d.tunnel_ip_num"
+	static const char sql_page[] = "SELECT " STORE_DEVICE_COLS ", d.tunnel_ip_num"
 		" FROM devices d JOIN organizations o ON o.id = d.org_id"
 		" WHERE d.org_id = $1 AND d.tunnel_ip_num > $2 ORDER BY d.tunnel_ip_num LIMIT $3";
 	struct num b1, b2;

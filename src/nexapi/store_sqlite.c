@@ -7,6 +7,7 @@
  * The schema uses only types and constraints that PostgreSQL also has
  * (TEXT, BIGINT, INTEGER, UNIQUE, REFERENCES). */
 #include "nexapi/store.h"
+#include "nexapi/store_schema.h"
 #include "nexapi/validate.h"
 
 #include <errno.h>
@@ -49,114 +50,12 @@ struct store {
 #define SCHEMA_VERSION 4
 #define SCHEMA_VERSION_TEXT "4"
 
-static const char *const schema[] = {
-	"CREATE TABLE IF NOT EXISTS meta ("
-	" key TEXT PRIMARY KEY,"
-	" value BIGINT NOT NULL)",
-	"CREATE TABLE IF NOT EXISTS organizations ("
-	" id TEXT PRIMARY KEY,"
-	" name TEXT NOT NULL UNIQUE,"
-	" prefix TEXT NOT NULL,"
-	" created_at BIGINT NOT NULL,"
-	" prefix6 TEXT,"
-	" exit_node_approval TEXT NOT NULL DEFAULT 'admin')",
-	"CREATE TABLE IF NOT EXISTS devices ("
-	" id TEXT PRIMARY KEY,"
-	" org_id TEXT NOT NULL REFERENCES organizations(id),"
-	" hostname TEXT NOT NULL,"
-	" public_key TEXT NOT NULL,"
-	" tunnel_ip TEXT NOT NULL,"
-	" tunnel_ip_num BIGINT NOT NULL,"
-	" endpoints TEXT NOT NULL,"
-	" advertise_cidrs TEXT NOT NULL,"
-	" exit_node_client INTEGER NOT NULL,"
-	" exit_node_status TEXT NOT NULL,"
-	" os TEXT NOT NULL,"
-	" version TEXT NOT NULL,"
-	" last_seen BIGINT,"
-	" revision BIGINT NOT NULL,"
-	" created_at BIGINT NOT NULL,"
-	" approved_cidrs TEXT NOT NULL DEFAULT '[]',"
-	" auto_approve INTEGER NOT NULL DEFAULT 0,"
-	" UNIQUE (org_id, public_key),"
-	" UNIQUE (org_id, tunnel_ip_num))",
-	"CREATE TABLE IF NOT EXISTS tokens ("
-	" id TEXT PRIMARY KEY,"
-	" kind TEXT NOT NULL,"
-	" org_id TEXT REFERENCES organizations(id),"
-	" device_id TEXT REFERENCES devices(id) ON DELETE CASCADE,"
-	" hash TEXT NOT NULL,"
-	" created_at BIGINT NOT NULL,"
-	" expires_at BIGINT)",
-	"CREATE INDEX IF NOT EXISTS tokens_device ON tokens (device_id)",
-	"CREATE INDEX IF NOT EXISTS tokens_org ON tokens (org_id)",
-	"CREATE TABLE IF NOT EXISTS reg_keys ("
-	" id TEXT PRIMARY KEY,"
-	" org_id TEXT NOT NULL REFERENCES organizations(id),"
-	" hash TEXT NOT NULL,"
-	" single_use INTEGER NOT NULL,"
-	" expires_at BIGINT,"
-	" used INTEGER NOT NULL,"
-	" revoked INTEGER NOT NULL,"
-	" created_at BIGINT NOT NULL,"
-	" auto_approve INTEGER NOT NULL DEFAULT 0,"
-	" used_by_public_key TEXT,"
-	" used_at BIGINT)",
-	"CREATE INDEX IF NOT EXISTS reg_keys_org ON reg_keys (org_id)",
-	"CREATE TABLE IF NOT EXISTS events ("
-	" revision BIGINT PRIMARY KEY,"
-	" org_id TEXT NOT NULL,"
-	" type INTEGER NOT NULL,"
-	" device_id TEXT NOT NULL,"
-	" hostname TEXT NOT NULL,"
-	" public_key TEXT NOT NULL,"
-	" tunnel_ip TEXT NOT NULL,"
-	" endpoints TEXT NOT NULL,"
-	" advertise_cidrs TEXT NOT NULL,"
-	" exit_node_client INTEGER NOT NULL,"
-	" exit_node_status TEXT NOT NULL,"
-	" os TEXT NOT NULL,"
-	" version TEXT NOT NULL,"
-	" last_seen BIGINT,"
-	" created_at BIGINT NOT NULL,"
-	" approved_cidrs TEXT NOT NULL DEFAULT '[]')",
-	"CREATE INDEX IF NOT EXISTS events_org ON events (org_id, revision)",
-	"CREATE TABLE IF NOT EXISTS deleted_devices ("
-	" id TEXT PRIMARY KEY,"
-	" org_id TEXT NOT NULL REFERENCES organizations(id),"
-	" deleted_at BIGINT NOT NULL)",
-	"CREATE INDEX IF NOT EXISTS deleted_devices_at ON deleted_devices (deleted_at)",
-	"CREATE TABLE IF NOT EXISTS deleted_device_tokens ("
-	" id TEXT PRIMARY KEY,"
-	" device_id TEXT NOT NULL REFERENCES deleted_devices(id) ON DELETE CASCADE,"
-	" hash TEXT NOT NULL,"
-	" created_at BIGINT NOT NULL)",
-	"CREATE INDEX IF NOT EXISTS deleted_device_tokens_device ON deleted_device_tokens (device_id)",
-	"CREATE TABLE IF NOT EXISTS server_keys ("
-	" name TEXT PRIMARY KEY,"
-	" private_key TEXT NOT NULL,"
-	" public_key TEXT NOT NULL,"
-	" created_at BIGINT NOT NULL)",
-	/* watch history is kept per organization: the revision up to which
-	 * an organization's events were dropped ('pruned' in meta: the floor
-	 * of every organization, from before this table) */
-	"CREATE TABLE IF NOT EXISTS history_pruned (org_id TEXT PRIMARY KEY, revision BIGINT NOT NULL)",
-	/* the admin token minted at first start whose file is not known to be
-	 * written yet (a crash in between: the next start replaces it) */
-	"CREATE TABLE IF NOT EXISTS admin_pending (id TEXT PRIMARY KEY)",
+static const char *const schema_meta[] = {
 	"INSERT INTO meta (key, value) VALUES ('schema', " SCHEMA_VERSION_TEXT ") ON CONFLICT (key) DO NOTHING",
 	"INSERT INTO meta (key, value) VALUES ('revision', 0) ON CONFLICT (key) DO NOTHING",
 	"INSERT INTO meta (key, value) VALUES ('pruned', 0) ON CONFLICT (key) DO NOTHING",
 };
 
-/* The device columns in the order read_device expects (the organization's
- * prefix6 last: tunnel_ip6 is derived from it, not stored). */
-#define DEVICE_COLS \
-	"d.id, d.org_id, o.name, d.hostname, d.public_key, d.tunnel_ip, d.endpoints, " \
-	"d.advertise_cidrs, d.exit_node_client, d.exit_node_status, d.os, d.version, " \
-	"d.last_seen, d.revision, d.created_at, o.prefix6, d.approved_cidrs, d.auto_approve"
-
-#define ORG_COLS "id, name, prefix, created_at, prefix6, exit_node_approval"
 
 static uint64_t db_errors;   /* every db_error (metrics) */
 
@@ -284,7 +183,7 @@ void store_events_free(struct event_rec *e, size_t n)
 	free(e);
 }
 
-/* Reads DEVICE_COLS starting at column `c` (the events query has the same
+/* Reads STORE_DEVICE_COLS starting at column `c` (the events query has the same
  * columns, a constant for auto_approve). */
 static int read_device(sqlite3_stmt *st, int c, struct device_rec *d)
 {
@@ -444,8 +343,8 @@ static int sq_open(const char *path, const struct store_options *opt, struct sto
 		goto err_close_db;
 	if (begin(s))
 		goto err_close_db;
-	for (size_t i = 0; i < sizeof(schema) / sizeof(schema[0]); i++) {
-		if (exec(s, schema[i])) {
+	for (size_t i = 0; i < store_tables_n + sizeof(schema_meta) / sizeof(schema_meta[0]); i++) {
+		if (exec(s, i < store_tables_n ? store_tables[i] : schema_meta[i - store_tables_n])) {
 			rollback(s);
 			goto err_close_db;
 		}
@@ -712,8 +611,8 @@ static void read_org(sqlite3_stmt *st, struct org_rec *o)
 static int sq_org_get(struct store *s, const char *id_or_name, struct org_rec *out)
 {
 	/* an id has a uuid's form and a name never has it: one or the other */
-	static const char by_id[] = "SELECT " ORG_COLS " FROM organizations WHERE id = ?";
-	static const char by_name[] = "SELECT " ORG_COLS " FROM organizations WHERE name = ?";
+	static const char by_id[] = "SELECT " STORE_ORG_COLS " FROM organizations WHERE id = ?";
+	static const char by_name[] = "SELECT " STORE_ORG_COLS " FROM organizations WHERE name = ?";
 	sqlite3_stmt *st = stmt(s, validate_uuid(id_or_name) == 0 ? by_id : by_name);
 	int rc;
 
@@ -765,9 +664,9 @@ err_rollback:
 static int sq_org_list(struct store *s, const char *only_id, struct org_rec **out, size_t *n)
 {
 	static const char sql_all[] =
-		"SELECT " ORG_COLS " FROM organizations ORDER BY name";
+		"SELECT " STORE_ORG_COLS " FROM organizations ORDER BY name";
 	static const char sql_one[] =
-		"SELECT " ORG_COLS " FROM organizations WHERE id = ? ORDER BY name";
+		"SELECT " STORE_ORG_COLS " FROM organizations WHERE id = ? ORDER BY name";
 	sqlite3_stmt *st = stmt(s, only_id ? sql_one : sql_all);
 	struct org_rec *v = NULL;
 	size_t len = 0, cap = 0;
@@ -1198,7 +1097,7 @@ static int record_event(struct store *s, const char *id, enum event_type type, i
 
 static int get_device(struct store *s, const char *id, struct device_rec *out)
 {
-	static const char sql[] = "SELECT " DEVICE_COLS
+	static const char sql[] = "SELECT " STORE_DEVICE_COLS
 		" FROM devices d JOIN organizations o ON o.id = d.org_id WHERE d.id = ?";
 	sqlite3_stmt *st = stmt(s, sql);
 	int rc;
@@ -1514,10 +1413,10 @@ static int current_revision(struct store *s, int64_t *rev)
 static int sq_device_page(struct store *s, const char *org_id, int64_t after, size_t limit,
 			  struct device_rec **out, size_t *n, int64_t *revision, int64_t *last)
 {
-	static const char sql_all[] = "SELECT " DEVICE_COLS ", d.tunnel_ip_num"
+	static const char sql_all[] = "SELECT " STORE_DEVICE_COLS ", d.tunnel_ip_num"
 		" FROM devices d JOIN organizations o ON o.id = d.org_id WHERE d.org_id = ?"
 		" ORDER BY d.tunnel_ip_num";
-	static const char sql_page[] = "SELECT " DEVICE_COLS ", d.tunnel_ip_num"
+	static const char sql_page[] = "SELECT " STORE_DEVICE_COLS ", d.tunnel_ip_num"
 		" FROM devices d JOIN organizations o ON o.id = d.org_id"
 		" WHERE d.org_id = ? AND d.tunnel_ip_num > ? ORDER BY d.tunnel_ip_num LIMIT ?";
 	struct device_rec *v = NULL;
