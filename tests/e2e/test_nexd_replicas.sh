@@ -4,7 +4,8 @@
 # addresses (dnsmasq); nexd and nexctl use the name. kill -9 of the replica
 # the devices talk to: the mesh keeps running, the devices keep syncing
 # through the other replica (a device enrolled afterwards is reached by
-# the others), and nexctl follows.
+# the others), and nexctl follows. The database away for a while: the
+# devices get 503s, keep their registration and mesh, and sync again.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/mesh.sh"
 source "$(dirname "$0")/lib_pg.sh"
@@ -71,6 +72,19 @@ wait "${REPLICA_PID[$DEAD]}" 2>/dev/null || true
 say "the mesh keeps running"
 mesh_ping dev1 dev2
 mesh_ping dev2 dev1
+
+say "the database goes away for a while: the devices keep their registration and their mesh"
+pg_down
+sleep 4
+mesh_ping dev1 dev2
+for h in dev1 dev2; do
+	! grep -q "registering again\|registration refused" "$TMPD/nexd-$h.log" ||
+		fail "$h dropped its registration while the database was away: $(tail -n 5 "$TMPD/nexd-$h.log")"
+	pid_alive "${NEXD_PID[$h]}" || fail "nexd on $h exited while the database was away"
+done
+grep -q "the database cannot be reached" "$TMPD/nexapi-$LIVE.log" ||
+	fail "$LIVE did not answer 503 while the database was away"
+pg_up
 
 say "the devices keep syncing through $LIVE: a device enrolled now is reached by both"
 nexd_start dev3 "$KEY"
