@@ -85,8 +85,7 @@ int auth_check(struct store *s, const char *header, struct auth *out, const char
 		int rc = ops->regkey_get(s, id, &k);
 
 		if (rc && rc != -ENOENT) {
-			*why = "the database cannot be reached; try again";
-			err = rc;
+			err = rc;   /* the store could not tell: the caller says so */
 			goto out;
 		}
 		if (rc)
@@ -99,8 +98,7 @@ int auth_check(struct store *s, const char *header, struct auth *out, const char
 		int rc = ops->token_get(s, id, &t);
 
 		if (rc && rc != -ENOENT) {
-			*why = "the database cannot be reached; try again";
-			err = rc;
+			err = rc;   /* the store could not tell: the caller says so */
 			goto out;
 		}
 		if (rc == -ENOENT && kind == TOKEN_DEVICE && ops->deleted_token_get(s, id, &t) == 0 &&

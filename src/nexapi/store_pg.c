@@ -989,8 +989,9 @@ out:
 	return leave(s, err);
 }
 
-static int read_org(const PGresult *res, int row, struct org_rec *o)
+static int read_org(const PGresult *res, int row, void *rec)
 {
+	struct org_rec *o = rec;
 	memset(o, 0, sizeof(*o));
 	col_copy(res, row, 0, o->id, sizeof(o->id));
 	col_copy(res, row, 1, o->name, sizeof(o->name));
@@ -1048,25 +1049,25 @@ out:
 	return leave(s, err);
 }
 
-static int pg_org_list(struct store *s, const char *only_id, struct org_rec **out, size_t *n)
+/* Runs sql and reads every row with read_row into a new array of
+ * `size`-byte records (*out, *n; NULL and 0 for none). */
+static int list_rows(struct store *s, const char *what, const char *sql, int n_params,
+		     const char *const *params, size_t size, int (*read_row)(const PGresult *, int, void *),
+		     void **out, size_t *n)
 {
-	static const char sql_all[] = "SELECT " STORE_ORG_COLS " FROM organizations ORDER BY name";
-	static const char sql_one[] = "SELECT " STORE_ORG_COLS " FROM organizations WHERE id = $1 ORDER BY name";
-	const char *p[] = { only_id };
-	struct org_rec *v = NULL;
 	PGresult *res = NULL;
+	char *v = NULL;
 	int err, rows = 0;
 
-	if ((err = enter(s)) ||
-	    (err = run(s, 0, "list organizations", only_id ? sql_one : sql_all, only_id ? 1 : 0, p, &res)))
+	if ((err = enter(s)) || (err = run(s, 0, what, sql, n_params, params, &res)))
 		goto out;
 	rows = PQntuples(res);
-	if (rows && !(v = calloc((size_t)rows, sizeof(*v)))) {
+	if (rows && !(v = calloc((size_t)rows, size))) {
 		err = -ENOMEM;
 		goto out;
 	}
 	for (int i = 0; i < rows; i++)
-		if ((err = read_org(res, i, &v[i])))
+		if ((err = read_row(res, i, v + (size_t)i * size)))
 			goto out;
 	*out = v;
 	*n = (size_t)rows;
@@ -1075,6 +1076,20 @@ out:
 	free(v);
 	PQclear(res);
 	return leave(s, err);
+}
+
+static int pg_org_list(struct store *s, const char *only_id, struct org_rec **out, size_t *n)
+{
+	static const char sql_all[] = "SELECT " STORE_ORG_COLS " FROM organizations ORDER BY name";
+	static const char sql_one[] = "SELECT " STORE_ORG_COLS " FROM organizations WHERE id = $1 ORDER BY name";
+	const char *p[] = { only_id };
+	void *v = NULL;
+	int err = list_rows(s, "list organizations", only_id ? sql_one : sql_all, only_id ? 1 : 0,
+			    p, sizeof(struct org_rec), read_org, &v, n);
+
+	if (!err)
+		*out = v;
+	return err;
 }
 
 static int pg_token_create(struct store *s, const struct token_rec *t, unsigned max_per_org)
@@ -1098,8 +1113,9 @@ out:
 	return leave(s, err);
 }
 
-static int read_token(const PGresult *res, int row, struct token_rec *out)
+static int read_token(const PGresult *res, int row, void *rec)
 {
+	struct token_rec *out = rec;
 	int err;
 
 	memset(out, 0, sizeof(*out));
@@ -1137,28 +1153,13 @@ static int pg_token_list(struct store *s, const char *org_id, struct token_rec *
 		" FROM tokens t JOIN organizations o ON o.id = t.org_id WHERE t.kind = 'o' AND t.org_id = $1"
 		" ORDER BY t.created_at DESC, t.id";
 	const char *p[] = { org_id };
-	struct token_rec *v = NULL;
-	PGresult *res = NULL;
-	int err, rows;
+	void *v = NULL;
+	int err = list_rows(s, "list tokens", org_id ? sql_org : sql_all, org_id ? 1 : 0,
+			    p, sizeof(struct token_rec), read_token, &v, n);
 
-	if ((err = enter(s)) ||
-	    (err = run(s, 0, "list tokens", org_id ? sql_org : sql_all, org_id ? 1 : 0, p, &res)))
-		goto out;
-	rows = PQntuples(res);
-	if (rows && !(v = calloc((size_t)rows, sizeof(*v)))) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (int i = 0; i < rows; i++)
-		if ((err = read_token(res, i, &v[i])))
-			goto out;
-	*out = v;
-	*n = (size_t)rows;
-	v = NULL;
-out:
-	free(v);
-	PQclear(res);
-	return leave(s, err);
+	if (!err)
+		*out = v;
+	return err;
 }
 
 static int pg_token_delete(struct store *s, const char *id)
@@ -1236,8 +1237,9 @@ out:
 	return leave(s, err);
 }
 
-static int read_regkey(const PGresult *res, int row, struct regkey_rec *k)
+static int read_regkey(const PGresult *res, int row, void *rec)
 {
+	struct regkey_rec *k = rec;
 	int err;
 
 	memset(k, 0, sizeof(*k));
@@ -1286,28 +1288,13 @@ static int pg_regkey_list(struct store *s, const char *org_id, struct regkey_rec
 		" FROM reg_keys k JOIN organizations o ON o.id = k.org_id WHERE k.org_id = $1"
 		" ORDER BY k.created_at DESC, k.id";
 	const char *p[] = { org_id };
-	struct regkey_rec *v = NULL;
-	PGresult *res = NULL;
-	int err, rows;
+	void *v = NULL;
+	int err = list_rows(s, "list reg keys", org_id ? sql_org : sql_all, org_id ? 1 : 0,
+			    p, sizeof(struct regkey_rec), read_regkey, &v, n);
 
-	if ((err = enter(s)) ||
-	    (err = run(s, 0, "list reg keys", org_id ? sql_org : sql_all, org_id ? 1 : 0, p, &res)))
-		goto out;
-	rows = PQntuples(res);
-	if (rows && !(v = calloc((size_t)rows, sizeof(*v)))) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (int i = 0; i < rows; i++)
-		if ((err = read_regkey(res, i, &v[i])))
-			goto out;
-	*out = v;
-	*n = (size_t)rows;
-	v = NULL;
-out:
-	free(v);
-	PQclear(res);
-	return leave(s, err);
+	if (!err)
+		*out = v;
+	return err;
 }
 
 static int pg_regkey_revoke(struct store *s, const char *id)

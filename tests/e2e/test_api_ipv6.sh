@@ -11,13 +11,6 @@ source "$(dirname "$0")/lib_api.sh"
 # The last commit whose nexapi wrote schema 1 (no organizations.prefix6).
 OLD_COMMIT=${OLD_COMMIT:-af06721}
 
-# db_query DB SQL: one value from the database (read only).
-db_query() {
-	python3 -c 'import sqlite3, sys
-c = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
-r = c.execute(sys.argv[2]).fetchone()
-print("" if r is None or r[0] is None else r[0])' "$1" "$2"
-}
 
 api_start v6
 say "organizations with and without prefix6"
@@ -108,7 +101,7 @@ assert_eq "prefix6 after restart" 2001:db8:6464::/64 "$(j .prefix6)"
 expect GET "/api/v1/devices/$D1" "$D1_TOKEN" "" 200
 assert_eq "tunnel_ip6 after restart" 2001:db8:6464::6464:1001 "$(j .tunnel_ip6)"
 [ "$API_STORE" != sqlite ] ||
-	assert_eq "schema version" 4 "$(db_query "$API_TMP/v6.db" "SELECT value FROM meta WHERE key = 'schema'")"
+	assert_eq "schema version" 4 "$(db_sql v6 "SELECT value FROM meta WHERE key = 'schema'")"
 api_stop
 
 if [ "$API_STORE" = sqlite ]; then   # the history of SQLite databases
@@ -155,14 +148,14 @@ c.execute("ALTER TABLE organizations DROP COLUMN prefix6")
 c.execute("UPDATE meta SET value = 1 WHERE key = '"'"'schema'"'"'")
 c.commit()' "$API_TMP/up.db"
 fi
-assert_eq "old schema version" 1 "$(db_query "$API_TMP/up.db" "SELECT value FROM meta WHERE key = 'schema'")"
+assert_eq "old schema version" 1 "$(db_sql up "SELECT value FROM meta WHERE key = 'schema'")"
 assert_eq "old table has no prefix6" 0 \
-	"$(db_query "$API_TMP/up.db" "SELECT COUNT(*) FROM pragma_table_info('organizations') WHERE name = 'prefix6'")"
+	"$(db_sql up "SELECT COUNT(*) FROM pragma_table_info('organizations') WHERE name = 'prefix6'")"
 
 NEXAPI=$NEW_NEXAPI
 api_start up
 grep -q 'schema upgraded from 1 to 4' "$API_LOG" || fail "no upgrade log line"
-assert_eq "upgraded schema version" 4 "$(db_query "$API_TMP/up.db" "SELECT value FROM meta WHERE key = 'schema'")"
+assert_eq "upgraded schema version" 4 "$(db_sql up "SELECT value FROM meta WHERE key = 'schema'")"
 expect GET /api/v1/organizations "$OLD_ADMIN" "" 200
 assert_eq "old organizations" "acme:100.100.16.0/20:null default:100.100.0.0/16:null" \
 	"$(j '[.[] | "\(.name):\(.prefix):\(.prefix6)"] | join(" ")')"

@@ -38,6 +38,21 @@ on() {
 	API_LOG=$API_TMP/$1.log
 }
 
+# watch_b REVISION: a watcher on replica b from REVISION, in the background
+# (WATCHER); watched: waits for its answer, in RESP, and MS, the time since
+# T0.
+watch_b() {
+	curl -s -o "$API_TMP/watch.json" -H "Authorization: Bearer $ADMIN" \
+		"$URL_b/api/v1/devices/watch?revision=$1&timeout=20" &
+	WATCHER=$!
+	sleep 0.5
+}
+watched() {
+	wait $WATCHER
+	MS=$((($(date +%s%N) - T0) / 1000000))
+	RESP=$(cat "$API_TMP/watch.json")
+}
+
 say "two replicas start at once on an empty database: one admin token"
 api_db mesh
 launch a
@@ -62,19 +77,13 @@ REUSE=$KEY
 on b
 expect GET /api/v1/devices "$ADMIN" "" 200
 REV=$(j .revision)
-curl -s -o "$API_TMP/watch.json" -H "Authorization: Bearer $ADMIN" \
-	"$URL_b/api/v1/devices/watch?revision=$REV&timeout=20" &
-WATCHER=$!
-sleep 0.5
+watch_b "$REV"
 on a
 T0=$(date +%s%N)
 register "$REUSE" through-a
 assert_eq "registered on a" 201 "$STATUS"
-wait $WATCHER
-T1=$(date +%s%N)
-RESP=$(cat "$API_TMP/watch.json")
+watched
 assert_eq "b's watcher saw it" "upsert:through-a" "$(j '[.events[] | "\(.type):\(.device.hostname)"] | join(" ")')"
-MS=$(((T1 - T0) / 1000000))
 [ "$MS" -lt 3000 ] || fail "the watcher woke after $MS ms"
 echo "    ok: b's watcher answered $MS ms after the registration on a (wakeup, not timeout)" >&2
 
@@ -132,10 +141,7 @@ for i in $(seq 1 50); do
 done
 grep -q 'change notifications lost' "$API_TMP/b.log" || fail "b did not notice the lost notifications"
 grep -q 'change notifications restored' "$API_TMP/b.log" || fail "b did not restore its notifications"
-curl -s -o "$API_TMP/watch2.json" -H "Authorization: Bearer $ADMIN" \
-	"$URL_b/api/v1/devices/watch?revision=$REV&timeout=20" &
-WATCHER=$!
-sleep 0.5
+watch_b "$REV"
 on a
 T0=$(date +%s%N)
 for i in 1 2 3; do
@@ -144,11 +150,9 @@ for i in 1 2 3; do
 	sleep 0.2   # a's first request after the cut may meet the dead connection
 done
 assert_eq "registered on a after the cut" 201 "$STATUS"
-wait $WATCHER
-T1=$(date +%s%N)
-RESP=$(cat "$API_TMP/watch2.json")
+watched
 assert_eq "b's watcher saw it" "upsert:after-cut" "$(j '[.events[] | "\(.type):\(.device.hostname)"] | join(" ")')"
-[ $(((T1 - T0) / 1000000)) -lt 3000 ] || fail "the watcher woke late"
+[ "$MS" -lt 3000 ] || fail "the watcher woke late"
 
 say "kill -9 of replica a: b keeps serving"
 kill -9 "$PID_a"
