@@ -28,7 +28,11 @@ CFLAGS  += -std=gnu11 $(OPT) -Wall -Wextra -Werror -Wshadow -Wno-unused-paramete
            -Wformat=2 -Wno-format-nonliteral -fno-strict-aliasing -D_GNU_SOURCE \
            -Isrc -MMD -MP $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS += $(EXTRA_LDFLAGS)
-LDLIBS  += $(PKG_LIBS) -lpthread -lm
+LDLIBS  += $(PKG_LIBS) -lslirp -llwip -lpthread -lm
+# The proxy's userspace stacks: libslirp's header needs nothing more (its
+# pkg-config file wants glib's headers, which we do not use); lwIP's headers
+# live in their own tree, given to src/proxy only and as system headers.
+LWIP_CFLAGS := -isystem /usr/include/lwip
 
 ifeq ($(V),1)
 Q :=
@@ -76,6 +80,7 @@ programs: $(PROG_BINS)
 tests: $(UNIT_BINS)
 tools: $(TOOL_BINS)
 
+$(BUILD)/obj/proxy/%.o: CFLAGS += $(LWIP_CFLAGS)
 $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")

@@ -8,7 +8,7 @@ PKGS=(
   build-essential clang lld llvm libclang-rt-14-dev pkg-config
   # libraries
   libsodium-dev libb2-dev libssl-dev libmnl-dev libnftables-dev libnftnl-dev
-  libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libgnutls28-dev libsqlite3-dev libpq-dev libcmocka-dev zlib1g-dev
+  libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libgnutls28-dev libsqlite3-dev libpq-dev libslirp-dev liblwip-dev libcmocka-dev zlib1g-dev
   # peers and tools for the end-to-end tests, the demo and the benchmarks
   wireguard-go wireguard-tools iperf3 coturn dnsmasq-base nftables iproute2
   iputils-ping curl openssl procps kmod jq python3 conntrack groff-base systemd debhelper dpkg-dev
