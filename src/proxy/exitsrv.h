@@ -23,7 +23,9 @@
 
 struct exitsrv;
 
-/* An IP packet for the mesh (a reply to a client); len <= mtu. */
+/* An IP packet for the mesh (a reply to a client); len <= mtu. Called from
+ * inside exitsrv_input and exitsrv_poll_done: it must not call back into
+ * this exit server. */
 typedef void (*exitsrv_out_fn)(void *ctx, const uint8_t *pkt, size_t len);
 
 struct exitsrv_config {
@@ -31,7 +33,8 @@ struct exitsrv_config {
 	struct cidr mesh4;             /* the organization's IPv4 prefix */
 	bool allow_lan;
 	unsigned mtu;                  /* the device's MTU */
-	unsigned max_flows;            /* refuse new flows beyond (0: no limit) */
+	unsigned max_flows;            /* refuse new flows beyond (0: the built-in
+	                                  cap of 65536) */
 	exitsrv_out_fn out;
 	void *ctx;
 };
@@ -48,9 +51,21 @@ void exitsrv_poll_prepare(struct exitsrv *x, struct pollvec *pv, int *timeout_ms
 void exitsrv_poll_done(struct exitsrv *x, const struct pollvec *pv, bool error);
 
 struct exitsrv_stats {
-	uint64_t in_packets, out_packets;
-	uint64_t refused;              /* dropped by the rules above */
-	unsigned flows;                /* host sockets open now */
+	uint64_t in_packets;           /* every packet given to exitsrv_input */
+	uint64_t out_packets;          /* every packet given to out */
+	/* Dropped by exitsrv_input: malformed IPv4 (header, lengths, header
+	 * checksum), fragments, the rules above, protocols other than TCP, UDP
+	 * and ICMP echo (echo only while this user may open unprivileged ICMP
+	 * sockets, else slirp would send a UDP datagram to port 7 instead),
+	 * port 0, and new flows beyond max_flows. */
+	uint64_t refused;
+	/* Flows let through and not yet over, an estimate of slirp's host
+	 * sockets counted as slirp opens them: a TCP connection from its SYN
+	 * until RST or FIN both ways (or 2 h idle, 180 s if never answered); a
+	 * client's UDP source address and port (slirp's socket is per source,
+	 * to any destination) until 240 s idle; an ICMP echo request until its
+	 * reply (or 240 s). */
+	unsigned flows;
 };
 void exitsrv_get_stats(const struct exitsrv *x, struct exitsrv_stats *out);
 
