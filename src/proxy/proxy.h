@@ -94,8 +94,18 @@ struct proxy_stats {
 	unsigned exit_flows;           /* the exit server's, when an exit node */
 	uint64_t rx_packets, tx_packets;   /* on the endpoint */
 	uint64_t dropped;              /* not for us, not allowed, or the endpoint full */
+	bool via_exit;                 /* as proxy_set_exit last said */
 };
 void proxy_get_stats(struct proxy *p, struct proxy_stats *out);
+
+/* A prober's way into the mesh (nexd's peer health checks, which cannot
+ * open raw sockets here): one end of a SOCK_SEQPACKET pair carrying whole
+ * IPv4 packets. A packet written to it goes to the mesh as it is when it is
+ * an ICMP echo request from our tunnel address (anything else is dropped);
+ * every ICMP echo reply to our address with ICMP id `id` is copied to it.
+ * One prober at a time (a second call replaces the first). The caller owns
+ * the fd. -errno. */
+int proxy_probe_socket(struct proxy *p, uint16_t id);
 
 /* Stops the threads, closes every flow, listener and the endpoint. */
 void proxy_stop(struct proxy *p);
