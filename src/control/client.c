@@ -44,7 +44,7 @@ json_t *control_call(const char *path, const char *command, json_t *args, char *
 		if (errno == ENOENT || errno == ECONNREFUSED)
 			snprintf(err, errlen, "nexd is not running (no agent listening on %s)", path);
 		else if (errno == EACCES || errno == EPERM)
-			snprintf(err, errlen, "permission denied on %s: run as root", path);
+			snprintf(err, errlen, "permission denied on %s: run as root (or as the user that runs nexd proxy)", path);
 		else
 			snprintf(err, errlen, "cannot connect to %s: %s", path, strerror(errno));
 		goto out;

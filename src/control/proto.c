@@ -17,6 +17,9 @@ const char *const control_command_names[CONTROL_CMD_COUNT] = {
 	[CONTROL_CMD_EXIT_NODE_ENABLE] = "exit-node-enable",
 	[CONTROL_CMD_EXIT_NODE_DISABLE] = "exit-node-disable",
 	[CONTROL_CMD_EXIT_NODE_LIST] = "exit-node-list",
+	[CONTROL_CMD_PROXY_LIST] = "proxy-list",
+	[CONTROL_CMD_PROXY_ADD] = "proxy-add",
+	[CONTROL_CMD_PROXY_REMOVE] = "proxy-remove",
 };
 
 int control_command_lookup(const char *name)

@@ -133,12 +133,18 @@ int agent_start(struct agent **out, const struct nexd_options *o, char *err, siz
 		snprintf(err, errlen, "cannot initialise cryptography: %s", strerror(-r));
 		return r;
 	}
+	if (o->proxy) {
+		/* nothing of ours on the host to recover */
+		lc.drv = &wg_driver_endpoint;
+		goto driver_chosen;
+	}
 	r = recover_leftovers(o->interface, a->state.dir, err, errlen);
 	if (r)
 		return r;
 	lc.drv = wgdrv_choose(o->wg_backend, err, errlen);
 	if (!lc.drv)
 		return -ENODEV;
+driver_chosen:
 	r = evq_new(&a->q);
 	if (r) {
 		snprintf(err, errlen, "out of memory");
@@ -153,7 +159,7 @@ int agent_start(struct agent **out, const struct nexd_options *o, char *err, siz
 	fixed.exit_node = o->router_exit_node;
 	status_board_init(&a->board, &fixed);
 	a->board_ready = true;
-	a->cmds = (struct control_cmds){ .board = &a->board,
+	a->cmds = (struct control_cmds){ .board = &a->board, .opt = &a->opt,
 					 .w = { .q = a->q, .stopping = &a->stopping, .stop_fd = a->stop_fd } };
 	r = control_server_start(&a->control, o->unix_socket, control_cmds_handle, &a->cmds);
 	if (r) {
@@ -174,7 +180,10 @@ int agent_start(struct agent **out, const struct nexd_options *o, char *err, siz
 		}
 		log_info("metrics on http://%s/metrics", bound);
 	}
-	log_info("nexd %s starting for interface %s", NEXODUS_VERSION, o->interface);
+	if (o->proxy)
+		log_info("nexd %s starting as a proxy (no interface; uid %u)", NEXODUS_VERSION, (unsigned)getuid());
+	else
+		log_info("nexd %s starting for interface %s", NEXODUS_VERSION, o->interface);
 
 	{
 		struct discovery_config dc = { .service_url = o->service_url, .stun_servers = o->stun_servers,
@@ -183,11 +192,8 @@ int agent_start(struct agent **out, const struct nexd_options *o, char *err, siz
 		if (r)
 			return r;
 	}
-	r = start_workers(a, &first.u.endpoints, err, errlen);
-	if (r)
-		return r;
-	evq_post(a->q, &first);
-
+	/* the loop before the workers: what it cannot set up (nexd proxy: a
+	 * rule's port taken) fails the start before anything is registered */
 	lc.opt = &a->opt;
 	lc.state = &a->state;
 	subscription_load(a->state.dir, o, &lc.sub);
@@ -195,11 +201,15 @@ int agent_start(struct agent **out, const struct nexd_options *o, char *err, siz
 	lc.q = a->q;
 	lc.stopping = &a->stopping;
 	lc.stop_fd = a->stop_fd;
-	lc.apisync = a->apisync;
-	lc.report = a->report;
-	lc.discovery = a->discovery;
-	lc.relay = a->relay;
-	return loop_new(&a->loop, &lc, err, errlen);
+	r = loop_new(&a->loop, &lc, err, errlen);
+	if (r)
+		return r;
+	r = start_workers(a, &first.u.endpoints, err, errlen);
+	if (r)
+		return r;
+	loop_attach_workers(a->loop, a->apisync, a->report, a->discovery, a->relay);
+	evq_post(a->q, &first);
+	return 0;
 }
 
 int agent_run(struct agent *a)

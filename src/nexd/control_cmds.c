@@ -3,9 +3,12 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 
 #include "common/key.h"
+#include "common/log.h"
 #include "common/version.h"
+#include "proxy/proxy.h"
 
 #define CONTROL_APPLY_WAIT_MS 3000
 
@@ -227,6 +230,121 @@ static json_t *cmd_exit_list(struct control_cmds *cc, const json_t *args, char *
 	return list;
 }
 
+/* ---- nexd proxy's rules ------------------------------------------------- */
+
+static struct proxy *proxy_of(struct control_cmds *cc, char *err, size_t errlen)
+{
+	struct proxy *p;
+
+	pthread_mutex_lock(&cc->board->lock);
+	p = cc->board->proxy;
+	pthread_mutex_unlock(&cc->board->lock);
+	if (!p)
+		snprintf(err, errlen, "nexd is not running as a proxy (nexd proxy)");
+	return p;
+}
+
+static const char *dir_name(enum proxy_dir d)
+{
+	return d == PROXY_INGRESS ? "ingress" : "egress";
+}
+
+/* args {"direction":"ingress"|"egress","rule":TEXT} */
+static int rule_arg(const json_t *args, struct proxy_rule *r, char *err, size_t errlen)
+{
+	const char *dir = json_string_value(json_object_get(args, "direction"));
+	const json_t *text = json_object_get(args, "rule");
+	char why[PROXY_RULE_WHY_MAX];
+	enum proxy_dir d;
+
+	if (dir && !strcmp(dir, "ingress"))
+		d = PROXY_INGRESS;
+	else if (dir && !strcmp(dir, "egress"))
+		d = PROXY_EGRESS;
+	else {
+		snprintf(err, errlen, "direction must be \"ingress\" or \"egress\"");
+		return -EINVAL;
+	}
+	if (!json_is_string(text)) {
+		snprintf(err, errlen, "rule missing");
+		return -EINVAL;
+	}
+	if (proxy_rule_parse(json_string_value(text), json_string_length(text), d, r, why, sizeof(why))) {
+		snprintf(err, errlen, "%s", why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static json_t *cmd_proxy_list(struct control_cmds *cc, const json_t *args, char *err, size_t errlen)
+{
+	struct proxy *p = proxy_of(cc, err, errlen);
+	struct proxy_rule_info *info = NULL;
+	struct proxy_stats st;
+	json_t *rules, *out;
+	char socks[ADDR_ENDPOINT_STRLEN] = "";
+	int n;
+
+	if (!p)
+		return NULL;
+	n = proxy_list_rules(p, &info);
+	if (n < 0) {
+		snprintf(err, errlen, "%s", strerror(-n));
+		return NULL;
+	}
+	proxy_get_stats(p, &st);
+	rules = json_array();
+	for (int i = 0; rules && i < n; i++) {
+		char text[PROXY_RULE_STRLEN];
+
+		if (proxy_rule_format(&info[i].rule, text, sizeof(text)) < 0)
+			continue;
+		json_array_append_new(rules, json_pack("{s:s, s:s, s:I, s:I, s:I}", "direction",
+						       dir_name(info[i].rule.dir), "rule", text, "flows",
+						       (json_int_t)info[i].flows, "total", (json_int_t)info[i].total,
+						       "refused", (json_int_t)info[i].refused));
+	}
+	free(info);
+	if (cc->opt && cc->opt->has_socks5)
+		addr_endpoint_format(&cc->opt->socks5, socks);
+	out = json_pack("{s:o, s:o, s:b, s:b, s:I}", "rules", rules ? rules : json_array(), "socks5",
+			socks[0] ? json_string(socks) : json_null(), "exit_node", cc->opt && cc->opt->router_exit_node,
+			"via_exit", st.via_exit, "flows", (json_int_t)st.flows);
+	return out;
+}
+
+static json_t *cmd_proxy_add(struct control_cmds *cc, const json_t *args, char *err, size_t errlen)
+{
+	struct proxy *p = proxy_of(cc, err, errlen);
+	struct proxy_rule r;
+	char text[PROXY_RULE_STRLEN];
+
+	if (!p || rule_arg(args, &r, err, errlen))
+		return NULL;
+	if (proxy_add_rule(p, &r, err, errlen))
+		return NULL;
+	proxy_rule_format(&r, text, sizeof(text));
+	log_info("proxy: rule added by nexctl: %s %s", dir_name(r.dir), text);
+	return json_pack("{s:s, s:s}", "direction", dir_name(r.dir), "rule", text);
+}
+
+static json_t *cmd_proxy_remove(struct control_cmds *cc, const json_t *args, char *err, size_t errlen)
+{
+	struct proxy *p = proxy_of(cc, err, errlen);
+	struct proxy_rule r;
+	char text[PROXY_RULE_STRLEN];
+
+	if (!p || rule_arg(args, &r, err, errlen))
+		return NULL;
+	proxy_rule_format(&r, text, sizeof(text));
+	if (proxy_remove_rule(p, &r)) {
+		snprintf(err, errlen, "no such rule: %s %s", dir_name(r.dir), text);
+		return NULL;
+	}
+	log_info("proxy: rule removed by nexctl: %s %s", dir_name(r.dir), text);
+	return json_object();
+}
+
 /* Indexed by enum control_command. */
 static const cmd_fn commands[CONTROL_CMD_COUNT] = {
 	[CONTROL_CMD_VERSION] = cmd_version,
@@ -235,6 +353,9 @@ static const cmd_fn commands[CONTROL_CMD_COUNT] = {
 	[CONTROL_CMD_EXIT_NODE_ENABLE] = cmd_exit_enable,
 	[CONTROL_CMD_EXIT_NODE_DISABLE] = cmd_exit_disable,
 	[CONTROL_CMD_EXIT_NODE_LIST] = cmd_exit_list,
+	[CONTROL_CMD_PROXY_LIST] = cmd_proxy_list,
+	[CONTROL_CMD_PROXY_ADD] = cmd_proxy_add,
+	[CONTROL_CMD_PROXY_REMOVE] = cmd_proxy_remove,
 };
 
 json_t *control_cmds_handle(void *ctx, const struct control_request *req, char *err, size_t errlen)

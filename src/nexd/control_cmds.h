@@ -10,11 +10,13 @@
 
 #include "control/control.h"
 #include "nexd/events.h"
+#include "nexd/options.h"
 #include "nexd/status.h"
 
 struct control_cmds {
 	struct status_board *board;
 	struct worker w;                 /* where EV_CONTROL goes */
+	const struct nexd_options *opt;  /* (nexd proxy) the SOCKS address, exit node */
 };
 
 /* A control_handler_fn (control_server.h) with ctx a struct control_cmds. */

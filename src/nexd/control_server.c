@@ -90,7 +90,7 @@ static void serve_connection(struct control_server *s, int fd)
 	}
 	if (!unixsock_cred_allowed(&cred)) {
 		log_warn("control: refused a request from uid %u (pid %d)", cred.uid, cred.pid);
-		reply(fd, NULL, "permission denied: the control socket is for root only");
+		reply(fd, NULL, "permission denied: the control socket is for root and the user nexd runs as");
 		return;
 	}
 	n = read_request(fd, buf, sizeof(buf) - 1);

@@ -87,6 +87,8 @@ static int apply_table(struct exit_client *xc, char *err, size_t errlen)
 	char *script = NULL;
 	int r;
 
+	if (xc->env.rootless)
+		return 0;
 	p.ifname = xc->env.ifname;
 	p.uplink = xc->uplink[0] ? xc->uplink : NULL;
 	p.mesh4 = xc->mesh4;
@@ -121,6 +123,12 @@ static void teardown(struct exit_client *xc)
 	unsigned removed = 0;
 	int r;
 
+	if (xc->env.rootless) {
+		xc->installed = false;
+		xc->has_current = false;
+		log_info("exit client: destinations outside the mesh are refused again");
+		return;
+	}
 	r = policy_remove(xc->env.nl, &removed);
 	if (r)
 		log_warn("exit client: removing the policy rules: %s", strerror(-r));
@@ -143,6 +151,12 @@ static int install(struct exit_client *xc, const struct exit_client_input *in, c
 {
 	int r;
 
+	if (xc->env.rootless) {
+		xc->installed = true;
+		xc->has_current = false;
+		log_info("exit client: subscribed; destinations outside the mesh go through the exit node");
+		return 0;
+	}
 	subscription_marker_set(xc->env.state_dir, true);
 	r = journal_sysctl_set(xc->env.journal, "net/ipv4/conf/all/src_valid_mark", "1");
 	if (r) {
@@ -221,6 +235,8 @@ static void follow(struct exit_client *xc, const struct exit_client_input *in)
 	unsigned uplink_idx = 0;
 	int r;
 
+	if (xc->env.rootless)
+		return;
 	if (in->routes_changed) {
 		char uplink[IF_NAMESIZE] = "";
 
@@ -266,7 +282,7 @@ unsigned exit_client_step(struct exit_client *xc, const struct exit_client_input
 	}
 	if (!xc->installed && !x->wanted)
 		xc->error[0] = 0;
-	if (!xc->installed && x->wanted && in->oob && in->now_ns >= xc->retry_after_ns) {
+	if (!xc->installed && x->wanted && (in->oob || xc->env.rootless) && in->now_ns >= xc->retry_after_ns) {
 		if (install(xc, in, xc->error, sizeof(xc->error)) == 0) {
 			xc->error[0] = 0;
 			done |= EXIT_CLIENT_ROUTING | EXIT_CLIENT_INSTALLED;

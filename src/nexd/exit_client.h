@@ -29,6 +29,10 @@ struct exit_client_env {
 	unsigned ifindex;
 	const char *ifname;
 	const char *state_dir;
+	/* nexd proxy: nothing on the host (no table, rules, marks, sysctls or
+	 * marker); the choice of exit node alone, whose peer gets the default
+	 * routes and whose use the proxy learns from exit_client_current. */
+	bool rootless;
 };
 
 struct exit_client_input {

@@ -36,6 +36,9 @@ struct health {
 	int stop_fd;
 	uint16_t id;
 	uint16_t next_seq;
+	bool packets;                    /* whole IPv4 packets (health_start_packets) */
+	bool has_src;
+	uint8_t src[4];
 	pthread_t thread;
 	char ifname[16];
 	void (*notify)(void *ctx);
@@ -96,6 +99,38 @@ static void notify(struct health *h)
 		fn(ctx);
 }
 
+/* An IPv4 header before the ICMP message, as the kernel would add it. */
+static bool send_packet(struct health *h, const uint8_t dst[4], const uint8_t *icmp, size_t len)
+{
+	uint8_t pkt[20 + 16];
+	uint16_t c;
+
+	if (!h->has_src || len > sizeof(pkt) - 20)
+		return false;
+	memset(pkt, 0, 20);
+	pkt[0] = 0x45;
+	pkt[2] = (uint8_t)((20 + len) >> 8);
+	pkt[3] = (uint8_t)(20 + len);
+	pkt[6] = 0x40;                   /* DF */
+	pkt[8] = 64;                     /* TTL */
+	pkt[9] = IPPROTO_ICMP;
+	memcpy(pkt + 12, h->src, 4);
+	memcpy(pkt + 16, dst, 4);
+	c = checksum(pkt, 20);
+	pkt[10] = (uint8_t)(c >> 8);
+	pkt[11] = (uint8_t)c;
+	memcpy(pkt + 20, icmp, len);
+	return send(h->fd, pkt, 20 + len, MSG_DONTWAIT) == (ssize_t)(20 + len);
+}
+
+void health_set_source(struct health *h, const uint8_t src[4])
+{
+	pthread_mutex_lock(&h->lock);
+	memcpy(h->src, src, 4);
+	h->has_src = true;
+	pthread_mutex_unlock(&h->lock);
+}
+
 static void send_round(struct health *h)
 {
 	uint64_t now = time_now_ns();
@@ -123,8 +158,13 @@ static void send_round(struct health *h)
 		pkt[2] = (uint8_t)(c >> 8);
 		pkt[3] = (uint8_t)c;
 		memcpy(&to.sin_addr, p->target.ip, 4);
-		if (sendto(h->fd, pkt, sizeof(pkt), MSG_DONTWAIT, (struct sockaddr *)&to, sizeof(to)) == sizeof(pkt))
+		if (h->packets) {
+			if (send_packet(h, p->target.ip, pkt, sizeof(pkt)))
+				p->sent_ns = now;
+		} else if (sendto(h->fd, pkt, sizeof(pkt), MSG_DONTWAIT, (struct sockaddr *)&to, sizeof(to)) ==
+			   sizeof(pkt)) {
 			p->sent_ns = now;
+		}
 	}
 	pthread_mutex_unlock(&h->lock);
 	if (flipped)
@@ -141,7 +181,7 @@ static void receive_replies(struct health *h)
 		ssize_t n = recv(h->fd, buf, sizeof(buf), MSG_DONTWAIT);
 		uint64_t now;
 
-		if (n < 0)
+		if (n <= 0)          /* 0: the stack closed its end (packets) */
 			return;
 		if (!health_parse_reply(buf, (size_t)n, h->id, src, &seq))
 			continue;
@@ -177,9 +217,10 @@ static void *health_thread(void *arg)
 {
 	struct health *h = arg;
 	uint64_t next = time_now_ns();
+	bool gone = false;
 
 	for (;;) {
-		struct pollfd p[2] = { { .fd = h->fd, .events = POLLIN }, { .fd = h->stop_fd, .events = POLLIN } };
+		struct pollfd p[2] = { { .fd = gone ? -1 : h->fd, .events = POLLIN }, { .fd = h->stop_fd, .events = POLLIN } };
 		uint64_t now = time_now_ns();
 		int timeout;
 
@@ -194,36 +235,35 @@ static void *health_thread(void *arg)
 			break;
 		if (p[0].revents & POLLIN)
 			receive_replies(h);
+		/* the stack's end closed (nexd proxy stopping): wait for stop */
+		if (p[0].revents & (POLLHUP | POLLERR) && h->packets)
+			gone = true;
 	}
 	return NULL;
 }
 
-int health_start(struct health **out, const char *ifname)
+/* Starts the thread on fd (the prober's from now on, closed on failure). */
+static int start(struct health **out, int fd, bool packets, uint16_t id, const char *ifname)
 {
 	struct health *h = calloc(1, sizeof(*h));
 	int r;
 
-	if (!h)
+	if (!h) {
+		close(fd);
 		return -ENOMEM;
+	}
 	pthread_mutex_init(&h->lock, NULL);
 	keyindex_init(&h->by_key, sizeof(struct probe), offsetof(struct probe, target.public_key), 32);
 	keyindex_init(&h->by_ip, sizeof(struct probe), offsetof(struct probe, target.ip), 4);
 	snprintf(h->ifname, sizeof(h->ifname), "%s", ifname);
-	h->fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_ICMP);
-	if (h->fd < 0) {
-		r = -errno;
-		goto err_free;
-	}
-	if (setsockopt(h->fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname)) < 0) {
-		r = -errno;
-		goto err_close;
-	}
+	h->fd = fd;
+	h->packets = packets;
 	h->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (h->stop_fd < 0) {
 		r = -errno;
 		goto err_close;
 	}
-	h->id = (uint16_t)(getpid() ^ 0x6e78);
+	h->id = id;
 	r = -pthread_create(&h->thread, NULL, health_thread, h);
 	if (r)
 		goto err_close_stop;
@@ -234,12 +274,31 @@ err_close_stop:
 	close(h->stop_fd);
 err_close:
 	close(h->fd);
-err_free:
 	pthread_mutex_destroy(&h->lock);
 	keyindex_release(&h->by_key);
 	keyindex_release(&h->by_ip);
 	free(h);
 	return r;
+}
+
+int health_start(struct health **out, const char *ifname)
+{
+	int fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_ICMP);
+
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname)) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	return start(out, fd, false, (uint16_t)(getpid() ^ 0x6e78), ifname);
+}
+
+int health_start_packets(struct health **out, int fd, uint16_t id)
+{
+	return start(out, fd, true, id, "proxy");
 }
 
 int health_set_targets(struct health *h, const struct health_target *t, size_t n)

@@ -28,6 +28,13 @@ struct health_result {
 struct health;
 
 int health_start(struct health **out, const char *ifname);
+/* nexd proxy (no raw sockets): probes as whole IPv4 packets on fd (a
+ * SOCK_SEQPACKET socket into the userspace stack, proxy_probe_socket),
+ * which the prober owns from now on; from source address src, set with
+ * health_set_source once known (nothing is sent before). id: the ICMP id
+ * the stack hands back. */
+int health_start_packets(struct health **out, int fd, uint16_t id);
+void health_set_source(struct health *h, const uint8_t src[4]);
 /* Called on the prober's thread when a peer's reachable flag flips. */
 void health_set_notify(struct health *h, void (*fn)(void *ctx), void *ctx);
 /* Replaces the set of probed peers; results of kept peers are kept. */

@@ -26,6 +26,8 @@
 #include "nexd/netlink.h"
 #include "nexd/path.h"
 #include "nexd/recover.h"
+#include "nexd/rootless.h"
+#include "proxy/proxy.h"
 
 #define LOOP_TICK_MS 1000
 
@@ -65,6 +67,10 @@ struct loop {
 
 	struct path_table paths;         /* each peer's path choice */
 
+	struct proxy *px;                /* nexd proxy: the userspace stack */
+	bool via_exit;                   /* as last told to it */
+	char fatal_msg[EV_TEXT_MAX];
+
 	bool fatal;
 	int exit_code;
 };
@@ -80,6 +86,7 @@ static void fail(struct loop *l, int status, const char *fmt, ...)
 	va_end(ap);
 	log_error("%s", msg);
 	if (!l->fatal) {
+		snprintf(l->fatal_msg, sizeof(l->fatal_msg), "%s", msg);
 		l->fatal = true;
 		l->exit_code = status;
 	}
@@ -102,6 +109,46 @@ static bool health_view(void *ctx, const uint8_t key[32], struct health_result *
 	return l->health && health_get(l->health, key, out);
 }
 
+#define PROBE_ICMP_ID 0x6e78
+
+/* nexd proxy: the device's packet endpoint goes to the userspace stack;
+ * no link, prober socket or host tables. */
+static int bring_up_rootless(struct loop *l)
+{
+	const struct nexd_options *o = l->opt;
+	struct exit_client_env env = { .drv = l->cfg.drv, .dev = l->dev, .ifname = o->interface,
+				       .state_dir = l->cfg.state->dir, .rootless = true };
+	char err[512];
+	int fd, r;
+
+	fd = l->cfg.drv->take_endpoint(l->dev);
+	if (fd < 0) {
+		fail(l, 1, "cannot take the packet endpoint: %s", strerror(-fd));
+		return fd;
+	}
+	r = rootless_start(&l->px, o, fd, err, sizeof(err));
+	if (r) {
+		fail(l, 1, "%s", err);
+		return r;
+	}
+	status_set_proxy(l->cfg.board, l->px);
+	fd = proxy_probe_socket(l->px, PROBE_ICMP_ID);
+	r = fd < 0 ? fd : health_start_packets(&l->health, fd, PROBE_ICMP_ID);
+	if (r) {
+		fail(l, 1, "cannot start the peer prober: %s", strerror(-r));
+		return r;
+	}
+	health_set_notify(l->health, on_health_change, l);
+	r = exit_client_new(&l->xc, &env);
+	if (r) {
+		fail(l, 1, "exit client: %s", strerror(-r));
+		return r;
+	}
+	status_set_interface(l->cfg.board, l->cfg.drv, l->dev, l->health);
+	log_info("proxy is up (port %u, userspace WireGuard and TCP/IP, no interface)", o->listen_port);
+	return 0;
+}
+
 /* Creates the interface and everything that lives on it: device, link up,
  * prober, exit-node client, STUN through it. */
 static int bring_up(struct loop *l)
@@ -122,6 +169,8 @@ static int bring_up(struct loop *l)
 	}
 	if (l->cfg.drv->remove_stale)
 		recover_mark_link(l->cfg.state->dir, o->interface, true);
+	if (o->proxy)
+		return bring_up_rootless(l);
 	l->ifindex = (unsigned)l->cfg.drv->ifindex(l->dev);
 	r = nl_link_set_up(l->nl, l->ifindex, true);
 	if (r) {
@@ -214,6 +263,12 @@ static void on_org(struct loop *l)
 
 	if (!l->dev)
 		return;
+	if (l->px) {
+		rootless_set_addresses(l->px, self, &l->m.prefix, l->m.has_prefix6, &l->m.prefix6);
+		if (self->tunnel_family == AF_INET)
+			health_set_source(l->health, self->tunnel_ip);
+		return;
+	}
 	addr.family = self->tunnel_family;
 	memcpy(addr.addr, self->tunnel_ip, 16);
 	addr.prefix = addr.family == AF_INET ? 32 : 128;
@@ -470,6 +525,8 @@ static void set_probes(struct loop *l, const struct desired *d)
 {
 	struct health_target *copy;
 
+	if (!l->health)
+		return;
 	if (d->n_targets == l->n_probed &&
 	    (!d->n_targets || !memcmp(d->targets, l->probed, d->n_targets * sizeof(d->targets[0]))))
 		return;
@@ -483,6 +540,10 @@ static void set_probes(struct loop *l, const struct desired *d)
 	l->probed = copy;
 	l->n_probed = d->n_targets;
 }
+
+/* A rootless exit node's line in its record (there is no firewall of ours
+ * to check: it forwards nothing, it re-dials). */
+#define PROXY_EXIT_STATUS "exit node: forwarding (rootless, from this host's sockets)"
 
 static bool advertises(const struct api_device *d, int family)
 {
@@ -519,6 +580,10 @@ static void want_report(struct loop *l, const struct desired *d)
 		if (!l->opt->router_exit_node && l->dev && strcmp(self->exit_node_status, l->exit_status)) {
 			f.has_status = true;
 			snprintf(f.status, sizeof(f.status), "%s", l->exit_status);
+		}
+		if (l->px && l->opt->router_exit_node && strcmp(self->exit_node_status, PROXY_EXIT_STATUS)) {
+			f.has_status = true;
+			snprintf(f.status, sizeof(f.status), "%s", PROXY_EXIT_STATUS);
 		}
 		if (l->node) {
 			char st[sizeof(f.status)];
@@ -786,6 +851,15 @@ static void reconcile(struct loop *l)
 					!strncmp(status, "waiting", 7) ? LOG_LEVEL_WARN : LOG_LEVEL_INFO,
 				"exit client: %s", status);
 		snprintf(l->exit_status, sizeof(l->exit_status), "%s", status);
+		if (l->px) {
+			uint8_t cur[32];
+			bool via = exit_client_installed(l->xc) && exit_client_current(l->xc, cur);
+
+			if (via != l->via_exit) {
+				proxy_set_exit(l->px, via);
+				l->via_exit = via;
+			}
+		}
 	}
 	if (l->dev && l->m.listed) {
 		converge_wg(l, &d);
@@ -803,6 +877,17 @@ static void reconcile(struct loop *l)
 
 /* ---- the loop ----------------------------------------------------------- */
 
+void loop_attach_workers(struct loop *l, struct apisync *apisync, struct report *report, struct discovery *discovery,
+			 struct relay *relay)
+{
+	l->cfg.apisync = apisync;
+	l->cfg.report = report;
+	l->cfg.discovery = discovery;
+	l->cfg.relay = relay;
+	if (l->dev)                           /* nexd proxy: made in loop_new */
+		discovery_attach(discovery, l->cfg.drv, l->dev);
+}
+
 int loop_run(struct loop *l)
 {
 	uint64_t next_tick = time_now_ns();
@@ -811,7 +896,7 @@ int loop_run(struct loop *l)
 		struct pollfd p[4] = {
 			{ .fd = evq_fd(l->cfg.q), .events = POLLIN },
 			{ .fd = l->cfg.stop_fd, .events = POLLIN },
-			{ .fd = nl_monitor_fd(l->mon), .events = POLLIN },
+			{ .fd = l->mon ? nl_monitor_fd(l->mon) : -1, .events = POLLIN },
 			{ .fd = l->dev ? l->cfg.drv->dead_fd(l->dev) : -1, .events = POLLIN },
 		};
 		uint64_t now = time_now_ns();
@@ -874,6 +959,17 @@ int loop_new(struct loop **out, const struct loop_config *cfg, char *err, size_t
 	l->peers_dirty = true;
 	snprintf(l->exit_status, sizeof(l->exit_status), "off");
 	model_init(&l->m);
+	if (l->opt->proxy) {
+		/* no netlink, journal or host routes: the device at once, so
+		 * that a rule's taken port fails the start */
+		if (bring_up(l)) {
+			snprintf(err, errlen, "%s", l->fatal_msg);
+			r = -EINVAL;
+			goto fail;
+		}
+		*out = l;
+		return 0;
+	}
 	r = nl_open(&l->nl);
 	if (!r)
 		r = nl_monitor_open(&l->mon);
@@ -904,15 +1000,19 @@ void loop_free(struct loop *l)
 	if (!l)
 		return;
 	exit_client_free(l->xc);              /* tears the subscription down */
+	if (l->px) {
+		status_set_proxy(l->cfg.board, NULL);
+		proxy_stop(l->px);                /* before the device: its endpoint */
+	}
 	if (l->node)
 		exit_node_stop(l->node, l->journal);
 	health_stop(l->health);
 	if (l->dev) {
 		/* The interface takes its addresses and routes with it; remove
 		 * them first all the same so that nothing outlives us. */
-		if (l->has_addr)
+		if (l->has_addr && l->nl)
 			nl_addr_del(l->nl, l->ifindex, &l->addr);
-		if (l->has_addr6)
+		if (l->has_addr6 && l->nl)
 			nl_addr_del(l->nl, l->ifindex, &l->addr6);
 		status_set_interface(l->cfg.board, NULL, NULL, NULL);
 		l->cfg.drv->destroy(l->dev);

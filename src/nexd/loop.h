@@ -42,6 +42,9 @@ struct loop_config {
 struct loop;
 /* 0, or -errno with a message in err. */
 int loop_new(struct loop **out, const struct loop_config *cfg, char *err, size_t errlen);
+/* The workers, started after the loop (before loop_run). */
+void loop_attach_workers(struct loop *l, struct apisync *apisync, struct report *report, struct discovery *discovery,
+			 struct relay *relay);
 /* Runs until the agent stops (the stop flag, or a fatal event); returns
  * the process exit status. */
 int loop_run(struct loop *l);

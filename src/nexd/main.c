@@ -26,9 +26,13 @@ static void on_signal(int sig)
 /* the registration key read from --reg-key-file (wiped at exit) */
 static char reg_key[512];
 
+/* the SOCKS5 credentials of --socks5-auth-file (wiped at exit) */
+static char socks_auth[520];
+
 static void wipe_reg_key(void)
 {
 	sodium_memzero(reg_key, sizeof(reg_key));
+	sodium_memzero(socks_auth, sizeof(socks_auth));
 }
 
 int main(int argc, char **argv)
@@ -61,8 +65,23 @@ int main(int argc, char **argv)
 		}
 		o.reg_key = reg_key;
 	}
-	if (geteuid() != 0) {
-		fprintf(stderr, "nexd: must run as root (it creates an interface, routes and rules)\n");
+	if (o.socks5_auth_file) {
+		char *colon;
+
+		r = secret_file_read(o.socks5_auth_file, socks_auth, sizeof(socks_auth), err, sizeof(err));
+		colon = r ? NULL : strchr(socks_auth, ':');
+		if (!colon || colon == socks_auth || !colon[1] || colon - socks_auth > 255 || strlen(colon + 1) > 255) {
+			fprintf(stderr, "nexd: --socks5-auth-file: %s\n",
+				r ? err : "the first line must be USER:PASSWORD (each 1 to 255 bytes)");
+			return 2;
+		}
+		*colon = 0;
+		o.socks5_user = socks_auth;
+		o.socks5_password = colon + 1;
+	}
+	if (geteuid() != 0 && !o.proxy) {
+		fprintf(stderr, "nexd: must run as root (it creates an interface, routes and rules; "
+			"nexd proxy runs as any user)\n");
 		return 1;
 	}
 	memset(&sa, 0, sizeof(sa));

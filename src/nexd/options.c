@@ -4,6 +4,7 @@
 #include "nexd/exit_choice.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +51,25 @@ void options_usage(FILE *f)
 		"  approves it (nexctl device approve ID), forwards and masquerades mesh traffic\n"
 		"  out of IFACE (default: the default route's), and only out of it. Never to\n"
 		"  the networks this host is directly connected to (--exit-node-allow-lan opens\n"
-		"  those on IFACE's side), to link-local addresses or to this host itself.\n",
+		"  those on IFACE's side), to link-local addresses or to this host itself.\n"
+		"\n"
+		"nexd [options] proxy [--ingress RULE]... [--egress RULE]... [--socks5 HOST:PORT]\n"
+		"                     [--socks5-auth-file FILE] [--exit-node [--exit-node-allow-lan]]\n"
+		"  Rootless: no interface, routes, rules or firewall; the mesh ends in a userspace\n"
+		"  TCP/IP stack (docs/proxy.md). RULE is PROTO:PORT:DEST_IP:DEST_PORT (tcp or udp).\n"
+		"  --ingress RULE          connections from the mesh to this device's PORT go to\n"
+		"                          DEST_IP:DEST_PORT from this host\n"
+		"  --egress RULE           a listener on 127.0.0.1:PORT forwards into the mesh\n"
+		"  --socks5 HOST:PORT      a SOCKS5 server (CONNECT): mesh addresses, and others\n"
+		"                          through the exit node while subscribed\n"
+		"  --socks5-auth-file FILE require USER:PASSWORD (FILE's first line, mode 0600)\n"
+		"  --exit-node             a rootless exit node: re-originates clients' TCP, UDP\n"
+		"                          and ICMP echo from this host's own sockets\n"
+		"  --exit-node-allow-lan   let clients reach this host's directly connected networks\n"
+		"  --max-flows N           connections and UDP associations in all (default 4096)\n"
+		"  --max-flows-per-rule N  per rule and for SOCKS (default 1024)\n"
+		"  --tcp-idle-timeout S    close a TCP flow silent that long (default 7200)\n"
+		"  --udp-idle-timeout S    forget a UDP association silent that long (default 60)\n",
 		NEXD_DEFAULT_PORT);
 }
 
@@ -66,6 +85,108 @@ static int parse_port(const char *s, uint16_t *out)
 	if (errno || *end || v == 0 || v > 65535)
 		return -EINVAL;
 	*out = (uint16_t)v;
+	return 0;
+}
+
+static int parse_count(const char *s, unsigned max, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v == 0 || v > max)
+		return -EINVAL;
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* proxy [...]: the rest of the line. */
+static int parse_proxy(int argc, char **argv, int i, struct nexd_options *o, char *err, size_t errlen)
+{
+	static const struct { const char *name; size_t off; unsigned max; } counts[] = {
+		{ "--max-flows", offsetof(struct nexd_options, max_flows), 1000000 },
+		{ "--max-flows-per-rule", offsetof(struct nexd_options, max_flows_per_rule), 1000000 },
+		{ "--tcp-idle-timeout", offsetof(struct nexd_options, tcp_idle_s), 7 * 86400 },
+		{ "--udp-idle-timeout", offsetof(struct nexd_options, udp_idle_s), 86400 },
+	};
+
+	o->proxy = true;
+	if (!strcmp(o->interface, NEXD_DEFAULT_INTERFACE))
+		o->interface = "proxy";      /* a name in logs and status: there is no interface */
+	for (; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		bool ingress = !strcmp(a, "--ingress");
+		size_t c;
+
+		if (!strcmp(a, "--exit-node")) {
+			o->router_exit_node = true;
+			continue;
+		}
+		if (!strcmp(a, "--exit-node-allow-lan")) {
+			o->exit_node_allow_lan = true;
+			continue;
+		}
+		if (!v) {
+			snprintf(err, errlen, "proxy: %.64s: missing value (or unknown option)", a);
+			return -EINVAL;
+		}
+		i++;
+		if (ingress || !strcmp(a, "--egress")) {
+			char why[PROXY_RULE_WHY_MAX];
+			struct proxy_rule r;
+
+			if (proxy_rule_parse(v, strlen(v), ingress ? PROXY_INGRESS : PROXY_EGRESS, &r, why, sizeof(why))) {
+				snprintf(err, errlen, "%s: %s", a, why);
+				return -EINVAL;
+			}
+			for (size_t k = 0; k < o->n_proxy_rules; k++)
+				if (o->proxy_rules[k].dir == r.dir && o->proxy_rules[k].proto == r.proto &&
+				    o->proxy_rules[k].port == r.port) {
+					snprintf(err, errlen, "%s %s: port %u is in another %s rule already", a, v, r.port, a + 2);
+					return -EINVAL;
+				}
+			if (o->n_proxy_rules == NEXD_MAX_PROXY_RULES) {
+				snprintf(err, errlen, "proxy: at most %d rules on the command line", NEXD_MAX_PROXY_RULES);
+				return -EINVAL;
+			}
+			o->proxy_rules[o->n_proxy_rules++] = r;
+			continue;
+		}
+		if (!strcmp(a, "--socks5")) {
+			if (addr_endpoint_parse(v, &o->socks5)) {
+				snprintf(err, errlen, "--socks5: \"%.64s\" is not a numeric HOST:PORT (such as 127.0.0.1:1080)", v);
+				return -EINVAL;
+			}
+			o->has_socks5 = true;
+			continue;
+		}
+		if (!strcmp(a, "--socks5-auth-file")) {
+			o->socks5_auth_file = v;
+			continue;
+		}
+		for (c = 0; c < sizeof(counts) / sizeof(counts[0]); c++)
+			if (!strcmp(a, counts[c].name))
+				break;
+		if (c == sizeof(counts) / sizeof(counts[0])) {
+			snprintf(err, errlen, "proxy: unknown option \"%.64s\"", a);
+			return -EINVAL;
+		}
+		if (parse_count(v, counts[c].max, (unsigned *)((char *)o + counts[c].off))) {
+			snprintf(err, errlen, "%s: \"%.32s\" is not a number from 1 to %u", a, v, counts[c].max);
+			return -EINVAL;
+		}
+	}
+	if (o->socks5_auth_file && !o->has_socks5) {
+		snprintf(err, errlen, "--socks5-auth-file goes with --socks5");
+		return -EINVAL;
+	}
+	if (o->exit_node_allow_lan && !o->router_exit_node) {
+		snprintf(err, errlen, "--exit-node-allow-lan goes with --exit-node");
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -130,6 +251,13 @@ int options_parse(int argc, char **argv, struct nexd_options *o, char *err, size
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		bool takes = true;
 
+		if (!strcmp(a, "proxy")) {
+			int r = parse_proxy(argc, argv, i + 1, o, err, errlen);
+
+			if (r)
+				return r;
+			break;
+		}
 		if (!strcmp(a, "router")) {
 			/* router [--exit-node] [--egress-interface IFACE]: the rest of the line */
 			for (i++; i < argc; i++) {

@@ -7,9 +7,12 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "common/addr.h"
 #include "common/log.h"
+#include "proxy/rule.h"
 
 #define NEXD_MAX_STUN_SERVERS 8
+#define NEXD_MAX_PROXY_RULES 64     /* --ingress and --egress together */
 #define NEXD_DEFAULT_STATE_DIR "/var/lib/nexd"
 #define NEXD_DEFAULT_INTERFACE "wg0"
 #define NEXD_DEFAULT_PORT 51820
@@ -40,6 +43,17 @@ struct nexd_options {
 	enum wg_backend wg_backend;    /* --wg-backend auto|kernel|userspace (default auto) */
 	bool insecure_http;            /* --insecure-http: plain HTTP to a host not on loopback */
 	const char *metrics_listen;    /* --metrics-listen HOST:PORT (NULL: none) */
+	/* proxy [...]: rootless, no TUN; the exit node of `proxy --exit-node`
+	 * sets router_exit_node too (advertised as any exit node) */
+	bool proxy;
+	struct proxy_rule proxy_rules[NEXD_MAX_PROXY_RULES];
+	size_t n_proxy_rules;
+	bool has_socks5;
+	union sockaddr_any socks5;     /* --socks5 HOST:PORT (numeric) */
+	const char *socks5_auth_file;  /* --socks5-auth-file FILE: USER:PASSWORD */
+	const char *socks5_user, *socks5_password;  /* main reads them from the file */
+	unsigned max_flows, max_flows_per_rule;    /* 0: the engine's defaults */
+	unsigned tcp_idle_s, udp_idle_s;
 	bool help, version;
 };
 

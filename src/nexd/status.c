@@ -64,6 +64,13 @@ void status_set_interface(struct status_board *b, const struct wg_driver *drv, v
 	pthread_mutex_unlock(&b->lock);
 }
 
+void status_set_proxy(struct status_board *b, struct proxy *p)
+{
+	pthread_mutex_lock(&b->lock);
+	b->proxy = p;
+	pthread_mutex_unlock(&b->lock);
+}
+
 void status_ack(struct status_board *b, uint64_t gen)
 {
 	pthread_mutex_lock(&b->lock);

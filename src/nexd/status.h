@@ -70,6 +70,8 @@ struct status_fixed {
 	bool exit_node;                        /* router --exit-node */
 };
 
+struct proxy;
+
 struct status_board {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;                   /* control_applied moved */
@@ -78,6 +80,7 @@ struct status_board {
 	const struct wg_driver *drv;           /* set once the interface is up */
 	void *dev;
 	struct health *health;
+	struct proxy *proxy;                   /* nexd proxy: the engine, once started */
 	uint64_t control_posted, control_applied;
 	uint64_t control_refused;              /* the generation refused_text answers */
 	char refused_text[512];
@@ -89,6 +92,10 @@ void status_board_destroy(struct status_board *b);
  * list only with replace_peers, else the board keeps its own. */
 void status_publish(struct status_board *b, struct status_view *v, bool replace_peers);
 void status_set_interface(struct status_board *b, const struct wg_driver *drv, void *dev, struct health *h);
+/* The loop: the proxy engine (nexd proxy), or NULL before it stops. Its
+ * functions are thread-safe; the control server stops before the loop
+ * stops the engine. */
+void status_set_proxy(struct status_board *b, struct proxy *p);
 /* The loop: the mutating command of generation gen is applied. */
 void status_ack(struct status_board *b, uint64_t gen);
 /* The loop: the command of generation gen was refused (nothing changed). */

@@ -40,10 +40,16 @@ struct wg_driver {
 	 * interface of this name that a crashed run of ours left is removed.
 	 * 0, or -errno (-ENODEV: there was none). */
 	int (*remove_stale)(const char *ifname);
+	/* Optional, for a device without a TUN (nexd proxy): the stack's end
+	 * of its packet endpoint (wg.h), once; -EBADF after. */
+	int (*take_endpoint)(void *dev);
 };
 
 extern const struct wg_driver wg_driver_user;    /* wgdrv_user.c: src/wg + UAPI socket */
 extern const struct wg_driver wg_driver_kernel;  /* wgdrv_kernel.c: the Linux module */
+/* wgdrv_user.c: src/wg on a packet endpoint, for nexd proxy: no TUN, no
+ * interface and no UAPI socket (nothing on the host but the UDP port). */
+extern const struct wg_driver wg_driver_endpoint;
 
 /* True when this host can create kernel WireGuard links: the "wireguard"
  * generic netlink family answers when asked by name (which makes the kernel

@@ -27,9 +27,10 @@ static void user_destroy(void *p)
 	free(u);
 }
 
-static int user_create(void **out, const char *ifname, const struct wg_config *initial, char *err, size_t errlen)
+static int create(void **out, const char *ifname, const struct wg_config *initial, bool endpoint, char *err,
+		  size_t errlen)
 {
-	struct wg_device_opts o = { .ifname = ifname, .tun_fd = -1 };
+	struct wg_device_opts o = { .ifname = ifname, .tun_fd = -1, .packet_endpoint = endpoint };
 	struct user_dev *u = calloc(1, sizeof(*u));
 	int r;
 
@@ -50,17 +51,36 @@ static int user_create(void **out, const char *ifname, const struct wg_config *i
 			snprintf(err, errlen, "cannot configure %s: %s", ifname, strerror(-r));
 		goto fail;
 	}
+	if (endpoint)
+		goto done;
 	r = uapi_server_start(&u->uapi, u->dev, wg_device_ifname(u->dev));
 	if (r) {
 		snprintf(err, errlen, "cannot serve the UAPI socket of %s: %s", ifname, strerror(-r));
 		goto fail;
 	}
+done:
 	*out = u;
 	return 0;
 
 fail:
 	user_destroy(u);
 	return r;
+}
+
+static int user_create(void **out, const char *ifname, const struct wg_config *initial, char *err, size_t errlen)
+{
+	return create(out, ifname, initial, false, err, errlen);
+}
+
+static int endpoint_create(void **out, const char *ifname, const struct wg_config *initial, char *err,
+			   size_t errlen)
+{
+	return create(out, ifname, initial, true, err, errlen);
+}
+
+static int endpoint_take(void *p)
+{
+	return wg_device_take_endpoint(((struct user_dev *)p)->dev);
 }
 
 static int user_ifindex(void *p)
@@ -103,4 +123,17 @@ const struct wg_driver wg_driver_user = {
 	.dead_fd = user_dead_fd,
 	.send_raw = user_send_raw,
 	.set_stray = user_set_stray,
+};
+
+const struct wg_driver wg_driver_endpoint = {
+	.name = "userspace, no TUN",
+	.create = endpoint_create,
+	.destroy = user_destroy,
+	.ifindex = user_ifindex,
+	.apply = user_apply,
+	.get = user_get,
+	.dead_fd = user_dead_fd,
+	.send_raw = user_send_raw,
+	.set_stray = user_set_stray,
+	.take_endpoint = endpoint_take,
 };

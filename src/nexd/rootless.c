@@ -1,0 +1,70 @@
+#include "nexd/rootless.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "proxy/proxy.h"
+
+int rootless_start(struct proxy **out, const struct nexd_options *o, int endpoint_fd, char *err, size_t errlen)
+{
+	struct proxy_config c = {
+		.endpoint_fd = endpoint_fd,
+		.exit_node = o->router_exit_node,
+		.exit_allow_lan = o->exit_node_allow_lan,
+		.has_socks = o->has_socks5,
+		.socks_user = o->socks5_user,
+		.socks_password = o->socks5_password,
+		.limits = { .max_flows = o->max_flows, .max_flows_per_rule = o->max_flows_per_rule,
+			    .tcp_idle_s = o->tcp_idle_s, .udp_idle_s = o->udp_idle_s },
+	};
+	struct proxy *p;
+	int r;
+
+	if (o->has_socks5) {
+		c.socks_len = o->socks5.sa.sa_family == AF_INET ? sizeof(o->socks5.in4) : sizeof(o->socks5.in6);
+		memcpy(&c.socks, &o->socks5, c.socks_len);
+	}
+	r = proxy_start(&p, &c, err, errlen);
+	if (r)
+		return r;
+	for (size_t i = 0; i < o->n_proxy_rules; i++) {
+		char why[PROXY_RULE_WHY_MAX];
+
+		r = proxy_add_rule(p, &o->proxy_rules[i], why, sizeof(why));
+		if (r) {
+			snprintf(err, errlen, "%s", why);
+			proxy_stop(p);
+			return r;
+		}
+	}
+	*out = p;
+	return 0;
+}
+
+void rootless_set_addresses(struct proxy *p, const struct api_device *self, const struct cidr *mesh4,
+			    bool has_mesh6, const struct cidr *mesh6)
+{
+	struct cidr a4 = { 0 }, a6 = { 0 };
+	bool v6 = has_mesh6 && self->has_tunnel_ip6 && self->tunnel_family == AF_INET;
+	char t4[ADDR_CIDR_STRLEN], t6[ADDR_CIDR_STRLEN] = "";
+	int r;
+
+	a4.family = self->tunnel_family;
+	memcpy(a4.addr, self->tunnel_ip, 16);
+	a4.prefix = a4.family == AF_INET ? 32 : 128;
+	if (v6) {
+		a6.family = AF_INET6;
+		memcpy(a6.addr, self->tunnel_ip6, 16);
+		a6.prefix = 128;
+		cidr_format(&a6, t6);
+	}
+	cidr_format(&a4, t4);
+	r = proxy_set_addresses(p, &a4, mesh4, v6 ? &a6 : NULL, v6 ? mesh6 : NULL);
+	if (r)
+		log_error("proxy: cannot take the tunnel address %s: %s", t4, strerror(-r));
+	else
+		log_info("proxy: tunnel address %s%s%s in the userspace stack", t4, v6 ? " and " : "", t6);
+}
