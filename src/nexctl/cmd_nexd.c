@@ -1,5 +1,6 @@
 /* nexctl nexd [--unix-socket PATH] status | version | peers list
  *             | exit-node enable | disable | list
+ *             | proxy list | add-ingress RULE | add-egress RULE | remove ingress|egress RULE
  * Talks to the local agent over its control socket (src/control). */
 #include <getopt.h>
 #include <jansson.h>
@@ -11,6 +12,7 @@
 
 #include "control/control.h"
 #include "nexctl/nexctl.h"
+#include "proxy/rule.h"
 
 #define NEXD_DEFAULT_SOCKET "/var/run/nexd.sock"
 
@@ -20,6 +22,7 @@ static int nexd_status(struct nexctl *ctx, int argc, char *argv[]);
 static int nexd_version(struct nexctl *ctx, int argc, char *argv[]);
 static int nexd_peers(struct nexctl *ctx, int argc, char *argv[]);
 static int nexd_exit_node(struct nexctl *ctx, int argc, char *argv[]);
+static int nexd_proxy(struct nexctl *ctx, int argc, char *argv[]);
 
 static const struct nexctl_subcommand nexd_commands[] = {
 	{ "status", nexd_status, "nexd [--unix-socket PATH] status", "the agent's state" },
@@ -28,12 +31,15 @@ static const struct nexctl_subcommand nexd_commands[] = {
 	{ "exit-node", nexd_exit_node,
 	  "nexd [--unix-socket PATH] exit-node enable [--exit-node A[,B...]] [--failover] | disable | list",
 	  "use an exit node of the organization, or stop; list them" },
+	{ "proxy", nexd_proxy,
+	  "nexd [--unix-socket PATH] proxy list | add-ingress RULE | add-egress RULE | remove ingress|egress RULE",
+	  "the forwarding rules of nexd proxy: list, add, remove" },
 	{ NULL, NULL, NULL, NULL },
 };
 
 static const char nexd_help[] =
-	"Talks to the nexd agent of this machine through its control socket\n"
-	"(root only).\n"
+	"Talks to the nexd agent of this machine through its control socket: root's\n"
+	"only, except the socket of nexd proxy, which also admits the user that runs it.\n"
 	"  --unix-socket PATH   the agent's socket (default " NEXD_DEFAULT_SOCKET ")\n";
 
 /* Sends one command; prints the error and returns NULL on failure. */
@@ -371,6 +377,175 @@ static int nexd_exit_node(struct nexctl *ctx, int argc, char *argv[])
 	return status;
 }
 
+static const char proxy_help[] =
+	"list     the forwarding rules (DIRECTION RULE FLOWS TOTAL REFUSED: flows open\n"
+	"         now, accepted since the rule was added, refused over a limit or for\n"
+	"         an unreachable destination), then the SOCKS5 listener, whether this\n"
+	"         proxy is an exit node, and whether it sends through one\n"
+	"add-ingress RULE\n"
+	"         connections from the mesh to this device's tunnel address and PORT\n"
+	"         go to DEST_IP:DEST_PORT, dialled from an ordinary socket of the host\n"
+	"add-egress RULE\n"
+	"         a listener on 127.0.0.1:PORT forwards into the mesh to\n"
+	"         DEST_IP:DEST_PORT (UDP: one association per client address)\n"
+	"remove ingress|egress RULE\n"
+	"         remove a rule and close its flows\n"
+	"\n"
+	"RULE is PROTO:PORT:DEST_IP:DEST_PORT: tcp or udp (lowercase), ports 1 to\n"
+	"65535 without leading zeros, a unicast IPv4 address or an IPv6 one in\n"
+	"brackets: tcp:8080:127.0.0.1:80, udp:5353:[2001:db8::53]:53. It is checked\n"
+	"here before it is sent (exit 2 when malformed). Only a nexd started as\n"
+	"nexd proxy has rules (docs/proxy.md).\n";
+
+/* "ingress" or "egress" as the parser's direction; -1 for anything else. */
+static int proxy_dir_of(const char *s)
+{
+	if (!strcmp(s, "ingress"))
+		return PROXY_INGRESS;
+	if (!strcmp(s, "egress"))
+		return PROXY_EGRESS;
+	return -1;
+}
+
+static const char *proxy_dir_name(enum proxy_dir dir)
+{
+	return dir == PROXY_INGRESS ? "ingress" : "egress";
+}
+
+/* A non-negative integer field as text; "?" when it is not one. */
+static void count_text(const json_t *o, const char *key, char *out, size_t len)
+{
+	const json_t *v = json_object_get(o, key);
+
+	if (json_is_integer(v) && json_integer_value(v) >= 0)
+		snprintf(out, len, "%lld", (long long)json_integer_value(v));
+	else
+		snprintf(out, len, "?");
+}
+
+static const char *const proxy_headers[] = { "DIRECTION", "RULE", "FLOWS", "TOTAL", "REFUSED" };
+
+/* The cells are copied by out_table_add before the next row. */
+static void proxy_row(const json_t *r, const char *row[])
+{
+	static char flows[24], total[24], refused[24];
+
+	count_text(r, "flows", flows, sizeof(flows));
+	count_text(r, "total", total, sizeof(total));
+	count_text(r, "refused", refused, sizeof(refused));
+	row[0] = out_field(r, "direction", "?");
+	row[1] = out_field(r, "rule", "?");
+	row[2] = flows;
+	row[3] = total;
+	row[4] = refused;
+}
+
+static int proxy_list(struct nexctl *ctx)
+{
+	json_t *r = call(CONTROL_CMD_PROXY_LIST, NULL);
+	int status;
+
+	if (!r)
+		return NEXCTL_ERROR;
+	if (!json_is_object(r) || !json_is_array(json_object_get(r, "rules"))) {
+		out_error("garbled reply from nexd");
+		json_decref(r);
+		return NEXCTL_ERROR;
+	}
+	if (ctx->format != OUT_TABLE) {
+		status = out_json(r, ctx->format, stdout) < 0 ? NEXCTL_ERROR : NEXCTL_OK;
+		json_decref(r);
+		return status;
+	}
+	if (out_objects_table(json_object_get(r, "rules"), "proxy rule list", 5, proxy_headers, proxy_row)) {
+		json_decref(r);
+		return NEXCTL_ERROR;
+	}
+	printf("socks5: %s\n", out_field(r, "socks5", "off"));
+	printf("exit node: %s\n", json_is_true(json_object_get(r, "exit_node")) ? "on" : "off");
+	printf("through an exit node: %s\n", json_is_true(json_object_get(r, "via_exit")) ? "yes" : "no");
+	json_decref(r);
+	return NEXCTL_OK;
+}
+
+/* Adds or removes one rule, given as the operand after the command. */
+static int proxy_change(struct nexctl *ctx, const struct nexctl_subcommand *sub, bool add, enum proxy_dir dir,
+			const char *text)
+{
+	char why[PROXY_RULE_WHY_MAX], canon[PROXY_RULE_STRLEN];
+	struct proxy_rule rule, echoed;
+	const char *back;
+	json_t *args, *r;
+	int status = NEXCTL_OK;
+
+	if (proxy_rule_parse(text, strlen(text), dir, &rule, why, sizeof(why)))
+		return nexctl_usage_error(sub, "%s %s", proxy_dir_name(dir), why);
+	if (proxy_rule_format(&rule, canon, sizeof(canon)) < 0) {
+		out_error("%s: cannot format the rule", text);
+		return NEXCTL_ERROR;
+	}
+	args = json_pack("{s:s, s:s}", "direction", proxy_dir_name(dir), "rule", canon);
+	if (!args) {
+		out_error("out of memory");
+		return NEXCTL_ERROR;
+	}
+	r = call(add ? CONTROL_CMD_PROXY_ADD : CONTROL_CMD_PROXY_REMOVE, args);
+	json_decref(args);
+	if (!r)
+		return NEXCTL_ERROR;
+	if (add && ctx->format != OUT_TABLE) {
+		status = out_json(r, ctx->format, stdout) < 0 ? NEXCTL_ERROR : NEXCTL_OK;
+	} else if (ctx->format == OUT_TABLE) {
+		/* nexd's canonical text when it is a rule, else ours (the same). */
+		back = json_string_value(json_object_get(r, "rule"));
+		if (add && back && !proxy_rule_parse(back, strlen(back), dir, &echoed, NULL, 0))
+			proxy_rule_format(&echoed, canon, sizeof(canon));
+		printf("%s %s %s\n", add ? "added" : "removed", proxy_dir_name(dir), canon);
+	}
+	json_decref(r);
+	return status;
+}
+
+static int nexd_proxy(struct nexctl *ctx, int argc, char *argv[])
+{
+	const struct nexctl_subcommand *sub = &nexd_commands[4];
+	const char *what;
+	int opt, nargs, dir;
+
+	while ((opt = nexctl_getopt(ctx, argc, argv, "", NULL)) != -1) {
+		if (opt == 'h') {
+			nexctl_usage(stdout, sub, proxy_help);
+			return NEXCTL_OK;
+		}
+		return nexctl_bad_flags(sub);
+	}
+	nargs = argc - optind;
+	if (nargs < 1)
+		return nexctl_usage_error(sub, "which of list, add-ingress, add-egress or remove?");
+	what = argv[optind];
+	if (!strcmp(what, "list")) {
+		if (nargs != 1)
+			return nexctl_usage_error(sub, "proxy list takes no arguments");
+		return proxy_list(ctx);
+	}
+	if (!strcmp(what, "add-ingress") || !strcmp(what, "add-egress")) {
+		if (nargs != 2)
+			return nexctl_usage_error(sub, "proxy %s takes one RULE", what);
+		return proxy_change(ctx, sub, true, !strcmp(what, "add-ingress") ? PROXY_INGRESS : PROXY_EGRESS,
+				    argv[optind + 1]);
+	}
+	if (!strcmp(what, "remove")) {
+		if (nargs != 3)
+			return nexctl_usage_error(sub, "proxy remove takes ingress or egress, and one RULE");
+		dir = proxy_dir_of(argv[optind + 1]);
+		if (dir < 0)
+			return nexctl_usage_error(sub, "proxy remove: \"%s\" is not ingress or egress",
+						  argv[optind + 1]);
+		return proxy_change(ctx, sub, false, (enum proxy_dir)dir, argv[optind + 2]);
+	}
+	return nexctl_usage_error(sub, "unknown proxy command \"%s\"", what);
+}
+
 int cmd_nexd(struct nexctl *ctx, int argc, char *argv[])
 {
 	int i = 1;
@@ -384,7 +559,8 @@ int cmd_nexd(struct nexctl *ctx, int argc, char *argv[])
 			i++;
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			nexctl_usage(stdout, &(struct nexctl_subcommand){ "nexd", NULL,
-				"nexd [--unix-socket PATH] status|version|peers list|exit-node enable|disable|list",
+				"nexd [--unix-socket PATH] status|version|peers list|exit-node enable|disable|list\n"
+				"       |proxy list|add-ingress RULE|add-egress RULE|remove ingress|egress RULE",
 				NULL }, nexd_help);
 			return NEXCTL_OK;
 		} else {

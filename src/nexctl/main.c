@@ -22,7 +22,7 @@ static const struct {
 	{ "whoami", cmd_whoami, "what the token in use is" },
 	{ "reg-key", cmd_regkey, "create, list and revoke registration keys" },
 	{ "device", cmd_device, "list, show, update, approve and delete devices" },
-	{ "nexd", cmd_nexd, "the local agent: status, peers, exit node (root)" },
+	{ "nexd", cmd_nexd, "the local agent: status, peers, exit node, proxy rules (root, or the proxy's user)" },
 };
 
 static void print_main_usage(FILE *f)

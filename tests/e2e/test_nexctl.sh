@@ -5,7 +5,9 @@
 # modes (checked with jq), table alignment, the errors (bad token, unknown
 # device, server down, untrusted certificate, usage errors), --help of every
 # command, the environment variables and token files. Devices are registered
-# with curl, as nexd would. Every command is printed before it runs.
+# with curl, as nexd would. `nexctl nexd proxy` against a stand-in for nexd's
+# control socket (a few lines of python3): its usage errors, the requests it
+# sends, its output, nexd's errors. Every command is printed before it runs.
 #
 #   ROOT, BUILD   as for tests/run.sh (BUILD relative to ROOT or absolute)
 set -eEuo pipefail
@@ -249,6 +251,167 @@ fails 2 "takes one ID" device approve
 fails 2 "takes one ID" device unapprove a b
 fails 2 "not a CIDR" device approve x --cidr nope
 fails 2 "not canonical \(host bits set\); 203\.0\.113\.0/24 is" device approve x --cidr 203.0.113.2/24
+
+# ---------------------------------------------------------------- nexctl nexd proxy
+
+# fake_nexd MODE: a stand-in for nexd's control socket at $TMP/nexd.sock (one
+# JSON request per connection, one reply, as src/control/control.h says).
+# MODE "kernel" answers the proxy commands as a nexd without proxy mode does;
+# MODE "proxy" keeps a rule list as nexd proxy does. Every request is logged,
+# one a line, to $TMP/nexd.requests. Sets FAKE_PID.
+cat >"$TMP/fake_nexd.py" <<'PY'
+import json, os, socket, sys
+mode, path, log = sys.argv[1], sys.argv[2], sys.argv[3]
+rules = [{"direction": "ingress", "rule": "tcp:8080:127.0.0.1:80", "flows": 2, "total": 17, "refused": 1}]
+def answer(cmd, args):
+    if not cmd.startswith("proxy-"):
+        return {"version": "0.1.0"} if cmd == "version" else None, "unexpected"
+    if mode == "kernel":
+        return None, "nexd is not running as a proxy (nexd proxy)"
+    d, r = args.get("direction"), args.get("rule")
+    if cmd == "proxy-list":
+        return {"rules": rules, "socks5": "127.0.0.1:1080", "exit_node": False, "via_exit": True,
+                "flows": 3}, None
+    if cmd == "proxy-add":
+        if r.startswith("tcp:8081:"):
+            return None, "%s %s: 127.0.0.1:8081 is in use" % (d, r)
+        if any(x["direction"] == d and x["rule"] == r for x in rules):
+            return None, "the rule exists already"
+        rules.append({"direction": d, "rule": r, "flows": 0, "total": 0, "refused": 0})
+        return {"direction": d, "rule": r}, None
+    for x in rules:
+        if x["direction"] == d and x["rule"] == r:
+            rules.remove(x)
+            return {}, None
+    return None, "no such rule: %s %s" % (d, r)
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(path)
+s.listen(8)
+while True:
+    c, _ = s.accept()
+    buf = b""
+    while not buf.endswith(b"\n"):
+        b = c.recv(4096)
+        if not b:
+            break
+        buf += b
+    req = json.loads(buf)
+    with open(log, "a") as f:
+        f.write(json.dumps(req, sort_keys=True) + "\n")
+    res, err = answer(req["command"], req.get("args", {}))
+    rep = {"version": 1, "ok": True, "result": res} if err is None else {"version": 1, "ok": False, "error": err}
+    c.sendall((json.dumps(rep) + "\n").encode())
+    c.close()
+PY
+fake_nexd() {
+	local i
+	rm -f "$TMP/nexd.sock" "$TMP/nexd.requests"
+	touch "$TMP/nexd.requests"
+	printf '[+] fake_nexd.py %s %s\n' "$1" "$TMP/nexd.sock" >&2
+	python3 "$TMP/fake_nexd.py" "$1" "$TMP/nexd.sock" "$TMP/nexd.requests" &
+	FAKE_PID=$!
+	STARTED+=("$FAKE_PID")
+	for i in $(seq 1 100); do
+		[ -S "$TMP/nexd.sock" ] && return 0
+		kill -0 "$FAKE_PID" 2>/dev/null || fail "fake_nexd.py exited at start"
+		sleep 0.05
+	done
+	fail "fake_nexd.py did not listen"
+}
+fake_stop() {
+	printf '[+] kill %s (fake_nexd.py)\n' "$FAKE_PID" >&2
+	kill "$FAKE_PID"
+	wait "$FAKE_PID" 2>/dev/null || true
+}
+# requests N: the stand-in got N requests so far.
+requests() {
+	local n
+	n=$(grep -c '' "$TMP/nexd.requests" || true)
+	[ "$n" -eq "$1" ] || fail "expected $1 requests to nexd, got $n: $(cat "$TMP/nexd.requests")"
+	ok_line "$1 requests to nexd"
+}
+# last_request FILTER: the latest request satisfies the jq filter.
+last_request() {
+	tail -n 1 "$TMP/nexd.requests" | jq -e "$1" >/dev/null ||
+		fail "jq '$1' is false on the request: $(tail -n 1 "$TMP/nexd.requests")"
+	ok_line "request: jq $1"
+}
+S=(nexd --unix-socket "$TMP/nexd.sock")
+
+say "nexctl nexd proxy: usage, and RULE checked before anything is sent (exit 2)"
+ok nexd --help
+has 'proxy list\|add-ingress RULE\|add-egress RULE\|remove ingress\|egress RULE'
+has 'except the socket of nexd proxy'
+ok nexd proxy --help
+has '^usage: nexctl \[global flags\] nexd \[--unix-socket PATH\] proxy list \| add-ingress RULE \| add-egress RULE \| remove ingress\|egress RULE$'
+has '^RULE is PROTO:PORT:DEST_IP:DEST_PORT'
+fake_nexd proxy
+fails 2 "which of list, add-ingress, add-egress or remove" "${S[@]}" proxy
+fails 2 "unknown proxy command \"frobnicate\"" "${S[@]}" proxy frobnicate
+fails 2 "proxy list takes no arguments" "${S[@]}" proxy list extra
+fails 2 "takes one RULE" "${S[@]}" proxy add-ingress
+fails 2 "takes one RULE" "${S[@]}" proxy add-egress tcp:1:10.0.0.1:1 tcp:2:10.0.0.1:2
+fails 2 "ingress or egress, and one RULE" "${S[@]}" proxy remove ingress
+fails 2 "\"sideways\" is not ingress or egress" "${S[@]}" proxy remove sideways tcp:80:10.0.0.1:80
+fails 2 "\"Ingress\" is not ingress or egress" "${S[@]}" proxy remove Ingress tcp:80:10.0.0.1:80
+fails 2 "^nexctl: ingress tcp:0:1\.2\.3\.4:5: port must be 1 to 65535$" "${S[@]}" proxy add-ingress tcp:0:1.2.3.4:5
+fails 2 "^nexctl: egress tcp:8080:1\.2\.3\.4:0: destination port must be 1 to 65535$" "${S[@]}" proxy add-egress tcp:8080:1.2.3.4:0
+fails 2 "port must not have leading zeros" "${S[@]}" proxy add-egress tcp:080:1.2.3.4:80
+fails 2 "protocol must be tcp or udp" "${S[@]}" proxy add-egress TCP:8080:1.2.3.4:80
+fails 2 "^nexctl: ingress sctp:80:10\.0\.0\.1:80: " "${S[@]}" proxy remove ingress sctp:80:10.0.0.1:80
+fails 2 "^nexctl: egress tcp:80:224\.0\.0\.1:80: " "${S[@]}" proxy add-egress tcp:80:224.0.0.1:80
+fails 2 "^nexctl: egress tcp:80:2001:db8::1:80: " "${S[@]}" proxy add-egress tcp:80:2001:db8::1:80
+fails 2 "^usage: nexctl \[global flags\] nexd \[--unix-socket PATH\] proxy " "${S[@]}" proxy add-ingress tcp:0:1.2.3.4:5
+fails 2 "^usage:" "${S[@]}" proxy list --bogus
+requests 0
+
+say "nexctl nexd proxy against nexd proxy (a stand-in for its control socket)"
+ok "${S[@]}" proxy list
+lines 5
+has '^DIRECTION +RULE +FLOWS +TOTAL +REFUSED$'
+has '^ingress +tcp:8080:127\.0\.0\.1:80 +2 +17 +1$'
+has '^socks5: 127\.0\.0\.1:1080$'
+has '^exit node: off$'
+has '^through an exit node: yes$'
+OUT=$(head -n 2 <<<"$OUT") # the table, without the three lines under it
+aligned
+last_request '.command == "proxy-list" and .version == 1'
+ok "${S[@]}" proxy list -o json
+jqe '.rules[0] == {"direction": "ingress", "rule": "tcp:8080:127.0.0.1:80", "flows": 2, "total": 17, "refused": 1}'
+jqe '.socks5 == "127.0.0.1:1080" and .exit_node == false and .via_exit == true and .flows == 3'
+ok "${S[@]}" proxy add-egress udp:5353:[2001:DB8::53]:53
+lines 1
+has '^added egress udp:5353:\[2001:db8::53\]:53$'
+last_request '.command == "proxy-add" and .args == {"direction": "egress", "rule": "udp:5353:[2001:db8::53]:53"}'
+ok -o json-compact "${S[@]}" proxy add-ingress tcp:2222:10.1.2.3:22
+lines 1
+jqe '. == {"direction": "ingress", "rule": "tcp:2222:10.1.2.3:22"}'
+fails 1 "^nexctl: the rule exists already$" "${S[@]}" proxy add-ingress tcp:2222:10.1.2.3:22
+fails 1 "^nexctl: egress tcp:8081:100\.100\.0\.2:80: 127\.0\.0\.1:8081 is in use$" "${S[@]}" proxy add-egress tcp:8081:100.100.0.2:80
+ok "${S[@]}" proxy list
+lines 7
+has '^egress +udp:5353:\[2001:db8::53\]:53 +0 +0 +0$'
+has '^ingress +tcp:2222:10\.1\.2\.3:22 +0 +0 +0$'
+OUT=$(head -n 4 <<<"$OUT")
+aligned
+ok "${S[@]}" proxy remove ingress tcp:2222:10.1.2.3:22
+has '^removed ingress tcp:2222:10\.1\.2\.3:22$'
+last_request '.command == "proxy-remove" and .args == {"direction": "ingress", "rule": "tcp:2222:10.1.2.3:22"}'
+ok -o json "${S[@]}" proxy remove egress udp:5353:[2001:db8::53]:53
+lines 0
+fails 1 "^nexctl: no such rule: ingress tcp:2222:10\.1\.2\.3:22$" "${S[@]}" proxy remove ingress tcp:2222:10.1.2.3:22
+requests 10
+fake_stop
+
+say "nexctl nexd proxy against a nexd that is not a proxy, or none"
+fake_nexd kernel
+fails 1 "^nexctl: nexd is not running as a proxy \(nexd proxy\)$" "${S[@]}" proxy list
+fails 1 "^nexctl: nexd is not running as a proxy \(nexd proxy\)$" "${S[@]}" proxy add-ingress tcp:8080:127.0.0.1:80
+fails 1 "^nexctl: nexd is not running as a proxy \(nexd proxy\)$" -o json "${S[@]}" proxy remove egress tcp:8080:127.0.0.1:80
+requests 3
+fake_stop
+fails 1 "nexd is not running \(no agent listening on $TMP/nexd.sock\)" "${S[@]}" proxy list
+fails 1 "nexd is not running \(no agent listening" "${S[@]}" proxy add-egress tcp:8080:100.100.0.2:80
 
 say "no server or no token: a clear message, exit 1"
 unset NEXCTL_SERVICE_URL NEXCTL_TOKEN
