@@ -470,3 +470,60 @@ source_within() {
 	done
 	echo $(($(date +%s%3N) - t0))
 }
+
+# ---- nexd proxy: rootless, as the user nobody (65534) ----------------------
+PROXY_UID=65534
+UDPECHO=$TOOLS/udpecho
+
+# as_nobody CMD...: CMD as uid/gid 65534 without supplementary groups.
+as_nobody() {
+	setpriv --reuid "$PROXY_UID" --regid "$PROXY_UID" --clear-groups -- "$@"
+}
+
+# proxy_start HOST KEY [ARGS...]: `nexd [ARGS] proxy ...` on HOST as nobody
+# (ARGS holds the global flags, "proxy" and its flags), its state directory
+# and control socket in a directory of its own.
+proxy_start() {
+	local host=$1 key=$2 dir=$TMPD/proxy-$1
+	shift 2
+	chmod 0711 "$TMPD"
+	chmod 0644 "$TMPD/ca.pem"
+	mkdir -p "$dir"
+	chown "$PROXY_UID:$PROXY_UID" "$dir"
+	chmod 0700 "$dir"
+	NEXD_SOCK[$host]=$dir/nexd.sock
+	bg_start "nexd-$host" "$host" setpriv --reuid "$PROXY_UID" --regid "$PROXY_UID" --clear-groups -- \
+		"$NEXD" --service-url "$API_URL" --ca-cert "$TMPD/ca.pem" --reg-key "$key" \
+		--state-dir "$dir/state" --stun-server "$STUN_IP:19302" --unix-socket "$dir/nexd.sock" \
+		--hostname "$host" "$@"
+	NEXD_PID[$host]=$BG_PID
+}
+
+# proxy_ctl HOST ARGS...: nexctl nexd on HOST's proxy, as nobody.
+proxy_ctl() {
+	local host=$1
+	shift
+	n "$host" setpriv --reuid "$PROXY_UID" --regid "$PROXY_UID" --clear-groups -- \
+		"$NEXCTL" nexd --unix-socket "${NEXD_SOCK[$host]}" "$@"
+}
+
+# proxy_ip HOST: the proxy's tunnel address ("" before it has one).
+proxy_ip() {
+	proxy_ctl "$1" status -o json 2>/dev/null | jq -r '.tunnel_ip // empty' | grep '^100\.' || true
+}
+
+# proxy_wait_up HOST: until the proxy has its tunnel address.
+proxy_wait_up() {
+	wait_for 30 sh -c "[ -n \"\$(ip netns exec $NX-$1 setpriv --reuid $PROXY_UID --regid $PROXY_UID --clear-groups -- $NEXCTL nexd --unix-socket ${NEXD_SOCK[$1]} status -o json 2>/dev/null | jq -r '.tunnel_ip // empty' | grep '^100\.')\" ]" || {
+		tail -n 30 "$TMPD/nexd-$1.log" >&2
+		fail "nexd proxy on $1 got no tunnel address in 30 s"
+	}
+	printf '    ok: proxy %s has tunnel address %s\n' "$1" "$(proxy_ip "$1")" >&2
+}
+
+# host_state HOST: what a daemon could create on HOST's network stack.
+host_state() {
+	echo "## links"; ip -n "$NX-$1" -o link | awk '{ print $2 }'
+	echo "## addresses"; ip -n "$NX-$1" -o addr | awk '{ print $2, $4 }'
+	routing_state "$1"
+}

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# nexd proxy, rootless (run as nobody, 65534): a kernel-mode device and a
+# proxy in one mesh. Ingress TCP and UDP (the mesh reaches services on the
+# proxy's host), egress TCP and UDP added at run time with nexctl (the
+# proxy's host reaches the mesh), SOCKS5 to mesh addresses, refused outside
+# the mesh while not subscribed; rules listed and removed; a rule whose
+# port is taken fails the start; nothing created on the host (links,
+# addresses, routes, rules, nft, sysctls) while running or after.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/mesh.sh"
+
+say "the internet: API, STUN, DNS, a whoami web server"
+inet_up
+api_up
+stun_up
+dns_up
+www_up
+
+say "a kernel-mode device c1 behind a NAT, and the proxy host p1 behind another"
+nat_host c1 natc1 203.0.113.2 192.0.2
+nat_host p1 natp1 203.0.113.3 198.51.100
+for h in c1 p1; do resolver "$h"; done
+KEY=$(reg_key api)
+nexd_start c1 "$KEY"
+nexd_wait_up c1
+C1=$(tunnel_ip c1)
+
+say "services on p1's host, on loopback only: a web server and a UDP echo"
+bg_start www-p1 p1 "$WHOAMI" 127.0.0.1 8000
+bg_start udp-p1 p1 "$UDPECHO" serve 127.0.0.1 5300
+wait_for 5 n p1 sh -c "ss -Htln | grep -q '127.0.0.1:8000 '" || fail "whoami on p1 did not start"
+
+before=$(host_state p1)
+proxy_start p1 "$KEY" proxy --ingress tcp:8080:127.0.0.1:8000 --ingress udp:5353:127.0.0.1:5300 \
+	--socks5 127.0.0.1:1080
+proxy_wait_up p1
+P1=$(proxy_ip p1)
+assert_eq "nexd proxy runs as nobody" "$PROXY_UID" "$(awk '/^Uid:/ { print $2 }' "/proc/${NEXD_PID[p1]}/status")"
+assert_eq "nothing created on p1's host" "$before" "$(host_state p1)"
+
+say "ingress TCP: c1 reaches p1's loopback web server through p1's tunnel address"
+wait_for 20 n c1 curl -sf -m 2 "http://$P1:8080/" >/dev/null || fail "ingress tcp:8080 does not answer"
+# the service sees the connection from the proxy's host (loopback)
+assert_eq "ingress TCP answer" "127.0.0.1" "$(n c1 curl -sf -m 3 "http://$P1:8080/")"
+say "ingress UDP: c1's datagram reaches p1's echo and the answer comes back"
+assert_eq "ingress UDP answer" "127.0.0.1 hello-ingress" "$(n c1 "$UDPECHO" send "$P1" 5353 hello-ingress)"
+
+say "a port without a rule: nothing answers (no host loopback through the proxy)"
+assert_fails "tcp to p1's port 8000 over the mesh" n c1 curl -sf -m 2 "http://$P1:8000/"
+
+say "egress, added at run time: p1's loopback port 9090 reaches c1's web server over the mesh"
+bg_start www-c1 c1 "$WHOAMI" "$C1" 80
+bg_start udp-c1 c1 "$UDPECHO" serve "$C1" 5300
+wait_for 5 n c1 sh -c "ss -Htln | grep -q '$C1:80 '" || fail "whoami on c1 did not start"
+out=$(proxy_ctl p1 proxy add-egress "tcp:9090:$C1:80")
+assert_eq "add-egress tcp" "added egress tcp:9090:$C1:80" "$out"
+out=$(proxy_ctl p1 proxy add-egress "udp:9053:$C1:5300")
+assert_eq "add-egress udp" "added egress udp:9053:$C1:5300" "$out"
+# c1 sees p1's tunnel address
+assert_eq "egress TCP: c1 sees p1's tunnel address" "$P1" "$(n p1 curl -sf -m 5 http://127.0.0.1:9090/)"
+assert_eq "egress UDP answer" "$P1 hello-egress" "$(n p1 "$UDPECHO" send 127.0.0.1 9053 hello-egress)"
+
+say "SOCKS5: a mesh address through the mesh; the internet refused while not subscribed"
+assert_eq "SOCKS5 to c1" "$P1" "$(n p1 curl -sf -m 5 --socks5 127.0.0.1:1080 "http://$C1/")"
+rc=0
+n p1 curl -sS -m 5 --socks5 127.0.0.1:1080 "http://$WWW_IP/" >/dev/null 2>"$TMPD/socks.err" || rc=$?
+assert_eq "SOCKS5 to the internet without an exit node: curl's 'connection not allowed' (97)" 97 "$rc"
+assert_contains "curl shows the reply code: 2, not allowed by ruleset" "(2)" "$(cat "$TMPD/socks.err")"
+
+say "list, duplicate, remove"
+proxy_ctl p1 proxy list >"$TMPD/list.txt"
+cat "$TMPD/list.txt" >&2
+assert_contains "list shows the ingress rule" "tcp:8080:127.0.0.1:8000" "$(cat "$TMPD/list.txt")"
+assert_contains "list shows the egress rule" "udp:9053:$C1:5300" "$(cat "$TMPD/list.txt")"
+assert_eq "list -o json: four rules" 4 "$(proxy_ctl p1 proxy list -o json | jq '.rules | length')"
+assert_fails "the same egress port again" proxy_ctl p1 proxy add-egress "tcp:9090:$C1:81"
+assert_ok "remove the egress TCP rule" proxy_ctl p1 proxy remove egress "tcp:9090:$C1:80"
+assert_fails "its port no longer answers" n p1 curl -sf -m 2 http://127.0.0.1:9090/
+assert_fails "removing it again" proxy_ctl p1 proxy remove egress "tcp:9090:$C1:80"
+say "root may use the proxy's socket too; another user may not"
+assert_ok "root lists" nexd_ctl p1 proxy list
+assert_fails "uid 65533 is refused" n p1 setpriv --reuid 65533 --regid 65533 --clear-groups -- \
+	"$NEXCTL" nexd --unix-socket "${NEXD_SOCK[p1]}" proxy list
+
+say "a rule whose port is taken fails the start with a clear message"
+mkdir -p "$TMPD/proxy-p2"
+chown "$PROXY_UID:$PROXY_UID" "$TMPD/proxy-p2"
+rc=0
+n p1 setpriv --reuid "$PROXY_UID" --regid "$PROXY_UID" --clear-groups -- "$NEXD" --service-url "$API_URL" \
+	--ca-cert "$TMPD/ca.pem" --reg-key "$KEY" --state-dir "$TMPD/proxy-p2/state" --listen-port 51821 \
+	--stun-server "$STUN_IP:19302" --unix-socket "$TMPD/proxy-p2/nexd.sock" --hostname p2 \
+	proxy --egress tcp:9053:100.100.0.9:53 --egress udp:9053:100.100.0.9:53 >"$TMPD/p2.log" 2>&1 || rc=$?
+cat "$TMPD/p2.log" >&2
+assert_eq "exit status of a start on a taken port" 1 "$rc"
+assert_contains "the message names the port" "127.0.0.1:9053 is in use" "$(cat "$TMPD/p2.log")"
+[ ! -e "$TMPD/proxy-p2/nexd.sock" ] || fail "the failed start left its control socket"
+
+say "stop: nothing left on the host"
+nexd_stop_proxy() {
+	stop_pid "${NEXD_PID[$1]}" 10 || fail "nexd proxy on $1 did not stop on SIGTERM"
+	[ ! -e "${NEXD_SOCK[$1]}" ] || fail "control socket of $1 left behind"
+}
+nexd_stop_proxy p1
+assert_eq "p1's host as before" "$before" "$(host_state p1)"
+! n p1 ss -Htuln | grep -E ':(1080|9053|51820) ' || fail "a listener of the proxy is left"
