@@ -1,6 +1,8 @@
 #include "nexd/rootless.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,6 +26,13 @@ int rootless_start(struct proxy **out, const struct nexd_options *o, int endpoin
 	int r;
 
 	if (o->has_socks5) {
+		bool loopback = o->socks5.sa.sa_family == AF_INET
+					? (ntohl(o->socks5.in4.sin_addr.s_addr) >> 24) == 127
+					: IN6_IS_ADDR_LOOPBACK(&o->socks5.in6.sin6_addr);
+
+		if (!loopback && !o->socks5_user)
+			log_warn("proxy: the SOCKS5 server listens beyond loopback without authentication: whoever "
+				 "reaches it reaches the mesh as this device (see --socks5-auth-file)");
 		c.socks_len = o->socks5.sa.sa_family == AF_INET ? sizeof(o->socks5.in4) : sizeof(o->socks5.in6);
 		memcpy(&c.socks, &o->socks5, c.socks_len);
 	}
@@ -63,8 +72,6 @@ void rootless_set_addresses(struct proxy *p, const struct api_device *self, cons
 	}
 	cidr_format(&a4, t4);
 	r = proxy_set_addresses(p, &a4, mesh4, v6 ? &a6 : NULL, v6 ? mesh6 : NULL);
-	if (r)
-		log_error("proxy: cannot take the tunnel address %s: %s", t4, strerror(-r));
-	else
-		log_info("proxy: tunnel address %s%s%s in the userspace stack", t4, v6 ? " and " : "", t6);
+	if (r)   /* the engine logs the addresses it takes */
+		log_error("proxy: cannot take the tunnel address %s%s%s: %s", t4, v6 ? " and " : "", t6, strerror(-r));
 }

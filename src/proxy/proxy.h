@@ -35,7 +35,8 @@ struct proxy;
 struct proxy_limits {
 	unsigned max_flows;            /* every flow, all rules and SOCKS: 0 -> 4096 */
 	unsigned max_flows_per_rule;   /* per rule, and for the SOCKS listener: 0 -> 1024 */
-	unsigned flow_buffer;          /* bytes buffered per direction of a flow: 0 -> 256 KiB */
+	unsigned flow_buffer;          /* bytes buffered per direction of a flow: 0 -> 256 KiB,
+	                                * at most 64 KiB to the mesh, 80 KiB to the host (flow.h) */
 	unsigned tcp_idle_s;           /* a TCP flow with no data either way: 0 -> 7200 */
 	unsigned udp_idle_s;           /* a UDP association with no datagram: 0 -> 60 */
 };

@@ -32,7 +32,7 @@ wait_for 5 n p1 sh -c "ss -Htln | grep -q '127.0.0.1:8000 '" || fail "whoami on 
 
 before=$(host_state p1)
 proxy_start p1 "$KEY" proxy --ingress tcp:8080:127.0.0.1:8000 --ingress udp:5353:127.0.0.1:5300 \
-	--socks5 127.0.0.1:1080
+	--socks5 127.0.0.1:1080 --max-flows-per-rule 2 --udp-idle-timeout 3
 proxy_wait_up p1
 P1=$(proxy_ip p1)
 assert_eq "nexd proxy runs as nobody" "$PROXY_UID" "$(awk '/^Uid:/ { print $2 }' "/proc/${NEXD_PID[p1]}/status")"
@@ -44,6 +44,18 @@ wait_for 20 n c1 curl -sf -m 2 "http://$P1:8080/" >/dev/null || fail "ingress tc
 assert_eq "ingress TCP answer" "127.0.0.1" "$(n c1 curl -sf -m 3 "http://$P1:8080/")"
 say "ingress UDP: c1's datagram reaches p1's echo and the answer comes back"
 assert_eq "ingress UDP answer" "127.0.0.1 hello-ingress" "$(n c1 "$UDPECHO" send "$P1" 5353 hello-ingress)"
+
+say "limits: two UDP associations per rule (each udpecho send is a new source port); idle ones expire"
+wait_for 8 sh -c "[ \"\$(ip netns exec $NX-p1 setpriv --reuid $PROXY_UID --regid $PROXY_UID --clear-groups -- $NEXCTL nexd --unix-socket ${NEXD_SOCK[p1]} proxy list -o json | jq '[.rules[] | select(.rule == \"udp:5353:127.0.0.1:5300\")][0].flows')\" = 0 ]" ||
+	fail "the first association did not expire after --udp-idle-timeout 3"
+assert_ok "association 1" n c1 "$UDPECHO" send "$P1" 5353 one
+assert_ok "association 2" n c1 "$UDPECHO" send "$P1" 5353 two
+assert_fails "association 3: over --max-flows-per-rule 2" n c1 "$UDPECHO" send "$P1" 5353 three
+refused=$(proxy_ctl p1 proxy list -o json | jq '[.rules[] | select(.rule == "udp:5353:127.0.0.1:5300")][0].refused')
+assert_ge "refused datagrams counted" 1 "$refused"
+wait_for 8 sh -c "ip netns exec $NX-c1 $UDPECHO send $P1 5353 four >/dev/null" ||
+	fail "no new association after the idle ones expired"
+printf '    ok: a new association once the idle ones expired\n' >&2
 
 say "a port without a rule: nothing answers (no host loopback through the proxy)"
 assert_fails "tcp to p1's port 8000 over the mesh" n c1 curl -sf -m 2 "http://$P1:8000/"
