@@ -73,21 +73,6 @@ void options_usage(FILE *f)
 		NEXD_DEFAULT_PORT);
 }
 
-static int parse_port(const char *s, uint16_t *out)
-{
-	char *end;
-	unsigned long v;
-
-	if (!s || !*s || *s == '-' || *s == '+')
-		return -EINVAL;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v == 0 || v > 65535)
-		return -EINVAL;
-	*out = (uint16_t)v;
-	return 0;
-}
-
 static int parse_count(const char *s, unsigned max, unsigned *out)
 {
 	char *end;
@@ -100,6 +85,16 @@ static int parse_count(const char *s, unsigned max, unsigned *out)
 	if (errno || *end || v == 0 || v > max)
 		return -EINVAL;
 	*out = (unsigned)v;
+	return 0;
+}
+
+static int parse_port(const char *s, uint16_t *out)
+{
+	unsigned v;
+
+	if (parse_count(s, 65535, &v))
+		return -EINVAL;
+	*out = (uint16_t)v;
 	return 0;
 }
 

@@ -521,6 +521,14 @@ proxy_wait_up() {
 	printf '    ok: proxy %s has tunnel address %s\n' "$1" "$(proxy_ip "$1")" >&2
 }
 
+# proxy_stop HOST: SIGTERM; it exits 0 (no sanitizer report either) and
+# leaves no control socket.
+proxy_stop() {
+	stop_pid "${NEXD_PID[$1]}" 10 || fail "nexd proxy on $1 did not stop on SIGTERM"
+	assert_eq "exit status of nexd proxy on $1 after SIGTERM" 0 "$STOP_RC"
+	[ ! -e "${NEXD_SOCK[$1]}" ] || fail "control socket of $1 left behind"
+}
+
 # host_state HOST: what a daemon could create on HOST's network stack.
 host_state() {
 	echo "## links"; ip -n "$NX-$1" -o link | awk '{ print $2 }'

@@ -108,10 +108,6 @@ assert_contains "the message names the port" "127.0.0.1:9053 is in use" "$(cat "
 [ ! -e "$TMPD/proxy-p2/nexd.sock" ] || fail "the failed start left its control socket"
 
 say "stop: nothing left on the host"
-nexd_stop_proxy() {
-	stop_pid "${NEXD_PID[$1]}" 10 || fail "nexd proxy on $1 did not stop on SIGTERM"
-	[ ! -e "${NEXD_SOCK[$1]}" ] || fail "control socket of $1 left behind"
-}
-nexd_stop_proxy p1
+proxy_stop p1
 assert_eq "p1's host as before" "$before" "$(host_state p1)"
 ! n p1 ss -Htuln | grep -E ':(1080|9053|51820) ' || fail "a listener of the proxy is left"

@@ -97,3 +97,6 @@ assert_ge "failover happened" 0 "$ms"
 assert_le "failover time (ms)" 6000 "$ms"
 say "after a crash of the rootless exit node: nothing left on its host"
 assert_eq "er's host as before" "$ER_BEFORE" "$(host_state er)"
+say "the proxy and the kernel-mode client stop cleanly"
+proxy_stop p1
+nexd_stop c1
