@@ -107,6 +107,33 @@ assert_eq "exit status of a start on a taken port" 1 "$rc"
 assert_contains "the message names the port" "127.0.0.1:9053 is in use" "$(cat "$TMPD/p2.log")"
 [ ! -e "$TMPD/proxy-p2/nexd.sock" ] || fail "the failed start left its control socket"
 
+say "IPv6 in the mesh: an organization with an IPv6 prefix, a kernel-mode device and a proxy in it"
+assert_ok "organization v6net" nexctl_admin api org create v6net --prefix 100.100.64.0/24 --prefix6 2001:db8:6464::/64
+KEY6=$(reg_key api --org v6net)
+nat_host c6 natc6 203.0.113.6 192.0.2
+public_host p6 203.0.113.7
+for h in c6 p6; do resolver "$h"; done
+nexd_start c6 "$KEY6"
+nexd_wait_up c6
+bg_start www6-p6 p6 "$WHOAMI" ::1 8000
+proxy_start p6 "$KEY6" proxy --ingress tcp:8080:[::1]:8000 --socks5 127.0.0.1:1080
+proxy_wait_up p6
+dev6() { nexctl_admin api -o json device list --org v6net | jq -r --arg h "$1" '.devices[] | select(.hostname == $h) | .tunnel_ip6'; }
+C6=$(dev6 c6)
+P6=$(dev6 p6)
+printf '    c6 %s, p6 %s\n' "$C6" "$P6" >&2
+[ -n "$P6" ] && [ "$P6" != null ] || fail "the proxy has no IPv6 tunnel address"
+wait_for 20 n c6 ping -6 -c 1 -W 1 "$P6" >/dev/null || fail "c6 cannot ping the proxy's IPv6 address $P6"
+printf '    ok: the proxy answers ping on its IPv6 tunnel address\n' >&2
+assert_eq "ingress over IPv6 to an IPv6 loopback service" "::1" "$(n c6 curl -sf -m 5 "http://[$P6]:8080/")"
+bg_start www6-c6 c6 "$WHOAMI" "$C6" 80
+wait_for 5 n c6 sh -c "ss -Htln | grep -q '$C6\]*:80 '" || fail "whoami on c6 did not start"
+assert_eq "SOCKS5 to an IPv6 mesh address: c6 sees p6's IPv6 tunnel address" "$P6" \
+	"$(n p6 curl -sf -m 5 --socks5 127.0.0.1:1080 "http://[$C6]/")"
+assert_ok "add-egress to an IPv6 mesh address" proxy_ctl p6 proxy add-egress "tcp:9090:[$C6]:80"
+assert_eq "egress to IPv6: c6 sees p6's IPv6 address" "$P6" "$(n p6 curl -sf -m 5 http://127.0.0.1:9090/)"
+proxy_stop p6
+
 say "stop: nothing left on the host"
 proxy_stop p1
 assert_eq "p1's host as before" "$before" "$(host_state p1)"
