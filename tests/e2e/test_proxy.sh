@@ -32,7 +32,7 @@ wait_for 5 n p1 sh -c "ss -Htln | grep -q '127.0.0.1:8000 '" || fail "whoami on 
 
 before=$(host_state p1)
 proxy_start p1 "$KEY" proxy --ingress tcp:8080:127.0.0.1:8000 --ingress udp:5353:127.0.0.1:5300 \
-	--socks5 127.0.0.1:1080 --max-flows-per-rule 2 --udp-idle-timeout 3
+	--socks5 127.0.0.1:1080 --max-flows-per-rule 2 --udp-idle-timeout 3 --tcp-idle-timeout 5
 proxy_wait_up p1
 P1=$(proxy_ip p1)
 assert_eq "nexd proxy runs as nobody" "$PROXY_UID" "$(awk '/^Uid:/ { print $2 }' "/proc/${NEXD_PID[p1]}/status")"
@@ -56,6 +56,33 @@ assert_ge "refused datagrams counted" 1 "$refused"
 wait_for 8 sh -c "ip netns exec $NX-c1 $UDPECHO send $P1 5353 four >/dev/null" ||
 	fail "no new association after the idle ones expired"
 printf '    ok: a new association once the idle ones expired\n' >&2
+
+say "limits: two TCP connections per rule, the third reset; silent ones reset after --tcp-idle-timeout 5"
+bg_start hold-p1 p1 python3 -c 'import socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 7001))
+s.listen(16)
+held = []
+while True:
+    held.append(s.accept()[0])'
+wait_for 5 n p1 sh -c "ss -Htln | grep -q '127.0.0.1:7001 '" || fail "the holding server on p1 did not start"
+assert_ok "add-ingress tcp:7000" proxy_ctl p1 proxy add-ingress tcp:7000:127.0.0.1:7001
+tcp7000() { proxy_ctl p1 proxy list -o json | jq -r "[.rules[] | select(.rule == \"tcp:7000:127.0.0.1:7001\")][0].$1"; }
+bg_start hold-c1a c1 bash -c "exec 3<>/dev/tcp/$P1/7000; sleep 30"
+bg_start hold-c1b c1 bash -c "exec 3<>/dev/tcp/$P1/7000; sleep 30"
+wait_for 5 sh -c "[ \"\$(ip netns exec $NX-p1 setpriv --reuid $PROXY_UID --regid $PROXY_UID --clear-groups -- $NEXCTL nexd --unix-socket ${NEXD_SOCK[p1]} proxy list -o json | jq '[.rules[] | select(.rule == \"tcp:7000:127.0.0.1:7001\")][0].flows')\" = 2 ]" ||
+	fail "two held connections are not two flows: $(tcp7000 flows)"
+t0=$(date +%s)
+rc=0
+n c1 bash -c "exec 3<>/dev/tcp/$P1/7000 && read -t 4 -u 3 line" || rc=$?
+assert_eq "a third connection is reset, not held (read ends at once)" 1 "$(( rc != 0 && $(date +%s) - t0 < 3 ))"
+assert_eq "the third is counted as refused" 1 "$(tcp7000 refused)"
+assert_eq "and the two held ones are still the rule's flows" 2 "$(tcp7000 flows)"
+wait_for 10 sh -c "[ \"\$(ip netns exec $NX-p1 setpriv --reuid $PROXY_UID --regid $PROXY_UID --clear-groups -- $NEXCTL nexd --unix-socket ${NEXD_SOCK[p1]} proxy list -o json | jq '[.rules[] | select(.rule == \"tcp:7000:127.0.0.1:7001\")][0].flows')\" = 0 ]" ||
+	fail "the silent connections were not closed after --tcp-idle-timeout 5: $(tcp7000 flows) flows"
+printf '    ok: silent TCP flows reset after the idle timeout\n' >&2
+assert_ok "remove it" proxy_ctl p1 proxy remove ingress tcp:7000:127.0.0.1:7001
 
 say "a port without a rule: nothing answers (no host loopback through the proxy)"
 assert_fails "tcp to p1's port 8000 over the mesh" n c1 curl -sf -m 2 "http://$P1:8000/"

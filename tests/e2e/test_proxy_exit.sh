@@ -55,6 +55,10 @@ exit_listed_proxy() {
 		fail "$1 does not list $2 as an approved exit node"
 }
 exit_listed_proxy p1 ek
+say "the proxy's prober (ICMP echo through its stack) measures both exit nodes"
+wait_for 15 sh -c "ip netns exec $NX-p1 setpriv --reuid $PROXY_UID --regid $PROXY_UID --clear-groups -- $NEXCTL nexd --unix-socket ${NEXD_SOCK[p1]} exit-node list -o json | jq -e '[.[] | select(.reachable and .latency_ms != null)] | length == 2'" ||
+	fail "p1 has not measured both exit nodes: $(proxy_ctl p1 exit-node list 2>&1)"
+printf '    ok: p1 measured both exit nodes\n' >&2
 assert_ok "enable on the proxy, as its user" proxy_ctl p1 exit-node enable --exit-node ek
 wait_for 15 sh -c "[ \"\$(ip netns exec $NX-p1 curl -s -m 2 --socks5 127.0.0.1:1080 http://$WWW_IP/)\" = 203.0.113.40 ]" || true
 assert_eq "SOCKS5 to the internet: seen from the kernel exit node" 203.0.113.40 \
