@@ -25,9 +25,12 @@ static void command_lookup(void **state)
 		{ "exit-node-enable", CONTROL_CMD_EXIT_NODE_ENABLE },
 		{ "exit-node-disable", CONTROL_CMD_EXIT_NODE_DISABLE },
 		{ "exit-node-list", CONTROL_CMD_EXIT_NODE_LIST },
+		{ "proxy-list", CONTROL_CMD_PROXY_LIST },
+		{ "proxy-add", CONTROL_CMD_PROXY_ADD },
+		{ "proxy-remove", CONTROL_CMD_PROXY_REMOVE },
 	};
 	static const char *const unknown[] = {
-		"", "frobnicate", "Version", "peers ", " peers", "exit-node", "exit-node-enable\n", "exit_node_list",
+		"", "frobnicate", "Version", "peers ", " peers", "exit-node", "exit-node-enable\n", "exit_node_list", "proxy",
 	};
 
 	(void)state;
