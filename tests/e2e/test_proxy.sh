@@ -143,7 +143,13 @@ for h in c6 p6; do resolver "$h"; done
 nexd_start c6 "$KEY6"
 nexd_wait_up c6
 bg_start www6-p6 p6 "$WHOAMI" ::1 8000
-proxy_start p6 "$KEY6" proxy --ingress tcp:8080:[::1]:8000 --socks5 127.0.0.1:1080
+# SOCKS5 with RFC 1929 credentials this time (a file of the proxy's user, mode 0600)
+mkdir -p "$TMPD/proxy-p6"
+printf 'alice:s3cret-pass\n' >"$TMPD/proxy-p6/socks.auth"
+chown -R "$PROXY_UID:$PROXY_UID" "$TMPD/proxy-p6"
+chmod 0600 "$TMPD/proxy-p6/socks.auth"
+proxy_start p6 "$KEY6" proxy --ingress tcp:8080:[::1]:8000 --socks5 127.0.0.1:1080 \
+	--socks5-auth-file "$TMPD/proxy-p6/socks.auth"
 proxy_wait_up p6
 dev6() { nexctl_admin api -o json device list --org v6net | jq -r --arg h "$1" '.devices[] | select(.hostname == $h) | .tunnel_ip6'; }
 C6=$(dev6 c6)
@@ -155,8 +161,11 @@ printf '    ok: the proxy answers ping on its IPv6 tunnel address\n' >&2
 assert_eq "ingress over IPv6 to an IPv6 loopback service" "::1" "$(n c6 curl -sf -m 5 "http://[$P6]:8080/")"
 bg_start www6-c6 c6 "$WHOAMI" "$C6" 80
 wait_for 5 n c6 sh -c "ss -Htln | grep -q '$C6\]*:80 '" || fail "whoami on c6 did not start"
-assert_eq "SOCKS5 to an IPv6 mesh address: c6 sees p6's IPv6 tunnel address" "$P6" \
-	"$(n p6 curl -sf -m 5 --socks5 127.0.0.1:1080 "http://[$C6]/")"
+assert_eq "SOCKS5 (with credentials) to an IPv6 mesh address: c6 sees p6's IPv6 tunnel address" "$P6" \
+	"$(n p6 curl -sf -m 5 --proxy socks5://alice:s3cret-pass@127.0.0.1:1080 "http://[$C6]/")"
+assert_fails "SOCKS5 with a wrong password" n p6 curl -sf -m 5 --proxy socks5://alice:wrong@127.0.0.1:1080 "http://[$C6]/"
+assert_fails "SOCKS5 without credentials" n p6 curl -sf -m 5 --socks5 127.0.0.1:1080 "http://[$C6]/"
+assert_eq "the password is not in the log" 0 "$(grep -c 's3cret-pass' "$TMPD/nexd-p6.log" || true)"
 assert_ok "add-egress to an IPv6 mesh address" proxy_ctl p6 proxy add-egress "tcp:9090:[$C6]:80"
 assert_eq "egress to IPv6: c6 sees p6's IPv6 address" "$P6" "$(n p6 curl -sf -m 5 http://127.0.0.1:9090/)"
 proxy_stop p6
