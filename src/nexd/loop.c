@@ -258,29 +258,30 @@ static void on_org(struct loop *l)
 {
 	const struct api_device *self = &l->m.self;
 	struct cidr addr = { 0 }, addr6 = { 0 };
+	bool v6 = l->m.has_prefix6 && self->has_tunnel_ip6 && self->tunnel_family == AF_INET;
 	char err[512];
 	int r;
 
 	if (!l->dev)
 		return;
+	addr.family = self->tunnel_family;
+	memcpy(addr.addr, self->tunnel_ip, 16);
+	addr.prefix = addr.family == AF_INET ? 32 : 128;
+	if (v6) {
+		addr6.family = AF_INET6;
+		memcpy(addr6.addr, self->tunnel_ip6, 16);
+		addr6.prefix = 128;
+	}
 	if (l->px) {
-		rootless_set_addresses(l->px, self, &l->m.prefix, l->m.has_prefix6, &l->m.prefix6);
+		rootless_set_addresses(l->px, &addr, &l->m.prefix, v6 ? &addr6 : NULL, v6 ? &l->m.prefix6 : NULL);
 		if (self->tunnel_family == AF_INET)
 			health_set_source(l->health, self->tunnel_ip);
 		return;
 	}
-	addr.family = self->tunnel_family;
-	memcpy(addr.addr, self->tunnel_ip, 16);
-	addr.prefix = addr.family == AF_INET ? 32 : 128;
 	if (install_one(l, &addr, &l->m.prefix, &l->addr, &l->has_addr))
 		return;
-	if (l->m.has_prefix6 && self->has_tunnel_ip6 && self->tunnel_family == AF_INET) {
-		addr6.family = AF_INET6;
-		memcpy(addr6.addr, self->tunnel_ip6, 16);
-		addr6.prefix = 128;
-		if (install_one(l, &addr6, &l->m.prefix6, &l->addr6, &l->has_addr6))
-			return;
-	}
+	if (v6 && install_one(l, &addr6, &l->m.prefix6, &l->addr6, &l->has_addr6))
+		return;
 	if (!l->opt->router_exit_node || l->node)
 		return;
 	r = exit_node_start(&l->node, l->nl, l->journal, l->opt->interface, l->opt->egress_interface, exit_ipv6(l),

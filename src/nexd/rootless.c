@@ -53,25 +53,16 @@ int rootless_start(struct proxy **out, const struct nexd_options *o, int endpoin
 	return 0;
 }
 
-void rootless_set_addresses(struct proxy *p, const struct api_device *self, const struct cidr *mesh4,
-			    bool has_mesh6, const struct cidr *mesh6)
+void rootless_set_addresses(struct proxy *p, const struct cidr *self4, const struct cidr *mesh4,
+			    const struct cidr *self6, const struct cidr *mesh6)
 {
-	struct cidr a4 = { 0 }, a6 = { 0 };
-	bool v6 = has_mesh6 && self->has_tunnel_ip6 && self->tunnel_family == AF_INET;
 	char t4[ADDR_CIDR_STRLEN], t6[ADDR_CIDR_STRLEN] = "";
-	int r;
+	int r = proxy_set_addresses(p, self4, mesh4, self6, mesh6);
 
-	a4.family = self->tunnel_family;
-	memcpy(a4.addr, self->tunnel_ip, 16);
-	a4.prefix = a4.family == AF_INET ? 32 : 128;
-	if (v6) {
-		a6.family = AF_INET6;
-		memcpy(a6.addr, self->tunnel_ip6, 16);
-		a6.prefix = 128;
-		cidr_format(&a6, t6);
-	}
-	cidr_format(&a4, t4);
-	r = proxy_set_addresses(p, &a4, mesh4, v6 ? &a6 : NULL, v6 ? mesh6 : NULL);
-	if (r)   /* the engine logs the addresses it takes */
-		log_error("proxy: cannot take the tunnel address %s%s%s: %s", t4, v6 ? " and " : "", t6, strerror(-r));
+	if (!r)   /* the engine logs the addresses it takes */
+		return;
+	cidr_format(self4, t4);
+	if (self6)
+		cidr_format(self6, t6);
+	log_error("proxy: cannot take the tunnel address %s%s%s: %s", t4, self6 ? " and " : "", t6, strerror(-r));
 }

@@ -8,7 +8,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "apiclient/device.h"
 #include "common/addr.h"
 #include "nexd/options.h"
 
@@ -18,8 +17,9 @@ struct proxy;
  * rule whose port is taken, the SOCKS address in use). */
 int rootless_start(struct proxy **out, const struct nexd_options *o, int endpoint_fd, char *err, size_t errlen);
 
-/* Our tunnel addresses from our record, the mesh prefixes. */
-void rootless_set_addresses(struct proxy *p, const struct api_device *self, const struct cidr *mesh4,
-			    bool has_mesh6, const struct cidr *mesh6);
+/* Our tunnel addresses (host prefixes) and the mesh prefixes; self6 and
+ * mesh6 NULL without IPv6. A refusal is logged. */
+void rootless_set_addresses(struct proxy *p, const struct cidr *self4, const struct cidr *mesh4,
+			    const struct cidr *self6, const struct cidr *mesh6);
 
 #endif

@@ -54,6 +54,7 @@
 
 #include "common/log.h"
 #include "proxy/exitsrv.h"
+#include "wg/offload.h"
 
 enum {
 	ETH_HDR = 14,
@@ -181,13 +182,7 @@ static void wr16(uint8_t *p, uint16_t v)
 /* The Internet checksum of an IPv4 header is right when it sums to 0xffff. */
 static bool ip4_header_sum_ok(const uint8_t *h, size_t hlen)
 {
-	uint32_t sum = 0;
-
-	for (size_t i = 0; i + 1 < hlen; i += 2)
-		sum += rd16(h + i);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return sum == 0xffff;
+	return offload_csum_fold(offload_csum_add(0, h, hlen)) == 0xffff;
 }
 
 static uint32_t prefix_mask(unsigned prefix)   /* host order */

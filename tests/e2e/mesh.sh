@@ -475,10 +475,9 @@ source_within() {
 PROXY_UID=65534
 UDPECHO=$TOOLS/udpecho
 
-# as_nobody CMD...: CMD as uid/gid 65534 without supplementary groups.
-as_nobody() {
-	setpriv --reuid "$PROXY_UID" --regid "$PROXY_UID" --clear-groups -- "$@"
-}
+# NOBODY CMD...: the prefix that runs CMD as uid/gid 65534 without
+# supplementary groups (an array, so that it works after `ip netns exec`).
+NOBODY=(setpriv --reuid "$PROXY_UID" --regid "$PROXY_UID" --clear-groups --)
 
 # proxy_start HOST KEY [ARGS...]: `nexd [ARGS] proxy ...` on HOST as nobody
 # (ARGS holds the global flags, "proxy" and its flags), its state directory
@@ -492,8 +491,7 @@ proxy_start() {
 	chown "$PROXY_UID:$PROXY_UID" "$dir"
 	chmod 0700 "$dir"
 	NEXD_SOCK[$host]=$dir/nexd.sock
-	bg_start "nexd-$host" "$host" setpriv --reuid "$PROXY_UID" --regid "$PROXY_UID" --clear-groups -- \
-		"$NEXD" --service-url "$API_URL" --ca-cert "$TMPD/ca.pem" --reg-key "$key" \
+	bg_start "nexd-$host" "$host" "${NOBODY[@]}" "$NEXD" --service-url "$API_URL" --ca-cert "$TMPD/ca.pem" --reg-key "$key" \
 		--state-dir "$dir/state" --stun-server "$STUN_IP:19302" --unix-socket "$dir/nexd.sock" \
 		--hostname "$host" "$@"
 	NEXD_PID[$host]=$BG_PID
@@ -503,8 +501,7 @@ proxy_start() {
 proxy_ctl() {
 	local host=$1
 	shift
-	n "$host" setpriv --reuid "$PROXY_UID" --regid "$PROXY_UID" --clear-groups -- \
-		"$NEXCTL" nexd --unix-socket "${NEXD_SOCK[$host]}" "$@"
+	n "$host" "${NOBODY[@]}" "$NEXCTL" nexd --unix-socket "${NEXD_SOCK[$host]}" "$@"
 }
 
 # proxy_ip HOST: the proxy's tunnel address ("" before it has one).
@@ -514,7 +511,7 @@ proxy_ip() {
 
 # proxy_wait_up HOST: until the proxy has its tunnel address.
 proxy_wait_up() {
-	wait_for 30 sh -c "[ -n \"\$(ip netns exec $NX-$1 setpriv --reuid $PROXY_UID --regid $PROXY_UID --clear-groups -- $NEXCTL nexd --unix-socket ${NEXD_SOCK[$1]} status -o json 2>/dev/null | jq -r '.tunnel_ip // empty' | grep '^100\.')\" ]" || {
+	wait_for 30 eval "[ -n \"\$(proxy_ip $1)\" ]" || {
 		tail -n 30 "$TMPD/nexd-$1.log" >&2
 		fail "nexd proxy on $1 got no tunnel address in 30 s"
 	}
@@ -527,6 +524,12 @@ proxy_stop() {
 	stop_pid "${NEXD_PID[$1]}" 10 || fail "nexd proxy on $1 did not stop on SIGTERM"
 	assert_eq "exit status of nexd proxy on $1 after SIGTERM" 0 "$STOP_RC"
 	[ ! -e "${NEXD_SOCK[$1]}" ] || fail "control socket of $1 left behind"
+}
+
+# proxy_rule HOST RULE FIELD: a field of RULE in HOST's `proxy list -o json`
+# (flows, total, refused).
+proxy_rule() {
+	proxy_ctl "$1" proxy list -o json | jq -r --arg r "$2" "[.rules[] | select(.rule == \$r)][0].$3"
 }
 
 # host_state HOST: what a daemon could create on HOST's network stack.

@@ -46,12 +46,12 @@ say "ingress UDP: c1's datagram reaches p1's echo and the answer comes back"
 assert_eq "ingress UDP answer" "127.0.0.1 hello-ingress" "$(n c1 "$UDPECHO" send "$P1" 5353 hello-ingress)"
 
 say "limits: two UDP associations per rule (each udpecho send is a new source port); idle ones expire"
-wait_for 8 sh -c "[ \"\$(ip netns exec $NX-p1 setpriv --reuid $PROXY_UID --regid $PROXY_UID --clear-groups -- $NEXCTL nexd --unix-socket ${NEXD_SOCK[p1]} proxy list -o json | jq '[.rules[] | select(.rule == \"udp:5353:127.0.0.1:5300\")][0].flows')\" = 0 ]" ||
+wait_for 8 eval '[ "$(proxy_rule p1 udp:5353:127.0.0.1:5300 flows)" = 0 ]' ||
 	fail "the first association did not expire after --udp-idle-timeout 3"
 assert_ok "association 1" n c1 "$UDPECHO" send "$P1" 5353 one
 assert_ok "association 2" n c1 "$UDPECHO" send "$P1" 5353 two
 assert_fails "association 3: over --max-flows-per-rule 2" n c1 "$UDPECHO" send "$P1" 5353 three
-refused=$(proxy_ctl p1 proxy list -o json | jq '[.rules[] | select(.rule == "udp:5353:127.0.0.1:5300")][0].refused')
+refused=$(proxy_rule p1 udp:5353:127.0.0.1:5300 refused)
 assert_ge "refused datagrams counted" 1 "$refused"
 wait_for 8 sh -c "ip netns exec $NX-c1 $UDPECHO send $P1 5353 four >/dev/null" ||
 	fail "no new association after the idle ones expired"
@@ -68,10 +68,10 @@ while True:
     held.append(s.accept()[0])'
 wait_for 5 n p1 sh -c "ss -Htln | grep -q '127.0.0.1:7001 '" || fail "the holding server on p1 did not start"
 assert_ok "add-ingress tcp:7000" proxy_ctl p1 proxy add-ingress tcp:7000:127.0.0.1:7001
-tcp7000() { proxy_ctl p1 proxy list -o json | jq -r "[.rules[] | select(.rule == \"tcp:7000:127.0.0.1:7001\")][0].$1"; }
+tcp7000() { proxy_rule p1 tcp:7000:127.0.0.1:7001 "$1"; }
 bg_start hold-c1a c1 bash -c "exec 3<>/dev/tcp/$P1/7000; sleep 30"
 bg_start hold-c1b c1 bash -c "exec 3<>/dev/tcp/$P1/7000; sleep 30"
-wait_for 5 sh -c "[ \"\$(ip netns exec $NX-p1 setpriv --reuid $PROXY_UID --regid $PROXY_UID --clear-groups -- $NEXCTL nexd --unix-socket ${NEXD_SOCK[p1]} proxy list -o json | jq '[.rules[] | select(.rule == \"tcp:7000:127.0.0.1:7001\")][0].flows')\" = 2 ]" ||
+wait_for 5 eval '[ "$(tcp7000 flows)" = 2 ]' ||
 	fail "two held connections are not two flows: $(tcp7000 flows)"
 t0=$(date +%s)
 rc=0
@@ -79,7 +79,7 @@ n c1 bash -c "exec 3<>/dev/tcp/$P1/7000 && read -t 4 -u 3 line" || rc=$?
 assert_eq "a third connection is reset, not held (read ends at once)" 1 "$(( rc != 0 && $(date +%s) - t0 < 3 ))"
 assert_eq "the third is counted as refused" 1 "$(tcp7000 refused)"
 assert_eq "and the two held ones are still the rule's flows" 2 "$(tcp7000 flows)"
-wait_for 10 sh -c "[ \"\$(ip netns exec $NX-p1 setpriv --reuid $PROXY_UID --regid $PROXY_UID --clear-groups -- $NEXCTL nexd --unix-socket ${NEXD_SOCK[p1]} proxy list -o json | jq '[.rules[] | select(.rule == \"tcp:7000:127.0.0.1:7001\")][0].flows')\" = 0 ]" ||
+wait_for 10 eval '[ "$(tcp7000 flows)" = 0 ]' ||
 	fail "the silent connections were not closed after --tcp-idle-timeout 5: $(tcp7000 flows) flows"
 printf '    ok: silent TCP flows reset after the idle timeout\n' >&2
 assert_ok "remove it" proxy_ctl p1 proxy remove ingress tcp:7000:127.0.0.1:7001
@@ -125,7 +125,7 @@ say "a rule whose port is taken fails the start with a clear message"
 mkdir -p "$TMPD/proxy-p2"
 chown "$PROXY_UID:$PROXY_UID" "$TMPD/proxy-p2"
 rc=0
-n p1 setpriv --reuid "$PROXY_UID" --regid "$PROXY_UID" --clear-groups -- "$NEXD" --service-url "$API_URL" \
+n p1 "${NOBODY[@]}" "$NEXD" --service-url "$API_URL" \
 	--ca-cert "$TMPD/ca.pem" --reg-key "$KEY" --state-dir "$TMPD/proxy-p2/state" --listen-port 51821 \
 	--stun-server "$STUN_IP:19302" --unix-socket "$TMPD/proxy-p2/nexd.sock" --hostname p2 \
 	proxy --egress tcp:9053:100.100.0.9:53 --egress udp:9053:100.100.0.9:53 >"$TMPD/p2.log" 2>&1 || rc=$?

@@ -51,12 +51,12 @@ rc=0
 n p1 curl -s -m 5 --socks5 127.0.0.1:1080 "http://$WWW_IP/" >/dev/null 2>&1 || rc=$?
 assert_eq "not subscribed: refused (curl 97)" 97 "$rc"
 exit_listed_proxy() {
-	wait_for 15 sh -c "ip netns exec $NX-$1 setpriv --reuid $PROXY_UID --regid $PROXY_UID --clear-groups -- $NEXCTL nexd --unix-socket ${NEXD_SOCK[$1]} exit-node list -o json | jq -e 'any(.[]; .hostname == \"$2\" and .approved)'" ||
+	wait_for 15 eval "proxy_ctl $1 exit-node list -o json | jq -e 'any(.[]; .hostname == \"$2\" and .approved)'" ||
 		fail "$1 does not list $2 as an approved exit node"
 }
 exit_listed_proxy p1 ek
 say "the proxy's prober (ICMP echo through its stack) measures both exit nodes"
-wait_for 15 sh -c "ip netns exec $NX-p1 setpriv --reuid $PROXY_UID --regid $PROXY_UID --clear-groups -- $NEXCTL nexd --unix-socket ${NEXD_SOCK[p1]} exit-node list -o json | jq -e '[.[] | select(.reachable and .latency_ms != null)] | length == 2'" ||
+wait_for 15 eval "proxy_ctl p1 exit-node list -o json | jq -e '[.[] | select(.reachable and .latency_ms != null)] | length == 2'" ||
 	fail "p1 has not measured both exit nodes: $(proxy_ctl p1 exit-node list 2>&1)"
 printf '    ok: p1 measured both exit nodes\n' >&2
 assert_ok "enable on the proxy, as its user" proxy_ctl p1 exit-node enable --exit-node ek
